@@ -1,0 +1,50 @@
+// What the allocator decides for one VM. The same value is advertised as
+// capacity, applied through libvirt, and saved in the state file.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cpu/cpu_set.h"
+
+namespace kvhost {
+
+struct HugepageGrant {
+  unsigned node = 0;
+  uint64_t size_kib = 0;
+  uint64_t pages = 0;
+};
+
+struct GuestNumaCell {
+  unsigned host_node = 0;
+  std::vector<unsigned> vcpus;  // guest vCPU indexes in this cell
+  uint64_t memory_kib = 0;
+};
+
+struct Placement {
+  std::string vm;             // domain key (name or UUID)
+  std::string instance_type;  // catalog name
+  bool dedicated = false;
+  std::vector<unsigned> vcpu_cpus;    // dedicated: host CPU of vCPU i
+  CpuSet shared_cpus;                 // shared: the pool the vCPUs float on
+  std::optional<unsigned> emulator_cpu;  // isolated emulator thread
+  std::vector<unsigned> numa_nodes;   // host nodes the memory is bound to
+  std::vector<GuestNumaCell> guest_cells;  // guest NUMA mirrors host (CX/RT)
+  std::vector<HugepageGrant> hugepages;
+  uint64_t memory_kib = 0;          // ordinary memory taken (no hugepages)
+  unsigned shared_vcpus = 0;        // vCPUs counted against the shared pool
+  unsigned gpus = 0;
+
+  // Every host CPU this VM holds exclusively (vCPUs, their SMT siblings are
+  // tracked by the allocator, and the emulator CPU).
+  CpuSet DedicatedCpus() const {
+    CpuSet s;
+    for (unsigned c : vcpu_cpus) s.Add(c);
+    if (emulator_cpu) s.Add(*emulator_cpu);
+    return s;
+  }
+};
+
+}  // namespace kvhost

@@ -1,0 +1,35 @@
+// The agent's configuration (/etc/kvhost-agent/config.yaml). Every key, its
+// default and why are in README.md; absent keys keep these defaults.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "cpu/cpu_set.h"
+
+namespace kvhost {
+
+struct AgentConfig {
+  // Housekeeping CPUs: never dedicated, never counted for shared guests; the
+  // agent's own threads run here. nullopt: the first physical core of each NUMA
+  // node with CPUs (resolved against the host model by the allocator).
+  std::optional<CpuSet> reserved_cpus;
+  // Memory kept for the host per NUMA node, in KiB, taken off ordinary memory.
+  uint64_t reserved_memory_kib_per_node = 1024 * 1024;
+  std::map<unsigned, uint64_t> reserved_memory_kib_by_node;  // overrides per node
+  // CPUs that may be dedicated. nullopt: the isolated set when non-empty,
+  // otherwise every online CPU but the reserved ones.
+  std::optional<CpuSet> dedicated_cpus;
+  // vCPUs of shared guests per physical CPU of the shared pool.
+  double shared_cpu_ratio = 4.0;
+  // A dedicated VM that fits on no single node may span the fewest nodes.
+  bool allow_numa_span = true;
+  // GPUs of each NVIDIA device name the host offers to gn1 guests (none by default).
+  std::map<std::string, unsigned> gpus;
+
+  std::string source = "defaults";  // the file it came from
+};
+
+}  // namespace kvhost

@@ -1,0 +1,27 @@
+// Everything the agent knows about the host: the pure models of each area,
+// built once from a root by DiscoverHost and then only read.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "cpu/cpu_topology.h"
+#include "cpu/isolation.h"
+#include "cpu/realtime.h"
+#include "hugepages/hugepage_inventory.h"
+#include "numa/numa_topology.h"
+
+namespace kvhost {
+
+struct HostModel {
+  std::filesystem::path root;
+  CpuTopology cpu;
+  NumaTopology numa;
+  HugepageInventory hugepages;
+  Isolation isolation;
+  RealtimeReadiness realtime;
+  std::vector<std::string> warnings;  // odd input that left the model right
+};
+
+}  // namespace kvhost

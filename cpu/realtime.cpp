@@ -1,0 +1,113 @@
+#include "cpu/realtime.h"
+
+#include <map>
+#include <vector>
+
+namespace kvhost {
+namespace {
+
+Fact ReadPreemptRt(const SysfsRoot& root) {
+  if (auto rt = root.ReadOptional("sys/kernel/realtime"); rt && *rt == "1")
+    return {"PREEMPT_RT", Verdict::kOk, "sys/kernel/realtime is 1"};
+  auto version = root.ReadOptional("proc/version");
+  if (!version) return {"", Verdict::kUnknown, "no proc/version"};
+  if (version->find("PREEMPT_RT") != std::string::npos ||
+      version->find("PREEMPT RT") != std::string::npos)
+    return {"PREEMPT_RT", Verdict::kOk, "proc/version names PREEMPT_RT"};
+  const bool preempt = version->find("PREEMPT") != std::string::npos;
+  return {preempt ? "PREEMPT" : "none", Verdict::kFail,
+          "kernel is not PREEMPT_RT: guest latency is unbounded"};
+}
+
+Fact ReadRtRuntime(const SysfsRoot& root) {
+  const char* file = "proc/sys/kernel/sched_rt_runtime_us";
+  std::optional<int64_t> v;
+  try {
+    v = root.ReadIntOptional(file);
+  } catch (const InputError& e) {
+    return {"", Verdict::kUnknown, e.what()};
+  }
+  if (!v) return {"", Verdict::kUnknown, std::string("no ") + file};
+  if (*v == -1) return {"-1", Verdict::kOk, "RT throttling off"};
+  return {std::to_string(*v), Verdict::kWarn,
+          "RT tasks are throttled to " + std::to_string(*v) +
+              " us per period; set kernel.sched_rt_runtime_us=-1"};
+}
+
+Fact ReadGovernors(const SysfsRoot& root, const CpuSet& isolated) {
+  if (isolated.Empty()) return {"", Verdict::kUnknown, "no isolated CPUs to check"};
+  std::map<std::string, CpuSet> by_governor;
+  isolated.ForEach([&](unsigned cpu) {
+    auto g = root.ReadOptional("sys/devices/system/cpu/cpu" + std::to_string(cpu) +
+                               "/cpufreq/scaling_governor");
+    by_governor[g ? *g : "none"].Add(cpu);
+  });
+  std::string value;
+  bool all_fixed = true;
+  for (const auto& [gov, cpus] : by_governor) {
+    if (!value.empty()) value += ",";
+    value += gov + ":" + cpus.ToList();
+    if (gov != "performance" && gov != "none") all_fixed = false;
+  }
+  if (all_fixed)
+    return {value, Verdict::kOk, "isolated CPUs run at a fixed (performance or unscaled) frequency"};
+  return {value, Verdict::kWarn, "frequency scaling on isolated CPUs adds latency; use 'performance'"};
+}
+
+Fact ReadThp(const SysfsRoot& root) {
+  auto text = root.ReadOptional("sys/kernel/mm/transparent_hugepage/enabled");
+  if (!text) return {"", Verdict::kUnknown, "no sys/kernel/mm/transparent_hugepage/enabled"};
+  size_t open = text->find('['), close = text->find(']');
+  if (open == std::string::npos || close == std::string::npos || close < open)
+    return {*text, Verdict::kUnknown, "no [selected] mode in transparent_hugepage/enabled"};
+  std::string mode = text->substr(open + 1, close - open - 1);
+  if (mode == "always")
+    return {mode, Verdict::kWarn, "khugepaged compaction can stall realtime threads; use madvise or never"};
+  return {mode, Verdict::kOk, "no background collapsing of guest memory"};
+}
+
+Fact ReadKvm(const SysfsRoot& root) {
+  if (root.Exists("dev/kvm")) return {"present", Verdict::kOk, "/dev/kvm exists"};
+  return {"absent", Verdict::kFail, "no /dev/kvm: hardware virtualization unavailable"};
+}
+
+}  // namespace
+
+const char* VerdictName(Verdict v) {
+  switch (v) {
+    case Verdict::kOk: return "ok";
+    case Verdict::kWarn: return "warn";
+    case Verdict::kFail: return "fail";
+    case Verdict::kUnknown: return "unknown";
+  }
+  return "unknown";
+}
+
+bool RealtimeReadiness::Ready() const { return Blockers().empty(); }
+
+std::vector<std::string> RealtimeReadiness::Blockers() const {
+  std::vector<std::string> out;
+  const std::pair<const char*, const Fact*> facts[] = {
+      {"preemptRt", &preempt_rt}, {"schedRtRuntimeUs", &sched_rt_runtime_us},
+      {"isolatedCpus", &isolated_cpus}, {"kvm", &kvm}};
+  // Governors and THP only warn: they cost latency but do not rule realtime out.
+  for (const auto& [name, f] : facts)
+    if (f->verdict == Verdict::kFail || f->verdict == Verdict::kUnknown)
+      out.push_back(std::string(name) + ": " + f->reason);
+  return out;
+}
+
+RealtimeReadiness ReadRealtime(const SysfsRoot& root, const CpuSet& isolated) {
+  RealtimeReadiness rt;
+  rt.preempt_rt = ReadPreemptRt(root);
+  rt.sched_rt_runtime_us = ReadRtRuntime(root);
+  rt.isolated_cpus = isolated.Empty()
+                         ? Fact{"", Verdict::kFail, "no isolated CPUs (isolcpus=/nohz_full=) for realtime vCPUs"}
+                         : Fact{isolated.ToList(), Verdict::kOk, "CPUs kept free of general scheduling"};
+  rt.isolated_cpu_governors = ReadGovernors(root, isolated);
+  rt.transparent_hugepages = ReadThp(root);
+  rt.kvm = ReadKvm(root);
+  return rt;
+}
+
+}  // namespace kvhost

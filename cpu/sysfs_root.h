@@ -1,0 +1,65 @@
+// Reads kernel text files (sysfs, procfs) under a filesystem root, so real
+// machines can be replayed from dumps. Every error names the file.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cpu/cpu_set.h"
+
+namespace kvhost {
+
+// Bad or unreadable input: the message always starts with the file's path.
+class InputError : public std::runtime_error {
+ public:
+  InputError(const std::filesystem::path& file, const std::string& what)
+      : std::runtime_error(file.string() + ": " + what), file_(file) {}
+  const std::filesystem::path& file() const { return file_; }
+
+ private:
+  std::filesystem::path file_;
+};
+
+class SysfsRoot {
+ public:
+  // Throws InputError when root is not a directory.
+  explicit SysfsRoot(std::filesystem::path root = "/");
+
+  const std::filesystem::path& root() const { return root_; }
+  std::filesystem::path PathOf(std::string_view relative) const;
+
+  // The file's text without trailing NULs and white space (old kernels end some
+  // sysfs files in "\n\0"). nullopt when the file does not exist; InputError
+  // when it exists but cannot be read.
+  std::optional<std::string> ReadOptional(std::string_view relative) const;
+  std::string Read(std::string_view relative) const;
+
+  bool Exists(std::string_view relative) const;
+
+  // Numbers and CPU sets; a malformed file is an InputError naming it.
+  std::optional<int64_t> ReadIntOptional(std::string_view relative) const;
+  std::optional<uint64_t> ReadCountOptional(std::string_view relative) const;  // >= 0
+  std::optional<CpuSet> ReadCpuListOptional(std::string_view relative) const;
+  std::optional<CpuSet> ReadCpuMaskOptional(std::string_view relative) const;
+  // "<name>list" if present, else the "<name>map"/mask variant: old kernels only have masks.
+  std::optional<CpuSet> ReadCpuListOrMask(std::string_view list_file,
+                                          std::string_view mask_file) const;
+
+  // Numeric suffixes of entries "<prefix>N" in a directory, sorted ("node0", "node1"...).
+  std::vector<unsigned> ListNumbered(std::string_view dir, std::string_view prefix) const;
+  // Names of entries starting with prefix, sorted.
+  std::vector<std::string> ListNames(std::string_view dir, std::string_view prefix) const;
+
+ private:
+  std::filesystem::path root_;
+};
+
+// Parses a signed decimal integer that fills the whole text.
+std::optional<int64_t> ParseInt(std::string_view text);
+
+}  // namespace kvhost

@@ -1,0 +1,82 @@
+#include "hugepages/hugepage_reader.h"
+
+#include <algorithm>
+#include <charconv>
+#include <sstream>
+
+namespace kvhost {
+
+const HugepagePool* HugepageInventory::NodePool(unsigned node, uint64_t size_kib) const {
+  auto it = per_node.find(node);
+  if (it == per_node.end()) return nullptr;
+  for (const auto& p : it->second)
+    if (p.size_kib == size_kib) return &p;
+  return nullptr;
+}
+
+uint64_t HugepageDirSizeKib(const std::string& name) {
+  constexpr std::string_view prefix = "hugepages-";
+  if (name.size() <= prefix.size() + 2 || name.compare(0, prefix.size(), prefix) != 0 ||
+      name.compare(name.size() - 2, 2, "kB") != 0)
+    return 0;
+  uint64_t v = 0;
+  const char* b = name.data() + prefix.size();
+  const char* e = name.data() + name.size() - 2;
+  auto [p, ec] = std::from_chars(b, e, v);
+  return (ec == std::errc() && p == e) ? v : 0;
+}
+
+namespace {
+
+std::vector<HugepagePool> ReadPools(const SysfsRoot& root, const std::string& dir, bool global,
+                                    std::vector<std::string>& warnings) {
+  std::vector<HugepagePool> pools;
+  for (const auto& name : root.ListNames(dir, "hugepages-")) {
+    HugepagePool pool;
+    pool.size_kib = HugepageDirSizeKib(name);
+    if (pool.size_kib == 0) continue;
+    const std::string base = dir + "/" + name + "/";
+    pool.total = root.ReadCountOptional(base + "nr_hugepages").value_or(0);
+    pool.free = root.ReadCountOptional(base + "free_hugepages").value_or(0);
+    pool.surplus = root.ReadCountOptional(base + "surplus_hugepages").value_or(0);
+    if (global) pool.reserved = root.ReadCountOptional(base + "resv_hugepages").value_or(0);
+    if (pool.free > pool.total + pool.surplus)
+      warnings.push_back(root.PathOf(base).string() + ": free " + std::to_string(pool.free) +
+                         " exceeds total " + std::to_string(pool.total) + " + surplus " +
+                         std::to_string(pool.surplus));
+    pools.push_back(pool);
+  }
+  std::sort(pools.begin(), pools.end(),
+            [](const HugepagePool& a, const HugepagePool& b) { return a.size_kib < b.size_kib; });
+  return pools;
+}
+
+uint64_t ReadDefaultSizeKib(const SysfsRoot& root) {
+  auto text = root.ReadOptional("proc/meminfo");
+  if (!text) return 0;
+  size_t pos = text->find("Hugepagesize:");
+  if (pos == std::string::npos) return 0;  // kernels without hugetlbfs
+  std::istringstream in(text->substr(pos + 13));
+  int64_t kib = -1;
+  std::string unit;
+  if (!(in >> kib >> unit) || kib <= 0 || unit != "kB")
+    throw InputError(root.PathOf("proc/meminfo"), "Hugepagesize is not '<number> kB'");
+  return static_cast<uint64_t>(kib);
+}
+
+}  // namespace
+
+HugepageInventory ReadHugepages(const SysfsRoot& root, const std::vector<unsigned>& node_ids,
+                                std::vector<std::string>& warnings) {
+  HugepageInventory inv;
+  inv.default_size_kib = ReadDefaultSizeKib(root);
+  inv.global = ReadPools(root, "sys/kernel/mm/hugepages", true, warnings);
+  for (unsigned id : node_ids) {
+    auto pools = ReadPools(root, "sys/devices/system/node/node" + std::to_string(id) + "/hugepages",
+                           false, warnings);
+    if (!pools.empty()) inv.per_node[id] = std::move(pools);
+  }
+  return inv;
+}
+
+}  // namespace kvhost

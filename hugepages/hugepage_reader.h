@@ -1,0 +1,20 @@
+// Reads hugepage pools from sysfs (per node and global) and the default size
+// from /proc/meminfo.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "cpu/sysfs_root.h"
+#include "hugepages/hugepage_inventory.h"
+
+namespace kvhost {
+
+// Throws InputError for a malformed or negative count.
+HugepageInventory ReadHugepages(const SysfsRoot& root, const std::vector<unsigned>& node_ids,
+                                std::vector<std::string>& warnings);
+
+// Parses the size out of a "hugepages-2048kB" directory name; 0 if it is not one.
+uint64_t HugepageDirSizeKib(const std::string& name);
+
+}  // namespace kvhost

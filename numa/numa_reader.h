@@ -1,0 +1,19 @@
+// Reads the NUMA nodes of a root: the node set from hwloc (which merges nodes of
+// a broken firmware table), CPUs, memory and distances from sysfs node directories.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "cpu/hwloc_topology.h"
+#include "cpu/sysfs_root.h"
+#include "numa/numa_topology.h"
+
+namespace kvhost {
+
+// Throws InputError for a malformed node file. Oddities that leave the model
+// right (a CPU claimed by two nodes, a node hwloc does not know) go to warnings.
+NumaTopology ReadNumaTopology(const SysfsRoot& root, const std::vector<HwlocNumaNode>& hwloc_nodes,
+                              const CpuSet& online, std::vector<std::string>& warnings);
+
+}  // namespace kvhost

@@ -154,7 +154,9 @@ CpuSet ParseCpuList(std::string_view text, unsigned nr_cpus) {
     size_t comma = rest.find(',');
     std::string_view item = Trim(rest.substr(0, comma));
     rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-    if (item.empty()) throw FormatError("empty item in cpulist '" + std::string(whole) + "'");
+    // A trailing comma is an empty item too, not the end of the list.
+    if (item.empty() || (comma != std::string_view::npos && Trim(rest).empty()))
+      throw FormatError("empty item in cpulist '" + std::string(whole) + "'");
     std::string_view range = item, group;
     if (size_t colon = item.find(':'); colon != std::string_view::npos) {
       range = item.substr(0, colon);

@@ -87,6 +87,11 @@ HwlocView HwlocTopology::Extract() const {
       break;
     }
   }
+  // When /proc/cpuinfo does not tie the model to packages (ARM), hwloc puts
+  // CPUModel on the root Machine object instead.
+  if (cpu.cpu_model.empty())
+    if (const char* model = hwloc_obj_get_info_by_name(hwloc_get_root_obj(t), "CPUModel"))
+      cpu.cpu_model = model;
 
   CpuSet in_cores;
   for (hwloc_obj_t core = nullptr; (core = hwloc_get_next_obj_by_type(t, HWLOC_OBJ_CORE, core));) {

@@ -31,7 +31,11 @@ Isolcpus ParseIsolcpus(const std::string& value, unsigned nr_cpus,
   if (IsFlagWord(rest) && rest != "N")
     throw FormatError("isolcpus='" + value + "' has flags but no CPU list");
   iso.cpus = ParseCpuList(rest, nr_cpus);
-  iso.domain_isolated = iso.flags.empty();
+  // The kernel skips unknown flags, and with no known flag left it defaults to
+  // domain isolation (housekeeping_isolcpus_setup: "if (!flags) flags |= HK_FLAG_DOMAIN").
+  iso.domain_isolated = true;
+  for (const auto& f : iso.flags)
+    if (f == "nohz" || f == "managed_irq") iso.domain_isolated = false;
   for (const auto& f : iso.flags)
     if (f == "domain") iso.domain_isolated = true;
   return iso;
@@ -40,7 +44,21 @@ Isolcpus ParseIsolcpus(const std::string& value, unsigned nr_cpus,
 Isolation ReadIsolation(const SysfsRoot& root, unsigned nr_cpus, std::vector<std::string>& warnings) {
   Isolation iso;
   iso.sysfs_isolated = root.ReadCpuListOptional("sys/devices/system/cpu/isolated");
-  iso.sysfs_nohz_full = root.ReadCpuListOptional("sys/devices/system/cpu/nohz_full");
+  // A kernel built with NO_HZ_FULL but booted without nohz_full= prints its
+  // unallocated mask as "(null)", padded with spaces: no CPUs, not bad input.
+  const auto nohz_text = root.ReadOptional("sys/devices/system/cpu/nohz_full");
+  if (nohz_text && nohz_text->find_first_not_of(" \t") != std::string::npos &&
+      nohz_text->substr(nohz_text->find_first_not_of(" \t")) == "(null)")
+    iso.sysfs_nohz_full = CpuSet();
+  else if (nohz_text) {
+    // Parse the text already read (as ReadCpuListOptional would) rather than
+    // opening the file a second time: each open is a visible cost of discovery.
+    try {
+      iso.sysfs_nohz_full = ParseCpuList(*nohz_text);
+    } catch (const FormatError& e) {
+      throw InputError(root.PathOf("sys/devices/system/cpu/nohz_full"), e.what());
+    }
+  }
 
   if (auto text = root.ReadOptional("proc/cmdline")) {
     const auto cmdline = KernelCmdline::Parse(*text);

@@ -36,6 +36,7 @@ struct Placement {
   uint64_t memory_kib = 0;          // ordinary memory taken (no hugepages)
   unsigned shared_vcpus = 0;        // vCPUs counted against the shared pool
   unsigned gpus = 0;
+  std::string gpu_device;           // e.g. "nvidia.com/A400"
 
   // Every host CPU this VM holds exclusively (vCPUs, their SMT siblings are
   // tracked by the allocator, and the emulator CPU).

@@ -2,6 +2,7 @@
 // reduced to what decides placement. Pure value, no I/O.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -35,9 +36,10 @@ struct InstanceType {
   std::string source;  // "built-in" or "<file>:<line>"
 
   bool Dedicated() const { return cpu == CpuPolicy::kDedicated; }
-  // Host memory the guest takes: overcommit shrinks what is reserved.
+  // Host memory the guest takes: KubeVirt requests guest * (1 - overcommitPercent/100)
+  // for the virt-launcher pod, so o1 (50%) reserves half its guest memory.
   uint64_t ReservedMemoryKib() const {
-    return overcommit_percent ? memory_kib * 100 / (100 + overcommit_percent) : memory_kib;
+    return memory_kib * (100 - std::min(overcommit_percent, 100u)) / 100;
   }
 };
 

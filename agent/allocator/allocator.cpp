@@ -1,0 +1,187 @@
+#include "agent/allocator/allocator.h"
+
+#include <cmath>
+
+#include "agent/allocator/units.h"
+
+namespace kvhost {
+namespace {
+
+// Ordinary memory a placement binds to each node (KiB); empty when unbound.
+std::map<unsigned, uint64_t> BoundMemory(const Placement& p) {
+  std::map<unsigned, uint64_t> out;
+  if (p.memory_kib == 0 || p.numa_nodes.empty()) return out;
+  if (!p.guest_cells.empty()) {
+    for (const auto& cell : p.guest_cells) out[cell.host_node] += cell.memory_kib;
+  } else {
+    out[p.numa_nodes.front()] = p.memory_kib;
+  }
+  return out;
+}
+
+}  // namespace
+
+Allocator::Allocator(std::shared_ptr<const HostResources> host) : host_(std::move(host)) {}
+
+bool Allocator::CoreIsFree(unsigned core_index) const {
+  return !host_->cores[core_index].pus.Intersects(held_);
+}
+
+std::vector<unsigned> Allocator::FreeCores(size_t node_index) const {
+  std::vector<unsigned> out;
+  for (unsigned c : host_->nodes[node_index].cores)
+    if (CoreIsFree(c)) out.push_back(c);
+  return out;
+}
+
+unsigned Allocator::FreeCoreCount(size_t node_index) const {
+  return static_cast<unsigned>(FreeCores(node_index).size());
+}
+
+CpuSet Allocator::EmulatorCandidates(size_t node_index) const {
+  return host_->nodes[node_index].dedicable_cpus - held_;
+}
+
+uint64_t Allocator::FreeHugepages(size_t node_index, uint64_t size_kib) const {
+  const auto& node = host_->nodes[node_index];
+  auto it = node.hugepages_free.find(size_kib);
+  if (it == node.hugepages_free.end()) return 0;
+  auto used = hugepages_used_.find({node.id, size_kib});
+  const uint64_t taken = used == hugepages_used_.end() ? 0 : used->second;
+  return it->second > taken ? it->second - taken : 0;
+}
+
+uint64_t Allocator::FreeBoundMemoryKib(size_t node_index) const {
+  const auto& node = host_->nodes[node_index];
+  auto it = bound_memory_used_.find(node.id);
+  const uint64_t used = it == bound_memory_used_.end() ? 0 : it->second;
+  // Unbound guests may sit on any node: the node can give no more than the host has left.
+  const uint64_t node_left = node.ordinary_memory_kib > used ? node.ordinary_memory_kib - used : 0;
+  return std::min(node_left, FreeOrdinaryMemoryKib());
+}
+
+uint64_t Allocator::FreeOrdinaryMemoryKib() const {
+  uint64_t used = unbound_memory_used_;
+  for (const auto& [node, kib] : bound_memory_used_) used += kib;
+  return host_->ordinary_memory_kib > used ? host_->ordinary_memory_kib - used : 0;
+}
+
+unsigned Allocator::SharedSlots() const {
+  const unsigned cpus = (host_->shared - held_).Count();
+  return static_cast<unsigned>(std::floor(cpus * host_->shared_cpu_ratio + 1e-9));
+}
+
+unsigned Allocator::FreeGpus(const std::string& device) const {
+  auto offered = host_->gpus.find(device);
+  if (offered == host_->gpus.end()) return 0;
+  auto used = gpus_used_.find(device);
+  const unsigned taken = used == gpus_used_.end() ? 0 : used->second;
+  return offered->second > taken ? offered->second - taken : 0;
+}
+
+PlaceResult Allocator::Place(const InstanceType& type, const std::string& vm) const {
+  PlaceResult r;
+  if (placements_.count(vm)) r.reasons.push_back("VM " + vm + " is already placed");
+  if (type.vcpus == 0) r.reasons.push_back(type.name + " asks for no vCPUs");
+  if (type.realtime && !host_->realtime_ready) {
+    std::string why = "host is not realtime-ready";
+    for (const auto& b : host_->realtime_blockers) why += "; " + b;
+    r.reasons.push_back(why);
+  }
+  if (type.gpus > 0) {
+    const std::string device = type.gpu_device_names.empty() ? "gpu" : type.gpu_device_names.front();
+    const unsigned free = FreeGpus(device);
+    if (free < type.gpus)
+      r.reasons.push_back("needs " + std::to_string(type.gpus) + " GPU " + device + ", " +
+                          std::to_string(free) + " free (host offers " +
+                          std::to_string(host_->gpus.count(device) ? host_->gpus.at(device) : 0) +
+                          "; set gpus in the config)");
+  }
+  if (!r.reasons.empty()) return r;
+  return type.Dedicated() ? PlaceDedicated(type, vm) : PlaceShared(type, vm);
+}
+
+void Allocator::Commit(const Placement& p) {
+  auto fail = [&](const std::string& why) {
+    throw AllocationConflict("cannot commit " + p.vm + " (" + p.instance_type + "): " + why);
+  };
+  if (placements_.count(p.vm)) fail("already placed");
+  CpuSet vcpu_cores;
+  CpuSet seen;
+  for (unsigned cpu : p.vcpu_cpus) {
+    const CoreInfo* core = host_->CoreOf(cpu);
+    if (!core) fail("vCPU on CPU " + std::to_string(cpu) + ", which is offline or unknown");
+    if (seen.Contains(cpu)) fail("two vCPUs on CPU " + std::to_string(cpu));
+    seen.Add(cpu);
+    if (!core->dedicable) fail("CPU " + std::to_string(cpu) + " is not in the dedicated pool");
+    if (core->pus.Intersects(held_))
+      fail("core " + core->pus.ToList() + " of CPU " + std::to_string(cpu) + " is held by " +
+           "another VM (" + (core->pus & held_).ToList() + ")");
+    vcpu_cores |= core->pus;
+  }
+  if (p.emulator_cpu) {
+    const unsigned cpu = *p.emulator_cpu;
+    if (!host_->dedicated.Contains(cpu)) fail("emulator CPU " + std::to_string(cpu) + " is not in the dedicated pool");
+    if (held_.Contains(cpu)) fail("emulator CPU " + std::to_string(cpu) + " is held by another VM");
+    if (vcpu_cores.Contains(cpu)) fail("emulator CPU " + std::to_string(cpu) + " shares a core with a vCPU");
+  }
+  for (const auto& g : p.hugepages) {
+    int ni = host_->NodeIndex(g.node);
+    const uint64_t free = ni < 0 ? 0 : FreeHugepages(static_cast<size_t>(ni), g.size_kib);
+    if (g.pages > free)
+      fail("node " + std::to_string(g.node) + " has " + std::to_string(free) + " free " +
+           FormatKib(g.size_kib) + " hugepages, needs " + std::to_string(g.pages));
+  }
+  const auto bound = BoundMemory(p);
+  for (const auto& [node, kib] : bound) {
+    int ni = host_->NodeIndex(node);
+    if (ni < 0) fail("memory bound to node " + std::to_string(node) + ", which holds no guests");
+    if (kib > FreeBoundMemoryKib(static_cast<size_t>(ni)))
+      fail("node " + std::to_string(node) + " has " + FormatKib(FreeBoundMemoryKib(static_cast<size_t>(ni))) +
+           " ordinary memory free, needs " + FormatKib(kib));
+  }
+  if (bound.empty() && p.memory_kib > FreeOrdinaryMemoryKib())
+    fail(FormatKib(FreeOrdinaryMemoryKib()) + " ordinary memory free, needs " + FormatKib(p.memory_kib));
+  const CpuSet newly_held = vcpu_cores | (p.emulator_cpu ? CpuSet::Range(*p.emulator_cpu, *p.emulator_cpu) : CpuSet{});
+  const unsigned slots_after = static_cast<unsigned>(
+      std::floor((host_->shared - held_ - newly_held).Count() * host_->shared_cpu_ratio + 1e-9));
+  if (shared_vcpus_ + p.shared_vcpus > slots_after)
+    fail("shared pool would hold " + std::to_string(shared_vcpus_ + p.shared_vcpus) +
+         " vCPUs on " + std::to_string(slots_after) + " slots");
+  if (p.gpus > FreeGpus(p.gpu_device))
+    fail(std::to_string(FreeGpus(p.gpu_device)) + " GPUs " + p.gpu_device + " free, needs " +
+         std::to_string(p.gpus));
+  placements_.emplace(p.vm, p);
+  Account(p, +1);
+}
+
+bool Allocator::Release(const std::string& vm) {
+  auto it = placements_.find(vm);
+  if (it == placements_.end()) return false;
+  Account(it->second, -1);
+  placements_.erase(it);
+  return true;
+}
+
+void Allocator::Account(const Placement& p, int sign) {
+  CpuSet cpus;
+  for (unsigned cpu : p.vcpu_cpus)
+    if (const CoreInfo* core = host_->CoreOf(cpu)) cpus |= core->pus;
+  if (p.emulator_cpu) cpus.Add(*p.emulator_cpu);
+  if (sign > 0) held_ |= cpus;
+  else held_ -= cpus;
+  auto add = [sign](uint64_t& counter, uint64_t amount) {
+    counter = sign > 0 ? counter + amount : counter - std::min(counter, amount);
+  };
+  for (const auto& g : p.hugepages) add(hugepages_used_[{g.node, g.size_kib}], g.pages);
+  const auto bound = BoundMemory(p);
+  for (const auto& [node, kib] : bound) add(bound_memory_used_[node], kib);
+  if (bound.empty()) add(unbound_memory_used_, p.memory_kib);
+  shared_vcpus_ = sign > 0 ? shared_vcpus_ + p.shared_vcpus : shared_vcpus_ - p.shared_vcpus;
+  if (p.gpus) {
+    unsigned& used = gpus_used_[p.gpu_device];
+    used = sign > 0 ? used + p.gpus : used - std::min(used, p.gpus);
+  }
+}
+
+}  // namespace kvhost

@@ -1,0 +1,74 @@
+// The one allocator: decides where a VM goes (Place), records it (Commit) and
+// gives it back (Release). Capacity is answered by placing into a copy, so
+// what is advertised is exactly what pinning will deliver. Pure: no I/O.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "agent/allocator/host_resources.h"
+#include "agent/allocator/placement.h"
+#include "agent/catalog/instance_type.h"
+
+namespace kvhost {
+
+// A placement that would break an invariant (a CPU given twice, pages beyond free...).
+class AllocationConflict : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct PlaceResult {
+  std::optional<Placement> placement;
+  std::vector<std::string> reasons;  // why not, in plain words with the numbers
+};
+
+class Allocator {
+ public:
+  explicit Allocator(std::shared_ptr<const HostResources> host);
+
+  // Where `type` would go now; does not change the state.
+  PlaceResult Place(const InstanceType& type, const std::string& vm) const;
+  // Records a placement after checking every invariant; throws AllocationConflict.
+  void Commit(const Placement& placement);
+  // Returns exactly what `vm` took; false if it holds nothing.
+  bool Release(const std::string& vm);
+
+  const std::map<std::string, Placement>& placements() const { return placements_; }
+  const HostResources& host() const { return *host_; }
+
+  // Free-resource views (for reports, capacity and the fragmentation score).
+  CpuSet HeldCpus() const { return held_; }
+  CpuSet FreeDedicatedCpus() const { return host_->dedicated - held_; }
+  unsigned FreeCoreCount(size_t node_index) const;
+  uint64_t FreeHugepages(size_t node_index, uint64_t size_kib) const;
+  uint64_t FreeBoundMemoryKib(size_t node_index) const;
+  uint64_t FreeOrdinaryMemoryKib() const;
+  unsigned SharedSlots() const;  // vCPU slots of the shared pool now
+  unsigned SharedVcpusUsed() const { return shared_vcpus_; }
+  unsigned FreeGpus(const std::string& device) const;
+
+  bool CoreIsFree(unsigned core_index) const;
+  std::vector<unsigned> FreeCores(size_t node_index) const;
+  CpuSet EmulatorCandidates(size_t node_index) const;
+
+ private:
+  PlaceResult PlaceDedicated(const InstanceType& type, const std::string& vm) const;
+  PlaceResult PlaceShared(const InstanceType& type, const std::string& vm) const;
+  void Account(const Placement& p, int sign);
+
+  std::shared_ptr<const HostResources> host_;
+  std::map<std::string, Placement> placements_;
+  CpuSet held_;       // vCPU cores (every sibling) and emulator CPUs of committed VMs
+  std::map<std::pair<unsigned, uint64_t>, uint64_t> hugepages_used_;  // (node, size) -> pages
+  std::map<unsigned, uint64_t> bound_memory_used_;  // node -> KiB of ordinary memory
+  uint64_t unbound_memory_used_ = 0;
+  unsigned shared_vcpus_ = 0;
+  std::map<std::string, unsigned> gpus_used_;
+};
+
+}  // namespace kvhost

@@ -1,0 +1,138 @@
+#include "agent/allocator/capacity.h"
+
+#include <algorithm>
+#include <charconv>
+#include <stdexcept>
+
+#include "agent/allocator/units.h"
+
+namespace kvhost {
+
+TypeCapacity CountFits(const Allocator& state, const InstanceType& type, unsigned limit) {
+  TypeCapacity out;
+  out.type = &type;
+  Allocator copy = state;
+  const std::string prefix = "capacity/" + type.name + "/";
+  while (out.count < limit) {
+    PlaceResult r = copy.Place(type, prefix + std::to_string(out.count));
+    if (!r.placement) {
+      out.blockers = std::move(r.reasons);
+      break;
+    }
+    copy.Commit(*r.placement);
+    ++out.count;
+  }
+  return out;
+}
+
+std::vector<TypeCapacity> ComputeCapacity(const Allocator& state, const Catalog& catalog) {
+  std::vector<TypeCapacity> out;
+  out.reserve(catalog.types.size());
+  for (const auto& type : catalog.types) out.push_back(CountFits(state, type));
+  return out;
+}
+
+FragmentationScore ComputeFragmentation(const Allocator& state, const Catalog& catalog) {
+  FragmentationScore f;
+  const HostResources& host = state.host();
+  // Smallest dedicated need in CPUs, and smallest hugepage need per page size.
+  unsigned min_cpus = 0;
+  std::map<uint64_t, uint64_t> min_pages;
+  for (const auto& t : catalog.types) {
+    if (t.Dedicated()) {
+      const unsigned need = t.vcpus + (t.isolate_emulator_thread ? 1 : 0);
+      if (!min_cpus || need < min_cpus) min_cpus = need;
+    }
+    if (t.hugepage_size_kib) {
+      const uint64_t pages = PagesFor(t.memory_kib, t.hugepage_size_kib);
+      auto& m = min_pages[t.hugepage_size_kib];
+      if (!m || pages < m) m = pages;
+    }
+  }
+  for (size_t ni = 0; ni < host.nodes.size(); ++ni) {
+    const unsigned free = state.EmulatorCandidates(ni).Count();
+    f.free_dedicated_cpus += free;
+    if (!min_cpus || free < min_cpus) f.stranded_dedicated_cpus += free;
+    for (const auto& [size, pool] : host.nodes[ni].hugepages_free) {
+      const uint64_t pages = state.FreeHugepages(ni, size);
+      f.free_hugepage_kib += pages * size;
+      auto m = min_pages.find(size);
+      if (m == min_pages.end() || pages < m->second) f.stranded_hugepage_kib += pages * size;
+    }
+  }
+  double sum = 0;
+  int parts = 0;
+  if (f.free_dedicated_cpus) sum += double(f.stranded_dedicated_cpus) / f.free_dedicated_cpus, ++parts;
+  if (f.free_hugepage_kib) sum += double(f.stranded_hugepage_kib) / double(f.free_hugepage_kib), ++parts;
+  f.score = parts ? sum / parts : 0;
+  return f;
+}
+
+std::vector<WhatIfChange> ParseWhatIf(const std::string& text) {
+  std::string_view s = text;
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  WhatIfChange proto;
+  if (s.rfind("add ", 0) == 0) s.remove_prefix(4);
+  else if (s.rfind("remove ", 0) == 0) proto.add = false, s.remove_prefix(7);
+  else throw std::invalid_argument("what-if '" + text + "' must start with 'add ' or 'remove '");
+  std::vector<WhatIfChange> out;
+  while (!s.empty()) {
+    const size_t comma = s.find(',');
+    std::string_view item = s.substr(0, comma);
+    s = comma == std::string_view::npos ? std::string_view{} : s.substr(comma + 1);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item.empty()) throw std::invalid_argument("what-if '" + text + "' has an empty item");
+    WhatIfChange c = proto;
+    const size_t eq = item.find('=');
+    c.type = std::string(item.substr(0, eq));
+    if (eq != std::string_view::npos) {
+      std::string_view n = item.substr(eq + 1);
+      auto [p, ec] = std::from_chars(n.data(), n.data() + n.size(), c.count);
+      if (ec != std::errc() || p != n.data() + n.size() || c.count == 0)
+        throw std::invalid_argument("what-if '" + std::string(item) + "': count must be a positive integer");
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+std::vector<std::string> ApplyWhatIf(Allocator& state, const Catalog& catalog,
+                                     const std::vector<WhatIfChange>& changes) {
+  std::vector<std::string> lines;
+  unsigned serial = 0;
+  for (const auto& c : changes) {
+    const InstanceType* type = catalog.Find(c.type);
+    if (!type) throw std::invalid_argument("what-if: unknown instance type '" + c.type + "'");
+    if (c.add) {
+      for (unsigned i = 0; i < c.count; ++i) {
+        const std::string vm = "what-if/" + c.type + "/" + std::to_string(serial++);
+        PlaceResult r = state.Place(*type, vm);
+        if (!r.placement) {
+          std::string why;
+          for (const auto& reason : r.reasons) why += "; " + reason;
+          throw std::invalid_argument("what-if: add " + c.type + " #" + std::to_string(i + 1) +
+                                      " does not fit" + why);
+        }
+        state.Commit(*r.placement);
+      }
+      lines.push_back("add " + c.type + "=" + std::to_string(c.count));
+    } else {
+      std::vector<std::string> victims;
+      for (const auto& [vm, p] : state.placements())
+        if (p.instance_type == c.type) victims.push_back(vm);
+      if (victims.size() < c.count)
+        throw std::invalid_argument("what-if: remove " + c.type + "=" + std::to_string(c.count) +
+                                    " but only " + std::to_string(victims.size()) + " are placed");
+      // Newest first: hypothetical VMs carry increasing serials.
+      std::sort(victims.begin(), victims.end(), [](const std::string& a, const std::string& b) {
+        return a.size() != b.size() ? a.size() > b.size() : a > b;
+      });
+      for (unsigned i = 0; i < c.count; ++i) state.Release(victims[i]);
+      lines.push_back("remove " + c.type + "=" + std::to_string(c.count));
+    }
+  }
+  return lines;
+}
+
+}  // namespace kvhost

@@ -1,0 +1,326 @@
+// Dedicated placement (CX, RT, N, D): whole physical cores for the vCPUs, one
+// more CPU for the emulator thread, memory from the same NUMA node(s).
+//
+// Packing policy, chosen to leave the most room for future VMs:
+//  - one node when any fits; among those the tightest fit (best fit), so the
+//    big free blocks stay whole for big VMs;
+//  - inside a node, cores from the smallest L3 group that holds them all;
+//  - emulator threads share cores with other emulator threads before they
+//    open a fresh core, and never sit on a sibling of a vCPU;
+//  - otherwise the fewest nodes, closest first (SLIT), with guest NUMA cells
+//    mirroring how the vCPUs and memory were split.
+#include <algorithm>
+#include <functional>
+#include <numeric>
+
+#include "agent/allocator/allocator.h"
+#include "agent/allocator/units.h"
+
+namespace kvhost {
+namespace {
+
+struct NodeTry {
+  bool ok = false;
+  std::vector<unsigned> cores;  // chosen core indexes
+  std::vector<unsigned> cpus;   // CPUs for the vCPUs, in order
+  std::optional<unsigned> emulator;
+  uint64_t pages = 0;
+  uint64_t memory_kib = 0;      // guest memory this node backs
+  unsigned free_cpus = 0;       // free dedicated CPUs on whole cores before placing
+  unsigned leftover = 0;        // free dedicated CPUs after placing (best-fit key)
+  // What failed, each a short phrase with the numbers.
+  std::string cores_short, emulator_short, pages_short, memory_short, shared_short;
+};
+
+// Picks cores covering `vcpus` CPUs, the smallest sufficient L3 group first.
+std::vector<unsigned> PickCores(const HostResources& host, const std::vector<unsigned>& free_cores,
+                                unsigned vcpus) {
+  std::map<unsigned, std::vector<unsigned>> groups;  // L3 -> cores
+  for (unsigned c : free_cores) groups[host.cores[c].l3].push_back(c);
+  auto pus = [&](const std::vector<unsigned>& cores) {
+    unsigned n = 0;
+    for (unsigned c : cores) n += host.cores[c].pus.Count();
+    return n;
+  };
+  std::vector<unsigned> chosen;
+  unsigned remaining = vcpus;
+  while (remaining > 0 && !groups.empty()) {
+    auto best = groups.end();
+    for (auto it = groups.begin(); it != groups.end(); ++it) {
+      const unsigned n = pus(it->second);
+      if (n >= remaining && (best == groups.end() || n < pus(best->second))) best = it;
+    }
+    if (best == groups.end()) {  // no group holds the rest: take the largest whole
+      best = std::max_element(groups.begin(), groups.end(), [&](const auto& a, const auto& b) {
+        return pus(a.second) < pus(b.second);
+      });
+    }
+    for (unsigned c : best->second) {
+      if (remaining == 0) break;
+      chosen.push_back(c);
+      remaining -= std::min(remaining, host.cores[c].pus.Count());
+    }
+    groups.erase(best);
+  }
+  return remaining == 0 ? chosen : std::vector<unsigned>{};
+}
+
+NodeTry TryNode(const Allocator& a, size_t ni, unsigned vcpus, uint64_t memory_kib,
+                const InstanceType& type, bool with_emulator, const CpuSet& taken_elsewhere) {
+  const HostResources& host = a.host();
+  const NodeResources& node = host.nodes[ni];
+  NodeTry t;
+  t.memory_kib = memory_kib;
+  std::vector<unsigned> free_cores;
+  for (unsigned c : a.FreeCores(ni))
+    if (!host.cores[c].pus.Intersects(taken_elsewhere)) free_cores.push_back(c);
+  for (unsigned c : free_cores) t.free_cpus += host.cores[c].pus.Count();
+  const std::string where = "node " + std::to_string(node.id);
+
+  CpuSet chosen_pus;
+  if (vcpus > 0) {
+    t.cores = PickCores(host, free_cores, vcpus);
+    if (t.cores.empty())
+      t.cores_short = where + " has " + std::to_string(free_cores.size()) + " free dedicated cores (" +
+                      std::to_string(t.free_cpus) + " CPUs), needs " + std::to_string(vcpus) + " CPUs";
+    for (unsigned c : t.cores) {
+      chosen_pus |= host.cores[c].pus;
+      host.cores[c].pus.ForEach([&](unsigned cpu) {
+        if (t.cpus.size() < vcpus) t.cpus.push_back(cpu);
+      });
+    }
+  }
+  if (with_emulator) {
+    const CpuSet candidates = a.EmulatorCandidates(ni) - chosen_pus - taken_elsewhere;
+    // Prefer a core that already runs emulator threads, then a core that cannot
+    // take vCPUs anyway, and only then open a free core (the highest, so low
+    // cores stay contiguous for vCPUs).
+    std::optional<unsigned> shared_core, partial_core, fresh_core;
+    candidates.ForEach([&](unsigned cpu) {
+      const CoreInfo* core = host.CoreOf(cpu);
+      if (!core) return;
+      if (core->pus.Intersects(a.HeldCpus())) {
+        if (!shared_core) shared_core = cpu;
+      } else if (!core->dedicable) {
+        if (!partial_core) partial_core = cpu;
+      } else {
+        fresh_core = cpu;
+      }
+    });
+    t.emulator = shared_core ? shared_core : partial_core ? partial_core : fresh_core;
+    if (!t.emulator) t.emulator_short = where + " has no dedicated CPU left for the emulator thread";
+  }
+  if (type.hugepage_size_kib) {
+    t.pages = PagesFor(memory_kib, type.hugepage_size_kib);
+    const uint64_t free = a.FreeHugepages(ni, type.hugepage_size_kib);
+    if (free < t.pages)
+      t.pages_short = where + " has " + std::to_string(free) + " free " +
+                      FormatKib(type.hugepage_size_kib) + " hugepages";
+  } else if (a.FreeBoundMemoryKib(ni) < memory_kib) {
+    t.memory_short = where + " has " + FormatKib(a.FreeBoundMemoryKib(ni)) + " ordinary memory free";
+  }
+  t.ok = t.cores_short.empty() && t.emulator_short.empty() && t.pages_short.empty() &&
+         t.memory_short.empty();
+  t.leftover = t.free_cpus - std::min<unsigned>(t.free_cpus, chosen_pus.Count());
+  return t;
+}
+
+std::string CpuNeed(const InstanceType& type) {
+  return std::to_string(type.vcpus) + " vCPUs on whole cores" +
+         (type.isolate_emulator_thread ? " + 1 emulator CPU" : "");
+}
+
+// Shared guests must keep their ratio when dedicated cores leave the shared pool.
+std::string SharedSqueeze(const Allocator& a, const CpuSet& newly_held) {
+  const HostResources& host = a.host();
+  const unsigned cpus = (host.shared - a.HeldCpus() - newly_held).Count();
+  const unsigned slots = static_cast<unsigned>(cpus * host.shared_cpu_ratio + 1e-9);
+  if (a.SharedVcpusUsed() <= slots) return {};
+  return "taking these cores would leave " + std::to_string(a.SharedVcpusUsed()) +
+         " shared vCPUs on " + std::to_string(cpus) + " shared CPUs (ratio " +
+         std::to_string(host.shared_cpu_ratio).substr(0, 4) + ")";
+}
+
+}  // namespace
+
+namespace {
+
+struct SpanPlan {
+  std::vector<size_t> nodes;     // node indexes, emulator on the first
+  std::vector<NodeTry> tries;
+  unsigned distance = 0;
+  unsigned leftover = 0;
+};
+
+// Splits vCPUs over `nodes` (most free first) and memory in proportion.
+std::optional<SpanPlan> TrySpan(const Allocator& a, std::vector<size_t> nodes,
+                                const InstanceType& type) {
+  const HostResources& host = a.host();
+  std::vector<unsigned> free(nodes.size());
+  for (size_t k = 0; k < nodes.size(); ++k)
+    for (unsigned c : a.FreeCores(nodes[k])) free[k] += host.cores[c].pus.Count();
+  std::vector<size_t> order(nodes.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](size_t x, size_t y) { return free[x] > free[y]; });
+  SpanPlan plan;
+  unsigned remaining = type.vcpus;
+  uint64_t memory_left = type.memory_kib;
+  CpuSet taken;
+  for (size_t k : order) {
+    const bool emulator_here = plan.nodes.empty() && type.isolate_emulator_thread;
+    unsigned share = std::min(remaining, free[k]);
+    if (share == 0) return std::nullopt;  // a node that adds nothing is not one of the fewest
+    auto attempt = [&](unsigned vcpus) {
+      const bool last = vcpus == remaining;
+      const uint64_t mem = last ? memory_left : type.memory_kib * vcpus / type.vcpus;
+      return TryNode(a, nodes[k], vcpus, mem, type, emulator_here, taken);
+    };
+    NodeTry t = attempt(share);
+    // The emulator may need one of the node's free cores: give the vCPUs one core less.
+    if (!t.ok && emulator_here && share > host.threads_per_core) t = attempt(share -= host.threads_per_core);
+    if (!t.ok) return std::nullopt;
+    for (unsigned c : t.cores) taken |= host.cores[c].pus;
+    if (t.emulator) taken.Add(*t.emulator);
+    remaining -= share;
+    memory_left -= t.memory_kib;
+    plan.nodes.push_back(nodes[k]);
+    plan.leftover += t.leftover;
+    plan.tries.push_back(std::move(t));
+  }
+  if (remaining > 0) return std::nullopt;
+  for (size_t i = 0; i < plan.nodes.size(); ++i)
+    for (size_t j = i + 1; j < plan.nodes.size(); ++j) plan.distance += host.distance[plan.nodes[i]][plan.nodes[j]];
+  return plan;
+}
+
+// Every k-subset of nodes (bounded: hosts have at most a few dozen nodes).
+void ForEachSubset(size_t n, size_t k, const std::function<void(const std::vector<size_t>&)>& f) {
+  std::vector<size_t> idx(k);
+  std::iota(idx.begin(), idx.end(), 0);
+  for (unsigned budget = 20000; budget > 0; --budget) {
+    f(idx);
+    size_t i = k;
+    while (i > 0 && idx[i - 1] == n - k + i - 1) --i;
+    if (i == 0) return;
+    ++idx[i - 1];
+    for (size_t j = i; j < k; ++j) idx[j] = idx[j - 1] + 1;
+  }
+}
+
+Placement BuildPlacement(const Allocator& a, const InstanceType& type, const std::string& vm,
+                         const std::vector<size_t>& nodes, const std::vector<NodeTry>& tries) {
+  Placement p;
+  p.vm = vm;
+  p.instance_type = type.name;
+  p.dedicated = true;
+  unsigned vcpu = 0;
+  for (size_t k = 0; k < nodes.size(); ++k) {
+    const NodeTry& t = tries[k];
+    const unsigned node_id = a.host().nodes[nodes[k]].id;
+    p.numa_nodes.push_back(node_id);
+    GuestNumaCell cell;
+    cell.host_node = node_id;
+    for (unsigned cpu : t.cpus) {
+      p.vcpu_cpus.push_back(cpu);
+      cell.vcpus.push_back(vcpu++);
+    }
+    cell.memory_kib = t.memory_kib;
+    if (t.emulator) p.emulator_cpu = t.emulator;
+    if (type.hugepage_size_kib) p.hugepages.push_back({node_id, type.hugepage_size_kib, t.pages});
+    p.guest_cells.push_back(std::move(cell));
+  }
+  if (!type.hugepage_size_kib) p.memory_kib = type.memory_kib;
+  return p;
+}
+
+// One line per resource that no node has enough of; else one line per node.
+std::vector<std::string> Explain(const Allocator& a, const InstanceType& type,
+                                 const std::vector<NodeTry>& tries) {
+  std::vector<std::string> out;
+  if (tries.empty()) return {"no NUMA node with CPUs is in the dedicated pool"};
+  auto all = [&](auto member) {
+    return std::all_of(tries.begin(), tries.end(), [&](const NodeTry& t) { return !(t.*member).empty(); });
+  };
+  auto best = [&](auto key) {
+    return *std::max_element(tries.begin(), tries.end(), [&](const NodeTry& x, const NodeTry& y) { return key(x) < key(y); });
+  };
+  if (all(&NodeTry::cores_short))
+    out.push_back("no NUMA node has " + CpuNeed(type) + "; most free: " +
+                  best([](const NodeTry& t) { return t.free_cpus; }).cores_short);
+  if (all(&NodeTry::emulator_short)) out.push_back("no NUMA node has a dedicated CPU left for the emulator thread");
+  if (all(&NodeTry::pages_short)) {
+    uint64_t most = 0;
+    size_t at = 0;
+    for (size_t i = 0; i < tries.size(); ++i) {
+      const uint64_t f = a.FreeHugepages(i, type.hugepage_size_kib);
+      if (f > most) most = f, at = i;
+    }
+    const std::string need = "need " + std::to_string(PagesFor(type.memory_kib, type.hugepage_size_kib)) +
+                             " for " + FormatKib(type.memory_kib);
+    out.push_back(most == 0 ? "no free " + FormatKib(type.hugepage_size_kib) + " hugepages on any NUMA node (" + need + ")"
+                            : "not enough free " + FormatKib(type.hugepage_size_kib) + " hugepages on any NUMA node (most: " +
+                                  std::to_string(most) + " on node " + std::to_string(a.host().nodes[at].id) + "; " + need + ")");
+  }
+  if (all(&NodeTry::memory_short)) out.push_back("no NUMA node has " + FormatKib(type.memory_kib) + " ordinary memory free");
+  if (!out.empty()) return out;
+  for (const auto& t : tries) {
+    std::string line;
+    for (const auto* s : {&t.cores_short, &t.emulator_short, &t.pages_short, &t.memory_short, &t.shared_short})
+      if (!s->empty()) line += (line.empty() ? "" : "; ") + *s;
+    if (!line.empty()) out.push_back(line);
+  }
+  return out;
+}
+
+}  // namespace
+
+PlaceResult Allocator::PlaceDedicated(const InstanceType& type, const std::string& vm) const {
+  PlaceResult result;
+  std::vector<NodeTry> tries;
+  std::optional<size_t> best;
+  for (size_t ni = 0; ni < host_->nodes.size(); ++ni) {
+    NodeTry t = TryNode(*this, ni, type.vcpus, type.memory_kib, type, type.isolate_emulator_thread, {});
+    if (t.ok) {
+      CpuSet held;
+      for (unsigned c : t.cores) held |= host_->cores[c].pus;
+      if (t.emulator) held.Add(*t.emulator);
+      t.shared_short = SharedSqueeze(*this, held);
+      t.ok = t.shared_short.empty();
+    }
+    if (t.ok && (!best || t.leftover < tries[*best].leftover)) best = ni;
+    tries.push_back(std::move(t));
+  }
+  if (best) {
+    result.placement = BuildPlacement(*this, type, vm, {*best}, {tries[*best]});
+    return result;
+  }
+  if (host_->allow_numa_span && host_->nodes.size() > 1) {
+    for (size_t k = 2; k <= host_->nodes.size(); ++k) {
+      std::optional<SpanPlan> chosen;
+      ForEachSubset(host_->nodes.size(), k, [&](const std::vector<size_t>& subset) {
+        auto plan = TrySpan(*this, subset, type);
+        if (!plan) return;
+        CpuSet held;
+        for (const auto& t : plan->tries) {
+          for (unsigned c : t.cores) held |= host_->cores[c].pus;
+          if (t.emulator) held.Add(*t.emulator);
+        }
+        if (!SharedSqueeze(*this, held).empty()) return;
+        if (!chosen || std::tie(plan->distance, plan->leftover) < std::tie(chosen->distance, chosen->leftover))
+          chosen = std::move(plan);
+      });
+      if (chosen) {
+        result.placement = BuildPlacement(*this, type, vm, chosen->nodes, chosen->tries);
+        return result;
+      }
+    }
+  }
+  result.reasons = Explain(*this, type, tries);
+  if (!host_->allow_numa_span && host_->nodes.size() > 1)
+    result.reasons.push_back("spanning NUMA nodes is off (allowNumaSpan: false)");
+  else if (host_->nodes.size() > 1)
+    result.reasons.push_back("no set of NUMA nodes fits it either");
+  return result;
+}
+
+}  // namespace kvhost

@@ -1,0 +1,152 @@
+#include "agent/catalog/yaml_input.h"
+
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <system_error>
+
+#include "agent/catalog/quantity.h"
+
+namespace kvhost {
+namespace {
+
+std::string FormatMessage(const std::string& file, unsigned line, const std::string& reason) {
+  return line == 0 ? file + ": " + reason : file + ":" + std::to_string(line) + ": " + reason;
+}
+
+std::string Quoted(std::string_view text) { return "'" + std::string(text) + "'"; }
+
+}  // namespace
+
+YamlInputError::YamlInputError(std::string file, unsigned line, std::string reason)
+    : std::runtime_error(FormatMessage(file, line, reason)),
+      file_(std::move(file)),
+      line_(line),
+      reason_(std::move(reason)) {}
+
+std::string ReadTextFile(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw YamlInputError(path, 0, "is a directory, not a file");
+  errno = 0;
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw YamlInputError(
+        path, 0, std::string("cannot open: ") + (errno ? std::strerror(errno) : "unknown error"));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw YamlInputError(path, 0, "cannot read");
+  return text.str();
+}
+
+unsigned YamlFieldReader::LineOf(const YAML::Node& node) {
+  if (!node.IsDefined()) return 0;
+  const YAML::Mark mark = node.Mark();
+  return mark.is_null() ? 0 : static_cast<unsigned>(mark.line) + 1;  // yaml-cpp counts from 0
+}
+
+std::string YamlFieldReader::Location(const YAML::Node& node) const {
+  return source_ + ":" + std::to_string(LineOf(node));
+}
+
+void YamlFieldReader::Fail(unsigned line, const std::string& reason) const {
+  throw YamlInputError(source_, line, reason);
+}
+
+std::vector<YAML::Node> YamlFieldReader::ParseDocuments(std::string_view text) const {
+  try {
+    return YAML::LoadAll(std::string(text));
+  } catch (const YAML::Exception& e) {
+    Fail(e.mark.is_null() ? 0 : static_cast<unsigned>(e.mark.line) + 1, "invalid YAML: " + e.msg);
+  }
+}
+
+std::string YamlFieldReader::Text(const YAML::Node& node, std::string_view field) const {
+  if (!node.IsScalar()) Fail(node, std::string(field) + " must be a single value");
+  return node.Scalar();
+}
+
+bool YamlFieldReader::Bool(const YAML::Node& node, std::string_view field) const {
+  bool value = false;
+  // yaml-cpp's decoder takes what YAML 1.1 (and so Kubernetes) calls a boolean: true/false, yes/no,
+  // on/off.
+  if (!node.IsScalar() || !YAML::convert<bool>::decode(node, value))
+    Fail(node, std::string(field) + " must be true or false, got " +
+                   Quoted(node.IsScalar() ? node.Scalar() : "a non-scalar"));
+  return value;
+}
+
+uint64_t YamlFieldReader::Unsigned(const YAML::Node& node, std::string_view field,
+                                   uint64_t max) const {
+  const std::string text = Text(node, field);
+  uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size())
+    Fail(node, std::string(field) + " must be a non-negative integer, got " + Quoted(text));
+  if (value > max)
+    Fail(node, std::string(field) + " must be at most " + std::to_string(max) + ", got " + text);
+  return value;
+}
+
+double YamlFieldReader::Number(const YAML::Node& node, std::string_view field) const {
+  const std::string text = Text(node, field);
+  double value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() ||
+      !std::isfinite(value))
+    Fail(node, std::string(field) + " must be a number, got " + Quoted(text));
+  return value;
+}
+
+uint64_t YamlFieldReader::QuantityBytes(const YAML::Node& node, std::string_view field) const {
+  const std::string text = Text(node, field);
+  try {
+    return ParseQuantityBytes(text);
+  } catch (const FormatError& e) {
+    Fail(node, std::string(field) + ": " + e.what());
+  }
+}
+
+CpuSet YamlFieldReader::CpuList(const YAML::Node& node, std::string_view field) const {
+  const std::string text = Text(node, field);
+  try {
+    return ParseCpuList(text);
+  } catch (const FormatError& e) {
+    Fail(node, std::string(field) + ": " + e.what());
+  }
+}
+
+std::map<std::string, std::string> YamlFieldReader::StringMap(const YAML::Node& node,
+                                                              std::string_view field) const {
+  std::map<std::string, std::string> values;
+  ForEachEntry(node, field,
+               [&](const std::string& key, const YAML::Node&, const YAML::Node& value) {
+                 values[key] = Text(value, std::string(field) + "." + key);
+               });
+  return values;
+}
+
+void YamlFieldReader::RequireMap(const YAML::Node& node, std::string_view field) const {
+  if (!node.IsMap()) Fail(node, std::string(field) + " must be a mapping of keys to values");
+}
+
+void YamlFieldReader::ForEachEntry(const YAML::Node& map, std::string_view field,
+                                   const EntryVisitor& visit) const {
+  if (map.IsNull()) return;  // "labels:" with nothing after it: no entries
+  RequireMap(map, field);
+  std::set<std::string> seen;
+  for (auto it = map.begin(); it != map.end(); ++it) {
+    const YAML::Node& key_node = it->first;
+    const std::string key = Text(key_node, std::string(field) + " key");
+    if (!seen.insert(key).second)
+      Fail(key_node, std::string(field) + " repeats the key " + Quoted(key));
+    visit(key, key_node, it->second);
+  }
+}
+
+}  // namespace kvhost

@@ -1,0 +1,30 @@
+// Subcommands of kvhost-agent. Each registers itself on the app and runs from
+// its CLI11 callback; wiring only, the work lives in the libraries.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
+
+#include "agent/catalog/instance_type.h"
+#include "agent/config/agent_config.h"
+
+namespace kvhost::cli {
+
+// Options every command that reads the host shares.
+struct HostOptions {
+  std::string root = "/";
+  std::string config;  // empty: the default path, absent file = defaults
+  std::vector<std::string> catalogs;
+  bool no_builtin_catalog = false;
+  std::string output = "text";
+
+  void AddTo(CLI::App* command, bool with_catalog);
+  AgentConfig LoadConfig() const;
+  Catalog LoadCatalog() const;
+};
+
+void AddInspectCommand(CLI::App& app, int& exit_code);
+void AddCapacityCommands(CLI::App& app, int& exit_code);
+
+}  // namespace kvhost::cli

@@ -1,0 +1,36 @@
+#include <spdlog/spdlog.h>
+
+#include "agent/catalog/builtin_catalog.h"
+#include "agent/catalog/yaml_catalog.h"
+#include "agent/cli/commands.h"
+#include "agent/config/config_loader.h"
+
+namespace kvhost::cli {
+
+void HostOptions::AddTo(CLI::App* command, bool with_catalog) {
+  command->add_option("--root", root, "Filesystem root to read (a sysfs/procfs dump)")->capture_default_str();
+  command->add_option("-o,--output", output, "text or json")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  if (!with_catalog) return;
+  command->add_option("--config", config, "Agent config YAML (default /etc/kvhost-agent/config.yaml; absent = defaults)");
+  command->add_option("--catalog", catalogs, "KubeVirt instancetype YAML; extends (or, by name, replaces) the built-in set");
+  command->add_flag("--no-builtin-catalog", no_builtin_catalog, "Use only the --catalog files");
+}
+
+AgentConfig HostOptions::LoadConfig() const {
+  // An explicitly named config must exist; the default path may be absent.
+  return config.empty() ? LoadAgentConfig() : LoadAgentConfig(config, true);
+}
+
+Catalog HostOptions::LoadCatalog() const {
+  Catalog catalog = no_builtin_catalog ? Catalog{} : BuiltinCatalog();
+  for (const auto& file : catalogs) {
+    Catalog extra = LoadCatalogYaml(file);
+    spdlog::info("{}: {} instance types", file, extra.types.size());
+    catalog.Merge(extra);
+  }
+  return catalog;
+}
+
+}  // namespace kvhost::cli

@@ -1,0 +1,147 @@
+#include "agent/config/config_loader.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <limits>
+
+#include "agent/catalog/quantity.h"
+#include "agent/catalog/yaml_input.h"
+
+namespace kvhost {
+namespace {
+
+constexpr std::array<std::string_view, 7> kKnownKeys = {
+    "reservedCpus",  "reservedMemoryPerNode", "reservedMemoryByNode",
+    "dedicatedCpus", "sharedCpuRatio",        "allowNumaSpan",
+    "gpus"};
+
+// Linux caps NUMA node ids well below this (MAX_NUMNODES is 1 << 10).
+constexpr uint64_t kMaxNumaNodeId = 1023;
+
+std::string Lowercase(std::string_view text) {
+  std::string lower(text);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower;
+}
+
+std::string UnknownKeyReason(const std::string& key) {
+  std::string reason = "unknown key '" + key + "'";
+  for (std::string_view known : kKnownKeys) {
+    if (Lowercase(known) == Lowercase(key))
+      return reason + " (did you mean '" + std::string(known) + "'?)";
+  }
+  reason += " (known keys:";
+  for (std::string_view known : kKnownKeys) reason += " " + std::string(known);
+  return reason + ")";
+}
+
+class ConfigReader {
+ public:
+  explicit ConfigReader(const YamlFieldReader& yaml) : yaml_(yaml) {
+    config_.source = yaml.source();
+  }
+
+  AgentConfig Read(const YAML::Node& root) {
+    if (root.IsNull()) return config_;  // an empty file or only comments: all defaults
+    yaml_.ForEachEntry(
+        root, "config",
+        [&](const std::string& key, const YAML::Node& key_node, const YAML::Node& value) {
+          if (std::find(kKnownKeys.begin(), kKnownKeys.end(), key) == kKnownKeys.end())
+            yaml_.Fail(key_node, UnknownKeyReason(key));  // even with no value: a typo is a typo
+          if (value.IsNull()) return;                     // "key:" with no value: the default
+          if (key == "reservedCpus") {
+            config_.reserved_cpus = yaml_.CpuList(value, key);
+            reserved_cpus_line_ = YamlFieldReader::LineOf(value);
+          } else if (key == "reservedMemoryPerNode") {
+            config_.reserved_memory_kib_per_node = Kib(value, key);
+          } else if (key == "reservedMemoryByNode") {
+            ReadMemoryByNode(value);
+          } else if (key == "dedicatedCpus") {
+            config_.dedicated_cpus = yaml_.CpuList(value, key);
+            dedicated_cpus_line_ = YamlFieldReader::LineOf(value);
+          } else if (key == "sharedCpuRatio") {
+            config_.shared_cpu_ratio = yaml_.Number(value, key);
+            if (config_.shared_cpu_ratio <= 0)
+              yaml_.Fail(value, "sharedCpuRatio must be greater than 0, got " + value.Scalar());
+          } else if (key == "allowNumaSpan") {
+            config_.allow_numa_span = yaml_.Bool(value, key);
+          } else if (key == "gpus") {
+            ReadGpus(value);
+          }
+        });
+    CheckReservedAndDedicatedApart();
+    return config_;
+  }
+
+ private:
+  uint64_t Kib(const YAML::Node& value, const std::string& field) const {
+    return BytesToKibRoundUp(yaml_.QuantityBytes(value, field));
+  }
+
+  void ReadMemoryByNode(const YAML::Node& by_node) {
+    yaml_.ForEachEntry(
+        by_node, "reservedMemoryByNode",
+        [&](const std::string& node_text, const YAML::Node& key_node, const YAML::Node& value) {
+          const auto node = static_cast<unsigned>(
+              yaml_.Unsigned(key_node, "reservedMemoryByNode node id", kMaxNumaNodeId));
+          if (!config_.reserved_memory_kib_by_node
+                   .emplace(node, Kib(value, "reservedMemoryByNode." + node_text))
+                   .second)
+            yaml_.Fail(key_node,
+                       "reservedMemoryByNode names node " + std::to_string(node) + " twice");
+        });
+  }
+
+  void ReadGpus(const YAML::Node& gpus) {
+    yaml_.ForEachEntry(
+        gpus, "gpus",
+        [&](const std::string& device_name, const YAML::Node& key_node, const YAML::Node& value) {
+          if (device_name.empty()) yaml_.Fail(key_node, "gpus: a device name is empty");
+          config_.gpus[device_name] = static_cast<unsigned>(
+              yaml_.Unsigned(value, "gpus." + device_name, std::numeric_limits<unsigned>::max()));
+        });
+  }
+
+  // A housekeeping CPU handed to a dedicated VM would put the agent and the
+  // kernel's own work on a guest's exclusive core: refuse the contradiction.
+  void CheckReservedAndDedicatedApart() const {
+    if (!config_.reserved_cpus || !config_.dedicated_cpus) return;
+    const CpuSet overlap = *config_.reserved_cpus & *config_.dedicated_cpus;
+    if (overlap.Empty()) return;
+    yaml_.Fail(dedicated_cpus_line_, "dedicatedCpus " + config_.dedicated_cpus->ToList() +
+                                         " overlap reservedCpus " +
+                                         config_.reserved_cpus->ToList() + " (line " +
+                                         std::to_string(reserved_cpus_line_) + ") on CPUs " +
+                                         overlap.ToList() + "; a reserved CPU is never dedicated");
+  }
+
+  const YamlFieldReader& yaml_;
+  AgentConfig config_;
+  unsigned reserved_cpus_line_ = 0, dedicated_cpus_line_ = 0;
+};
+
+}  // namespace
+
+AgentConfig ParseAgentConfigYaml(std::string_view text, std::string source_name) {
+  const YamlFieldReader yaml(std::move(source_name));
+  std::vector<YAML::Node> documents;
+  for (const YAML::Node& doc : yaml.ParseDocuments(text))
+    if (!doc.IsNull()) documents.push_back(doc);  // a bare "---" adds an empty document
+  if (documents.size() > 1)
+    yaml.Fail(documents[1], "the config is one YAML document, found a second");
+  return ConfigReader(yaml).Read(documents.empty() ? YAML::Node() : documents.front());
+}
+
+AgentConfig LoadAgentConfig(const std::filesystem::path& path, bool must_exist) {
+  std::error_code ec;
+  const bool exists = std::filesystem::exists(path, ec);
+  if (ec) throw ConfigError(path.string(), 0, "cannot check the file: " + ec.message());
+  if (!exists) {
+    if (must_exist) throw ConfigError(path.string(), 0, "no such file");
+    return AgentConfig{};
+  }
+  return ParseAgentConfigYaml(ReadTextFile(path.string()), path.string());
+}
+
+}  // namespace kvhost

@@ -1,0 +1,334 @@
+// Discovery on damaged roots: each corruption must end in an InputError that
+// names the damaged file and says what is wrong with it, both from the library
+// and from the CLI (non-zero exit, message on stderr). The fuzz test at the end
+// only asks that nothing crashes, whatever a file contains.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "agent/host/discover.h"
+#include "cpu/sysfs_root.h"
+
+extern char** environ;
+
+namespace kvhost {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Two machines with node directories, per-node hugepages and isolation files.
+// Most cases use the first: it has a third of the files, and copying a root is
+// what a case spends its time on.
+constexpr const char* kIntelHugepages = "hwloc-32intel64-2p8co2t-hugepages";
+constexpr const char* kPmemIsolated = "nri-server-pmem-isolated";  // CPU-less nodes, isolated CPUs
+
+fs::path FixturesDir() {
+  const char* dir = std::getenv("KVHOST_FIXTURES");
+  return dir ? fs::path(dir) : fs::path();
+}
+
+class ScopedTempDir {
+ public:
+  ScopedTempDir() {
+    std::string pattern = (fs::temp_directory_path() / "kvhost-bad-input-XXXXXX").string();
+    if (::mkdtemp(pattern.data())) path_ = pattern;
+  }
+  ~ScopedTempDir() {
+    std::error_code ec;
+    if (!path_.empty()) fs::remove_all(path_, ec);
+  }
+  ScopedTempDir(const ScopedTempDir&) = delete;
+  ScopedTempDir& operator=(const ScopedTempDir&) = delete;
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+// Tests damage a private copy: other tests read the shared fixtures in parallel.
+fs::path CopyFixture(const std::string& machine, const ScopedTempDir& into) {
+  const fs::path copy = into.path() / machine;
+  fs::copy(FixturesDir() / machine, copy, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+  return copy;
+}
+
+std::string ReadFile(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+void WriteFile(const fs::path& file, const std::string& content) {
+  std::ofstream out(file, std::ios::binary | std::ios::trunc);
+  out << content;
+  ASSERT_TRUE(out.good()) << "cannot write " << file;
+}
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string err;
+};
+
+// Runs the agent with stdout discarded and stderr captured in an unlinked temp file.
+CommandResult RunAgent(const std::vector<std::string>& args) {
+  CommandResult result;
+  const char* agent = std::getenv("KVHOST_AGENT");
+  if (!agent) return result;
+  char err_name[] = "/tmp/kvhost-bad-input-stderr-XXXXXX";
+  const int err_fd = ::mkostemp(err_name, O_CLOEXEC);
+  if (err_fd < 0) return result;
+  ::unlink(err_name);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, err_fd, STDERR_FILENO);
+  std::vector<std::string> full{agent};
+  full.insert(full.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : full) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  const int rc = ::posix_spawn(&pid, agent, &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc == 0) {
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    result.err = ReadFile("/proc/self/fd/" + std::to_string(err_fd));
+  }
+  ::close(err_fd);
+  return result;
+}
+
+// Expects discovery of `root` to fail with an InputError naming `file` and
+// giving `reason`, and the CLI to exit non-zero with that message on stderr.
+void ExpectRejected(const fs::path& root, const fs::path& file, const std::string& reason) {
+  std::string message;
+  try {
+    DiscoverHost(root);
+    ADD_FAILURE() << "discovery accepted the damaged " << file;
+    return;
+  } catch (const InputError& e) {
+    message = e.what();
+    EXPECT_EQ(e.file(), file);
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "not an InputError: " << e.what();
+    return;
+  }
+  EXPECT_NE(message.find(file.string()), std::string::npos) << message;
+  EXPECT_NE(message.find(reason), std::string::npos) << "reason '" << reason << "' missing: " << message;
+
+  const auto run = RunAgent({"inspect", "--root", root.string(), "-o", "json"});
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_LT(run.exit_code, 128) << "the CLI died of a signal";
+  EXPECT_NE(run.err.find(message), std::string::npos) << "stderr: " << run.err;
+}
+
+// One damaged file per case. `damage` gets the copied root and the file.
+struct Corruption {
+  const char* name;
+  const char* machine;
+  const char* file;  // relative to the root
+  std::string (*damage)(const fs::path& root, const fs::path& file);
+  const char* reason;
+};
+
+// Names the case in test output and ctest names, instead of its raw bytes.
+void PrintTo(const Corruption& c, std::ostream* os) { *os << c.name; }
+
+std::string Garbage(const fs::path&, const fs::path&) { return "0-7,zz\n"; }
+std::string BadIsolated(const fs::path&, const fs::path&) { return "4-x\n"; }
+std::string Negative(const fs::path&, const fs::path&) { return "-4\n"; }
+std::string BadDistance(const fs::path&, const fs::path&) { return "10 2x1\n"; }
+std::string ZeroDistance(const fs::path&, const fs::path&) { return "0 10\n"; }
+std::string NotANumber(const fs::path&, const fs::path&) { return "lots\n"; }
+
+std::string TruncatedMeminfo(const fs::path&, const fs::path& file) {
+  // Cut inside the first line, as a short read or a full disk would.
+  const std::string text = ReadFile(file);
+  return text.substr(0, text.find("MemTotal") + 3);
+}
+
+std::string BeyondKernelMax(const fs::path& root, const fs::path&) {
+  const int kernel_max = std::stoi(ReadFile(root / "sys/devices/system/cpu/kernel_max"));
+  return "1-3," + std::to_string(kernel_max + 1) + "\n";
+}
+
+std::string BackwardsIsolcpus(const fs::path&, const fs::path& file) {
+  std::string text = ReadFile(file);
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\0')) text.pop_back();
+  return text + " isolcpus=domain,9-3\n";
+}
+
+std::string FlagsOnlyIsolcpus(const fs::path&, const fs::path&) {
+  return "ro quiet isolcpus=managed_irq,domain\n";
+}
+
+const Corruption kCorruptions[] = {
+    {"NodeCpulistGarbage", kIntelHugepages, "sys/devices/system/node/node0/cpulist", Garbage,
+     "'zz' is not a CPU number"},
+    {"NodeCpulistBeyondKernelMax", kPmemIsolated, "sys/devices/system/node/node1/cpulist",
+     BeyondKernelMax, "beyond kernel_max"},
+    {"NodeMeminfoTruncated", kIntelHugepages, "sys/devices/system/node/node1/meminfo",
+     TruncatedMeminfo, "no MemTotal"},
+    {"NegativeNodeHugepages", kIntelHugepages,
+     "sys/devices/system/node/node1/hugepages/hugepages-2048kB/nr_hugepages", Negative,
+     "negative count"},
+    {"NegativeGlobalFreeHugepages", kIntelHugepages,
+     "sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", Negative, "negative count"},
+    {"HugepageCountNotANumber", kPmemIsolated,
+     "sys/devices/system/node/node4/hugepages/hugepages-1048576kB/surplus_hugepages", NotANumber,
+     "not an integer"},
+    {"MalformedDistance", kIntelHugepages, "sys/devices/system/node/node1/distance", BadDistance,
+     "'2x1' is not a distance"},
+    {"ZeroDistance", kIntelHugepages, "sys/devices/system/node/node0/distance", ZeroDistance,
+     "'0' is not a distance"},
+    {"BackwardsIsolcpus", kIntelHugepages, "proc/cmdline", BackwardsIsolcpus, "runs backwards"},
+    {"IsolcpusFlagsWithoutCpus", kIntelHugepages, "proc/cmdline", FlagsOnlyIsolcpus, "no CPU list"},
+    {"SysfsIsolatedGarbage", kPmemIsolated, "sys/devices/system/cpu/isolated", BadIsolated,
+     "'x' is not a CPU number"},
+};
+
+class BadInput : public testing::TestWithParam<Corruption> {};
+
+TEST_P(BadInput, IsAnInputErrorNamingTheFile) {
+  const Corruption& c = GetParam();
+  ScopedTempDir tmp;
+  ASSERT_FALSE(tmp.path().empty());
+  const fs::path root = CopyFixture(c.machine, tmp);
+  const fs::path file = root / c.file;
+  ASSERT_TRUE(fs::is_regular_file(file)) << "fixture lacks " << c.file;
+  WriteFile(file, c.damage(root, file));
+  ExpectRejected(root, file, c.reason);
+}
+
+INSTANTIATE_TEST_SUITE_P(Corruptions, BadInput, testing::ValuesIn(kCorruptions),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST(BadInputRoot, DirectoryWhereAFileShouldBeIsUnreadable) {
+  // We run as root, so chmod cannot make a file unreadable; a directory in its
+  // place fails the read() itself (EISDIR).
+  ScopedTempDir tmp;
+  const fs::path root = CopyFixture(kIntelHugepages, tmp);
+  const fs::path file = root / "sys/devices/system/node/node1/distance";
+  fs::remove(file);
+  fs::create_directory(file);
+  ExpectRejected(root, file, "cannot read");
+}
+
+TEST(BadInputRoot, MissingRootIsAnInputError) {
+  ScopedTempDir tmp;
+  const fs::path root = tmp.path() / "no-such-root";
+  ExpectRejected(root, root, "not a directory");
+}
+
+TEST(BadInputRoot, RootWithoutSysfsIsAnInputError) {
+  ScopedTempDir tmp;
+  ExpectRejected(tmp.path(), tmp.path() / "sys/devices/system/cpu", "missing");
+}
+
+// --- never crash ------------------------------------------------------------
+
+// Puts a file's original content back when the case is done.
+class RestoreOnExit {
+ public:
+  explicit RestoreOnExit(fs::path file) : file_(std::move(file)), original_(ReadFile(file_)) {}
+  ~RestoreOnExit() { std::ofstream(file_, std::ios::binary | std::ios::trunc) << original_; }
+  RestoreOnExit(const RestoreOnExit&) = delete;
+  RestoreOnExit& operator=(const RestoreOnExit&) = delete;
+  const std::string& original() const { return original_; }
+
+ private:
+  fs::path file_;
+  std::string original_;
+};
+
+// Half the time bytes of any value, half the time characters of kernel number
+// syntax: near-valid text reaches deeper into the parsers than pure noise.
+std::string RandomContent(std::mt19937& rng) {
+  static constexpr char kSyntax[] = "0123456789,-:/ \nNkB\t";
+  std::string text(1 + rng() % 96, '\0');
+  const bool syntax_only = rng() % 2;
+  for (char& ch : text)
+    ch = syntax_only ? kSyntax[rng() % (sizeof kSyntax - 1)] : static_cast<char>(rng() % 256);
+  return text;
+}
+
+std::vector<fs::path> RegularFiles(const fs::path& root) {
+  std::vector<fs::path> files;
+  for (const auto& e : fs::recursive_directory_iterator(root))
+    if (e.is_regular_file() && !e.is_symlink()) files.push_back(e.path());
+  std::sort(files.begin(), files.end());  // iteration order is not stable; the sample must be
+  return files;
+}
+
+// Every file outside cpu/cpuN/ (node, hugepage, proc, global cpu files) is
+// damaged; of the thousands of near-identical per-CPU files, a fixed sample.
+bool IsPerCpuFile(const fs::path& file) {
+  const std::string s = file.string();
+  const size_t at = s.find("/sys/devices/system/cpu/cpu");
+  return at != std::string::npos && at + 27 < s.size() && std::isdigit(static_cast<unsigned char>(s[at + 27]));
+}
+
+constexpr size_t kPerCpuSamplePerMachine = 150;
+
+TEST(BadInputFuzz, NoFileContentCrashesDiscovery) {
+  std::mt19937 rng(0x6b76686f);  // fixed: every run damages the same files the same way
+  ScopedTempDir tmp;
+  size_t cases = 0, returned = 0, input_errors = 0, other_errors = 0;
+  const auto started = std::chrono::steady_clock::now();
+  for (const char* machine : {kIntelHugepages, kPmemIsolated}) {
+    const fs::path root = CopyFixture(machine, tmp);
+    std::vector<fs::path> targets, per_cpu;
+    for (auto& f : RegularFiles(root)) (IsPerCpuFile(f) ? per_cpu : targets).push_back(f);
+    std::shuffle(per_cpu.begin(), per_cpu.end(), rng);
+    per_cpu.resize(std::min(per_cpu.size(), kPerCpuSamplePerMachine));
+    targets.insert(targets.end(), per_cpu.begin(), per_cpu.end());
+
+    for (const auto& file : targets) {
+      const RestoreOnExit restore(file);
+      const std::string& original = restore.original();
+      const std::string variants[] = {RandomContent(rng), "",
+                                      original.substr(0, original.size() / 2)};
+      for (const auto& content : variants) {
+        std::ofstream(file, std::ios::binary | std::ios::trunc) << content;
+        ++cases;
+        // A crash (signal) here fails the whole test binary: that is the detection.
+        try {
+          DiscoverHost(root);
+          ++returned;
+        } catch (const InputError&) {
+          ++input_errors;
+        } catch (const std::exception&) {
+          ++other_errors;
+        }
+      }
+    }
+  }
+  const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  std::cout << cases << " damaged roots in " << seconds << " s: " << returned << " returned, "
+            << input_errors << " InputError, " << other_errors << " other exceptions\n";
+  EXPECT_GT(cases, 1000u);
+  EXPECT_GT(input_errors, 0u) << "no damage was ever detected";
+}
+
+}  // namespace
+}  // namespace kvhost

@@ -1,5 +1,7 @@
 #include "cpu/sysfs_root.h"
 
+#include "cpu/unique_fd.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -14,16 +16,7 @@
 namespace kvhost {
 namespace {
 
-class ScopedFd {
- public:
-  explicit ScopedFd(int fd) : fd_(fd) {}
-  ~ScopedFd() { ::close(fd_); }
-  ScopedFd(const ScopedFd&) = delete;
-  ScopedFd& operator=(const ScopedFd&) = delete;
 
- private:
-  int fd_;
-};
 
 std::string StripTail(std::string s) {
   while (!s.empty() && (s.back() == '\0' || s.back() == '\n' || s.back() == ' ' ||
@@ -46,12 +39,9 @@ SysfsRoot::SysfsRoot(std::filesystem::path root) : root_(std::move(root)) {
   // O_DIRECTORY follows symlinks as is_directory() does, so a successful open
   // is that check passing; only a failure needs the stat for its message.
   // The holder is allocated before the open, so a throwing allocation cannot leak the fd.
-  std::shared_ptr<int> fd(new int(-1), [](const int* p) {
-    if (*p >= 0) ::close(*p);
-    delete p;
-  });
-  *fd = ::open(root_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (*fd >= 0) {
+  auto fd = std::make_shared<UniqueFd>();
+  *fd = UniqueFd(::open(root_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (fd->valid()) {
     root_fd_ = std::move(fd);
     return;
   }
@@ -64,7 +54,7 @@ std::filesystem::path SysfsRoot::PathOf(std::string_view relative) const {
   return root_ / relative;
 }
 
-int SysfsRoot::AtFd() const { return root_fd_ ? *root_fd_ : AT_FDCWD; }
+int SysfsRoot::AtFd() const { return root_fd_ ? root_fd_->get() : AT_FDCWD; }
 
 std::string SysfsRoot::AtPath(std::string_view relative) const {
   // "." keeps root_ / "" (the root itself) meaning the same through the fd.
@@ -84,7 +74,7 @@ std::optional<std::string> SysfsRoot::ReadOptional(std::string_view relative) co
     if (err == ENOENT || err == ENOTDIR) return std::nullopt;
     throw InputError(PathOf(relative), std::string("cannot open: ") + std::strerror(err));
   }
-  ScopedFd fd(raw);
+  UniqueFd fd(raw);
   std::string text;
   char buf[4096];
   for (;;) {
@@ -156,7 +146,7 @@ std::vector<std::string> SysfsRoot::ListNames(std::string_view dir,
   // an fstat() per directory, and syscalls are most of discovery's cost.
   int raw = ::openat(AtFd(), AtPath(dir).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (raw < 0) return names;
-  ScopedFd fd(raw);
+  UniqueFd fd(raw);
   alignas(8) char buf[32768];  // opendir's buffer size: one call lists a 256-CPU dir
   for (;;) {
     const ssize_t n = ::getdents64(raw, buf, sizeof buf);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cpu/cpu_set.h"
+#include "cpu/unique_fd.h"
 
 namespace kvhost {
 
@@ -67,7 +68,7 @@ class SysfsRoot {
   // (only for error messages) and the root's own components are not walked
   // again; that was a visible share of discovery's cost. Shared so the class
   // stays copyable; null if the open failed, and then we use full paths.
-  std::shared_ptr<const int> root_fd_;
+  std::shared_ptr<const UniqueFd> root_fd_;
 };
 
 // Parses a signed decimal integer that fills the whole text.

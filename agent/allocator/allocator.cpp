@@ -163,6 +163,11 @@ bool Allocator::Release(const std::string& vm) {
   return true;
 }
 
+void Allocator::SetSharedCpus(const std::string& vm, const CpuSet& cpus) {
+  auto it = placements_.find(vm);
+  if (it != placements_.end() && !it->second.dedicated) it->second.shared_cpus = cpus;
+}
+
 void Allocator::Account(const Placement& p, int sign) {
   CpuSet cpus;
   for (unsigned cpu : p.vcpu_cpus)

@@ -37,6 +37,10 @@ class Allocator {
   void Commit(const Placement& placement);
   // Returns exactly what `vm` took; false if it holds nothing.
   bool Release(const std::string& vm);
+  // Shared guests float on the pool as it is now: after dedicated cores come
+  // or go, their recorded CPU set follows (no resource changes hands).
+  void SetSharedCpus(const std::string& vm, const CpuSet& cpus);
+  CpuSet SharedPoolNow() const { return host_->shared - held_; }
 
   const std::map<std::string, Placement>& placements() const { return placements_; }
   const HostResources& host() const { return *host_; }

@@ -65,23 +65,48 @@ std::vector<unsigned> PickCores(const HostResources& host, const std::vector<uns
   return remaining == 0 ? chosen : std::vector<unsigned>{};
 }
 
-NodeTry TryNode(const Allocator& a, size_t ni, unsigned vcpus, uint64_t memory_kib,
-                const InstanceType& type, bool with_emulator, const CpuSet& taken_elsewhere) {
+// Free resources of every node, read once per placement (the span search
+// would otherwise recompute them for every subset it tries).
+struct FreeSnapshot {
+  std::vector<std::vector<unsigned>> cores;  // free dedicable cores per node
+  std::vector<unsigned> cpus;                // CPUs on those cores
+  std::vector<uint64_t> memory_kib;          // free hugepage (or ordinary) memory for this type
+};
+
+FreeSnapshot TakeSnapshot(const Allocator& a, const InstanceType& type) {
+  const HostResources& host = a.host();
+  FreeSnapshot s;
+  for (size_t ni = 0; ni < host.nodes.size(); ++ni) {
+    s.cores.push_back(a.FreeCores(ni));
+    unsigned cpus = 0;
+    for (unsigned c : s.cores.back()) cpus += host.cores[c].pus.Count();
+    s.cpus.push_back(cpus);
+    s.memory_kib.push_back(type.hugepage_size_kib
+                               ? a.FreeHugepages(ni, type.hugepage_size_kib) * type.hugepage_size_kib
+                               : a.FreeBoundMemoryKib(ni));
+  }
+  return s;
+}
+
+NodeTry TryNode(const Allocator& a, const FreeSnapshot& snap, size_t ni, unsigned vcpus,
+                uint64_t memory_kib, const InstanceType& type, bool with_emulator,
+                const CpuSet& taken_elsewhere) {
   const HostResources& host = a.host();
   const NodeResources& node = host.nodes[ni];
   NodeTry t;
   t.memory_kib = memory_kib;
   std::vector<unsigned> free_cores;
-  for (unsigned c : a.FreeCores(ni))
+  for (unsigned c : snap.cores[ni])
     if (!host.cores[c].pus.Intersects(taken_elsewhere)) free_cores.push_back(c);
   for (unsigned c : free_cores) t.free_cpus += host.cores[c].pus.Count();
-  const std::string where = "node " + std::to_string(node.id);
+  // Messages are built only on refusal: capacity counts place thousands of times.
+  auto where = [&] { return "node " + std::to_string(node.id); };
 
   CpuSet chosen_pus;
   if (vcpus > 0) {
     t.cores = PickCores(host, free_cores, vcpus);
     if (t.cores.empty())
-      t.cores_short = where + " has " + std::to_string(free_cores.size()) + " free dedicated cores (" +
+      t.cores_short = where() + " has " + std::to_string(free_cores.size()) + " free dedicated cores (" +
                       std::to_string(t.free_cpus) + " CPUs), needs " + std::to_string(vcpus) + " CPUs";
     for (unsigned c : t.cores) {
       chosen_pus |= host.cores[c].pus;
@@ -108,16 +133,16 @@ NodeTry TryNode(const Allocator& a, size_t ni, unsigned vcpus, uint64_t memory_k
       }
     });
     t.emulator = shared_core ? shared_core : partial_core ? partial_core : fresh_core;
-    if (!t.emulator) t.emulator_short = where + " has no dedicated CPU left for the emulator thread";
+    if (!t.emulator) t.emulator_short = where() + " has no dedicated CPU left for the emulator thread";
   }
   if (type.hugepage_size_kib) {
     t.pages = PagesFor(memory_kib, type.hugepage_size_kib);
     const uint64_t free = a.FreeHugepages(ni, type.hugepage_size_kib);
     if (free < t.pages)
-      t.pages_short = where + " has " + std::to_string(free) + " free " +
+      t.pages_short = where() + " has " + std::to_string(free) + " free " +
                       FormatKib(type.hugepage_size_kib) + " hugepages";
   } else if (a.FreeBoundMemoryKib(ni) < memory_kib) {
-    t.memory_short = where + " has " + FormatKib(a.FreeBoundMemoryKib(ni)) + " ordinary memory free";
+    t.memory_short = where() + " has " + FormatKib(a.FreeBoundMemoryKib(ni)) + " ordinary memory free";
   }
   t.ok = t.cores_short.empty() && t.emulator_short.empty() && t.pages_short.empty() &&
          t.memory_short.empty();
@@ -152,28 +177,32 @@ struct SpanPlan {
   unsigned leftover = 0;
 };
 
-// Splits vCPUs over `nodes` (most free first) and memory in proportion.
-std::optional<SpanPlan> TrySpan(const Allocator& a, std::vector<size_t> nodes,
-                                const InstanceType& type) {
+// Splits vCPUs over `nodes` and memory in proportion. A node takes no more
+// vCPUs than its free memory (pages) can back at the VM's memory per vCPU, so
+// a VM whose memory outgrows one node's pool still finds a split.
+std::optional<SpanPlan> TrySpan(const Allocator& a, const FreeSnapshot& snap,
+                                const std::vector<size_t>& nodes, const InstanceType& type) {
   const HostResources& host = a.host();
-  std::vector<unsigned> free(nodes.size());
-  for (size_t k = 0; k < nodes.size(); ++k)
-    for (unsigned c : a.FreeCores(nodes[k])) free[k] += host.cores[c].pus.Count();
+  std::vector<unsigned> room(nodes.size());  // vCPUs each node can take
+  for (size_t k = 0; k < nodes.size(); ++k) {
+    const uint64_t by_memory = snap.memory_kib[nodes[k]] * type.vcpus / std::max<uint64_t>(1, type.memory_kib);
+    room[k] = static_cast<unsigned>(std::min<uint64_t>(snap.cpus[nodes[k]], by_memory));
+  }
   std::vector<size_t> order(nodes.size());
   std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](size_t x, size_t y) { return free[x] > free[y]; });
+  std::sort(order.begin(), order.end(), [&](size_t x, size_t y) { return room[x] > room[y]; });
   SpanPlan plan;
   unsigned remaining = type.vcpus;
   uint64_t memory_left = type.memory_kib;
   CpuSet taken;
   for (size_t k : order) {
     const bool emulator_here = plan.nodes.empty() && type.isolate_emulator_thread;
-    unsigned share = std::min(remaining, free[k]);
+    unsigned share = std::min(remaining, room[k]);
     if (share == 0) return std::nullopt;  // a node that adds nothing is not one of the fewest
     auto attempt = [&](unsigned vcpus) {
       const bool last = vcpus == remaining;
       const uint64_t mem = last ? memory_left : type.memory_kib * vcpus / type.vcpus;
-      return TryNode(a, nodes[k], vcpus, mem, type, emulator_here, taken);
+      return TryNode(a, snap, nodes[k], vcpus, mem, type, emulator_here, taken);
     };
     NodeTry t = attempt(share);
     // The emulator may need one of the node's free cores: give the vCPUs one core less.
@@ -276,10 +305,16 @@ std::vector<std::string> Explain(const Allocator& a, const InstanceType& type,
 
 PlaceResult Allocator::PlaceDedicated(const InstanceType& type, const std::string& vm) const {
   PlaceResult result;
+  const FreeSnapshot snap = TakeSnapshot(*this, type);
   std::vector<NodeTry> tries;
   std::optional<size_t> best;
+  // Best fit: the node left with the least free memory of this kind (pages are
+  // the scarcer resource on hugepage hosts), then the fewest free CPUs.
+  auto fit_key = [&](size_t ni, const NodeTry& t) {
+    return std::make_pair(snap.memory_kib[ni] - std::min(snap.memory_kib[ni], type.memory_kib), t.leftover);
+  };
   for (size_t ni = 0; ni < host_->nodes.size(); ++ni) {
-    NodeTry t = TryNode(*this, ni, type.vcpus, type.memory_kib, type, type.isolate_emulator_thread, {});
+    NodeTry t = TryNode(*this, snap, ni, type.vcpus, type.memory_kib, type, type.isolate_emulator_thread, {});
     if (t.ok) {
       CpuSet held;
       for (unsigned c : t.cores) held |= host_->cores[c].pus;
@@ -287,18 +322,34 @@ PlaceResult Allocator::PlaceDedicated(const InstanceType& type, const std::strin
       t.shared_short = SharedSqueeze(*this, held);
       t.ok = t.shared_short.empty();
     }
-    if (t.ok && (!best || t.leftover < tries[*best].leftover)) best = ni;
+    if (t.ok && (!best || fit_key(ni, t) < fit_key(*best, tries[*best]))) best = ni;
     tries.push_back(std::move(t));
   }
   if (best) {
     result.placement = BuildPlacement(*this, type, vm, {*best}, {tries[*best]});
     return result;
   }
-  if (host_->allow_numa_span && host_->nodes.size() > 1) {
+  // Spanning can only help when the nodes together hold enough: check the
+  // sums before searching subsets (the search is the costly part of capacity).
+  const unsigned need_cpus = type.vcpus + (type.isolate_emulator_thread ? 1 : 0);
+  auto enough = [&](const std::vector<size_t>& nodes) {
+    unsigned cpus = 0;
+    uint64_t memory = 0;
+    for (size_t ni : nodes) cpus += snap.cpus[ni], memory += snap.memory_kib[ni];
+    return cpus >= need_cpus && memory >= type.memory_kib;
+  };
+  std::vector<size_t> all_nodes(host_->nodes.size());
+  std::iota(all_nodes.begin(), all_nodes.end(), 0);
+  if (host_->allow_numa_span && host_->nodes.size() > 1 && enough(all_nodes)) {
     for (size_t k = 2; k <= host_->nodes.size(); ++k) {
       std::optional<SpanPlan> chosen;
       ForEachSubset(host_->nodes.size(), k, [&](const std::vector<size_t>& subset) {
-        auto plan = TrySpan(*this, subset, type);
+        if (!enough(subset)) return;
+        unsigned distance = 0;  // cheap to sum; a farther set than the best found cannot win
+        for (size_t i = 0; i < subset.size(); ++i)
+          for (size_t j = i + 1; j < subset.size(); ++j) distance += host_->distance[subset[i]][subset[j]];
+        if (chosen && distance > chosen->distance) return;
+        auto plan = TrySpan(*this, snap, subset, type);
         if (!plan) return;
         CpuSet held;
         for (const auto& t : plan->tries) {

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   int exit_code = 2;
   kvhost::cli::AddInspectCommand(app, exit_code);
   kvhost::cli::AddCapacityCommands(app, exit_code);
+  kvhost::cli::AddPinCommands(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

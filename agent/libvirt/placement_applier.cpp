@@ -9,6 +9,7 @@
 #include "agent/libvirt/cpumap.h"
 #include "agent/libvirt/handles.h"
 #include "agent/libvirt/libvirt_error.h"
+#include "agent/state/crash_point.h"
 
 namespace kvhost {
 
@@ -33,6 +34,7 @@ void PinVcpus(const LibvirtDomain& domain, const DesiredPinning& desired, unsign
                               static_cast<int>(map.size()), flags) < 0) {
       ThrowLastLibvirtError(what);
     }
+    if (vcpu + 1 < desired.vcpus.size()) CrashPoint("between-vcpus");
   }
 }
 

@@ -13,7 +13,7 @@
 #include <system_error>
 
 #include "agent/state/state_file_format.h"
-#include "agent/state/unique_fd.h"
+#include "cpu/unique_fd.h"
 
 namespace kvhost {
 

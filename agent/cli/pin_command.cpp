@@ -1,0 +1,173 @@
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+#include <sstream>
+
+#include "agent/cli/commands.h"
+#include "agent/daemon/self_affinity.h"
+#include "agent/daemon/watch_loop.h"
+#include "agent/host/discover.h"
+#include "agent/libvirt/libvirt_error.h"
+#include "agent/report/host_report.h"
+#include "agent/state/allocation_convert.h"
+#include "agent/state/state_lock.h"
+
+namespace kvhost::cli {
+namespace {
+
+struct PinOptions : HostOptions {
+  std::vector<std::string> connect;
+  bool kubevirt = false;
+  std::string kubevirt_glob = kKubevirtSocketGlob;
+  std::string state_dir = "/var/lib/kvhost-agent";
+  std::string domain;
+  std::string type;
+  bool watch = false;
+
+  void AddConnectionOptions(CLI::App* cmd) {
+    AddTo(cmd, true);
+    cmd->add_option("--connect", connect, "libvirt URI (repeatable; default qemu:///system)");
+    cmd->add_flag("--kubevirt", kubevirt, "Also connect to every virt-launcher pod's virtqemud socket");
+    cmd->add_option("--kubevirt-sockets", kubevirt_glob, "Glob of the per-pod sockets")->capture_default_str();
+    cmd->add_option("--state-dir", state_dir, "Where allocations are kept (state.pb)")->capture_default_str();
+  }
+  ConnectionSet Connections() const {
+    std::vector<std::string> uris = connect;
+    if (uris.empty() && !kubevirt) uris.push_back("qemu:///system");
+    return ConnectionSet(uris, kubevirt ? std::optional<std::string>(kubevirt_glob) : std::nullopt);
+  }
+  std::shared_ptr<const HostResources> Host() const {
+    const HostModel host = DiscoverHost(root);
+    for (const auto& w : host.warnings) spdlog::warn("{}", w);
+    return std::make_shared<const HostResources>(BuildHostResources(host, LoadConfig()));
+  }
+};
+
+std::string Describe(const PinOutcome& out) {
+  std::ostringstream s;
+  const Placement& p = out.placement;
+  s << (out.already_pinned ? "re-applied " : "pinned ") << out.domain << " as " << p.instance_type << " ("
+    << out.type_source << ")\n";
+  if (p.dedicated) {
+    s << "  vCPUs:";
+    for (size_t i = 0; i < p.vcpu_cpus.size(); ++i) s << " " << i << "->" << p.vcpu_cpus[i];
+    s << "\n  emulator: " << (p.emulator_cpu ? std::to_string(*p.emulator_cpu) : "with the vCPUs") << "\n";
+  } else {
+    s << "  shared pool: " << p.shared_cpus.ToList() << "\n";
+  }
+  if (!p.numa_nodes.empty()) {
+    s << "  memory strict on node(s)";
+    for (unsigned n : p.numa_nodes) s << " " << n;
+    s << " (" << NumaOutcomeName(out.applied.numa) << (out.applied.numa_deferred_reason.empty() ? "" : ": " + out.applied.numa_deferred_reason) << ")\n";
+  }
+  for (const auto& g : p.hugepages) s << "  hugepages: " << g.pages << " x " << g.size_kib << " KiB on node " << g.node << "\n";
+  return s.str();
+}
+
+void LogReconcile(const ReconcileReport& r) {
+  spdlog::info("reconciled: {} kept, {} adopted, {} placed, {} re-pinned, {} freed", r.kept.size(), r.adopted.size(),
+               r.placed.size(), r.repinned.size(), r.freed.size());
+  for (const auto& p : r.problems) spdlog::warn("reconcile: {}", p);
+}
+
+}  // namespace
+
+void AddPinCommands(CLI::App& app, int& exit_code) {
+  auto pin = std::make_shared<PinOptions>();
+  CLI::App* cmd = app.add_subcommand("pin", "Place a running domain with the allocator and pin it through libvirt");
+  pin->AddConnectionOptions(cmd);
+  cmd->add_option("domain", pin->domain, "Domain name or UUID");
+  cmd->add_option("--type", pin->type, "Instance type when the domain carries no kvhost metadata");
+  cmd->add_flag("--watch", pin->watch, "Stay in the foreground: pin domains as they start, free them as they stop");
+  cmd->callback([pin, &exit_code] {
+    if (pin->watch == !pin->domain.empty())
+      throw CLI::ValidationError("pin", "give either a DOMAIN or --watch");
+    auto host = pin->Host();
+    // The agent's own threads stay on housekeeping CPUs, away from every guest.
+    if (pin->watch && !host->reserved.Empty()) BindSelfToCpus(host->reserved);
+    StateLock lock(pin->state_dir);
+    Pinner pinner(host, pin->LoadCatalog(), StateStore(pin->state_dir));
+    ConnectionSet connections = pin->Connections();
+    if (pin->watch) {
+      RunWatchLoop(pinner, connections, {});
+      exit_code = 0;
+      return;
+    }
+    connections.Refresh(ConnectionSet::Clock::now(), nullptr);
+    const auto open = connections.Open();
+    if (open.empty()) throw std::runtime_error("no libvirt connection could be opened");
+    for (const auto* c : open) pinner.AddConnection(c);
+    LogReconcile(pinner.Reconcile());
+    std::optional<std::string> type;
+    if (!pin->type.empty()) type = pin->type;
+    std::optional<PinOutcome> outcome;
+    std::string last_error;
+    for (const auto* c : open) {
+      try {
+        outcome = pinner.Pin(c->uri(), pin->domain, type);
+        break;
+      } catch (const LibvirtError& e) {
+        if (!e.DomainVanished()) throw;
+        last_error = e.what();  // not behind this connection: try the next
+      }
+    }
+    if (!outcome) throw std::runtime_error(last_error);
+    if (pin->output == "json") std::cout << ToJson(AllocationFromPlacement(outcome->placement, outcome->uuid, ""));
+    else std::cout << Describe(*outcome);
+    exit_code = 0;
+  });
+
+  auto rec = std::make_shared<PinOptions>();
+  CLI::App* rcmd = app.add_subcommand("reconcile", "Rebuild allocations from the state file and libvirt, re-pin drift, free the gone");
+  rec->AddConnectionOptions(rcmd);
+  rcmd->callback([rec, &exit_code] {
+    StateLock lock(rec->state_dir);
+    Pinner pinner(rec->Host(), rec->LoadCatalog(), StateStore(rec->state_dir));
+    ConnectionSet connections = rec->Connections();
+    connections.Refresh(ConnectionSet::Clock::now(), nullptr);
+    if (connections.Open().empty()) throw std::runtime_error("no libvirt connection could be opened");
+    for (const auto* c : connections.Open()) pinner.AddConnection(c);
+    const ReconcileReport r = pinner.Reconcile();
+    auto list = [](const char* what, const std::vector<std::string>& names) {
+      std::cout << what << " " << names.size();
+      for (const auto& n : names) std::cout << (&n == &names.front() ? ": " : ", ") << n;
+      std::cout << "\n";
+    };
+    if (r.state_was_rebuilt) std::cout << "state file missing or corrupt: rebuilt from libvirt\n";
+    list("kept", r.kept);
+    list("adopted", r.adopted);
+    list("placed", r.placed);
+    list("re-pinned", r.repinned);
+    list("freed", r.freed);
+    for (const auto& p : r.problems) std::cout << "problem: " << p << "\n";
+    exit_code = r.problems.empty() ? 0 : 3;
+  });
+
+  auto unpin = std::make_shared<PinOptions>();
+  CLI::App* ucmd = app.add_subcommand("unpin", "Free a domain's allocation and let it float on the shared pool");
+  unpin->AddConnectionOptions(ucmd);
+  ucmd->add_option("domain", unpin->domain, "Domain name or UUID")->required();
+  ucmd->callback([unpin, &exit_code] {
+    StateLock lock(unpin->state_dir);
+    Pinner pinner(unpin->Host(), unpin->LoadCatalog(), StateStore(unpin->state_dir));
+    ConnectionSet connections = unpin->Connections();
+    connections.Refresh(ConnectionSet::Clock::now(), nullptr);
+    for (const auto* c : connections.Open()) pinner.AddConnection(c);
+    LogReconcile(pinner.Reconcile());
+    for (const auto* c : connections.Open()) {
+      try {
+        if (pinner.Unpin(c->uri(), unpin->domain)) {
+          std::cout << "unpinned " << unpin->domain << "\n";
+          exit_code = 0;
+          return;
+        }
+      } catch (const LibvirtError& e) {
+        if (!e.DomainVanished()) throw;
+      }
+    }
+    std::cout << unpin->domain << " holds no allocation\n";
+    exit_code = 0;
+  });
+}
+
+}  // namespace kvhost::cli

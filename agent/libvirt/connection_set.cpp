@@ -1,0 +1,92 @@
+#include "agent/libvirt/connection_set.h"
+
+#include <glob.h>
+#include <libvirt/libvirt.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace kvhost {
+namespace {
+
+constexpr std::chrono::milliseconds kMaxBackoff{30000};
+
+class GlobResult {
+ public:
+  explicit GlobResult(const std::string& pattern) { ok_ = ::glob(pattern.c_str(), 0, nullptr, &g_) == 0; }
+  ~GlobResult() { ::globfree(&g_); }
+  GlobResult(const GlobResult&) = delete;
+  GlobResult& operator=(const GlobResult&) = delete;
+  std::vector<std::string> Paths() const {
+    std::vector<std::string> out;
+    if (ok_)
+      for (size_t i = 0; i < g_.gl_pathc; ++i) out.emplace_back(g_.gl_pathv[i]);
+    return out;
+  }
+
+ private:
+  glob_t g_{};
+  bool ok_ = false;
+};
+
+}  // namespace
+
+std::string SessionUriForSocket(const std::string& socket_path) {
+  return "qemu+unix:///session?socket=" + socket_path;
+}
+
+ConnectionSet::ConnectionSet(std::vector<std::string> fixed_uris, std::optional<std::string> socket_glob)
+    : fixed_(std::move(fixed_uris)), glob_(std::move(socket_glob)) {}
+
+std::vector<std::string> ConnectionSet::WantedUris() const {
+  std::vector<std::string> uris = fixed_;
+  if (glob_)
+    for (const auto& path : GlobResult(*glob_).Paths()) uris.push_back(SessionUriForSocket(path));
+  return uris;
+}
+
+std::vector<const LibvirtConnection*> ConnectionSet::Open() const {
+  std::vector<const LibvirtConnection*> out;
+  for (const auto& [uri, c] : open_) out.push_back(c.get());
+  return out;
+}
+
+ConnectionSet::Changes ConnectionSet::Refresh(Clock::time_point now,
+                                              const std::function<void(const std::string&)>& before_close) {
+  Changes changes;
+  const std::vector<std::string> wanted = WantedUris();
+  for (auto it = open_.begin(); it != open_.end();) {
+    const bool still_wanted = std::find(wanted.begin(), wanted.end(), it->first) != wanted.end();
+    const bool alive = virConnectIsAlive(it->second->raw()) == 1;
+    if (still_wanted && alive) {
+      ++it;
+      continue;
+    }
+    spdlog::warn("libvirt connection {} {}", it->first, still_wanted ? "lost; reconnecting" : "gone (pod left)");
+    if (before_close) before_close(it->first);
+    changes.closed.push_back(it->first);
+    if (still_wanted) retry_[it->first] = {now, std::chrono::milliseconds(500)};
+    it = open_.erase(it);
+  }
+  for (const auto& uri : wanted) {
+    if (open_.count(uri)) continue;
+    Retry& retry = retry_[uri];
+    if (now < retry.next) continue;
+    try {
+      auto c = std::make_unique<LibvirtConnection>(LibvirtConnection::Open(uri));
+      spdlog::info("libvirt connection {} open", uri);
+      changes.opened.push_back(c.get());
+      open_[uri] = std::move(c);
+      retry_.erase(uri);
+    } catch (const std::exception& e) {
+      spdlog::warn("cannot connect to {} (retry in {} ms): {}", uri, retry.delay.count(), e.what());
+      retry.next = now + retry.delay;
+      retry.delay = std::min(retry.delay * 2, kMaxBackoff);
+    }
+  }
+  for (auto it = retry_.begin(); it != retry_.end();)
+    it = std::find(wanted.begin(), wanted.end(), it->first) == wanted.end() ? retry_.erase(it) : std::next(it);
+  return changes;
+}
+
+}  // namespace kvhost

@@ -1,0 +1,81 @@
+// The pinning audit: what libvirt reports for the running domains, checked
+// against the placement policy (README "Placement policy"). Each violation
+// names the domain to act on, the CPUs at issue and a fix in plain words.
+// Pure: no I/O; the caller reads the pinning (ReadPinning) and the host.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/allocator/host_resources.h"
+#include "agent/libvirt/pinning_reader.h"
+#include "cpu/cpu_set.h"
+#include "numa/numa_topology.h"
+
+namespace kvhost {
+
+// Rule names as they appear in AuditViolation::rule and in the JSON report.
+namespace audit_rule {
+// A dedicated vCPU pinned to no CPU or to several (floating).
+inline constexpr const char* kVcpuNotPinnedToOneCpu = "vcpu-not-pinned-to-one-cpu";
+// Two vCPUs of one dedicated domain pinned to the same CPU.
+inline constexpr const char* kVcpusShareCpu = "vcpus-share-cpu";
+// The emulator of a domain that isolates it runs on one of its vCPU CPUs.
+inline constexpr const char* kEmulatorOnVcpuCpu = "emulator-on-vcpu-cpu";
+// A dedicated vCPU's physical core also runs another domain (vCPU or emulator)
+// or the domain's own isolated emulator on an SMT sibling.
+inline constexpr const char* kSmtSiblingShared = "smt-sibling-shared";
+// Two domains on one CPU: any overlap with a dedicated domain's CPUs,
+// including a shared domain floating over them.
+inline constexpr const char* kCpuSharedBetweenDomains = "cpu-shared-between-domains";
+// Dedicated vCPUs spread over NUMA nodes although one node has enough
+// dedicated CPUs on whole cores for all of them.
+inline constexpr const char* kVcpusSpanNumaNodes = "vcpus-span-numa-nodes";
+// Memory (numatune nodeset) on other nodes than the vCPUs' CPUs.
+inline constexpr const char* kMemoryOffVcpuNodes = "memory-off-vcpu-nodes";
+// A dedicated vCPU or isolated emulator on a CPU outside the dedicated pool
+// (a housekeeping CPU, an offline CPU, or one the configuration no longer dedicates).
+inline constexpr const char* kOutsideDedicatedPool = "outside-dedicated-pool";
+}  // namespace audit_rule
+
+struct AuditDomain {
+  std::string name;
+  std::string uuid;
+  bool dedicated = false;  // dedicatedCPUPlacement: whole cores, one CPU per vCPU
+  std::optional<std::string> instance_type;
+  DomainPinning actual;  // ReadPinning(..., VIR_DOMAIN_AFFECT_LIVE)
+  // Host nodes of the numatune nodeset. When empty, actual.numa's nodeset is
+  // used; when both are empty the memory is unbound and the memory rule is skipped.
+  std::vector<unsigned> memory_nodes;
+  // The instance type asks for isolateEmulatorThread (every built-in dedicated
+  // type does). When false the emulator belongs on the domain's own vCPU CPUs,
+  // as KubeVirt and PinningForPlacement put it, and the emulator rules do not
+  // apply. Defaults to true so a caller that forgets to set it sees violations
+  // rather than silence.
+  bool isolate_emulator_thread = true;
+  // The agent's own placement split this domain over nodes (Placement::
+  // numa_nodes has several), because no single node had the memory or
+  // hugepages: the span rule, which only sees CPUs, is then skipped.
+  bool numa_span_intended = false;
+};
+
+struct AuditViolation {
+  std::string domain;  // the domain the fix acts on
+  std::string rule;    // one of audit_rule
+  CpuSet cpus;         // the host CPUs at issue
+  std::string detail;  // what is wrong, with the numbers and the other domain if any
+  std::string fix;     // what to do, in plain words
+};
+
+// Checks every rule of audit_rule. Violations between two domains are
+// reported once, on the domain to re-place: the shared one when a shared
+// domain floats over a dedicated one, else the later one in `domains`.
+// Violations come grouped by domain in the order of `domains`. `numa` (the
+// host's NUMA model) gives the node of CPUs the allocator does not know and
+// names memory-only nodes; without it the node comes from host.cores.
+std::vector<AuditViolation> AuditPinning(const HostResources& host,
+                                         const std::vector<AuditDomain>& domains,
+                                         const NumaTopology* numa = nullptr);
+
+}  // namespace kvhost

@@ -1,0 +1,91 @@
+// The pinning service: places running domains with the allocator, applies the
+// placement through libvirt, and keeps the allocations in the state file.
+//
+// Crash safety comes from the order of every pin: allocate in memory, write
+// the state file, then touch libvirt. Whatever step a crash interrupts,
+// Reconcile() on the next start treats libvirt as the truth: domains that run
+// keep (or get) an allocation and are re-pinned where they drifted;
+// allocations of domains that no longer run are freed.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/allocator/allocator.h"
+#include "agent/catalog/instance_type.h"
+#include "agent/libvirt/connection.h"
+#include "agent/libvirt/placement_applier.h"
+#include "agent/pinning/type_resolver.h"
+#include "agent/state/state_store.h"
+
+namespace kvhost {
+
+struct PinOutcome {
+  std::string domain;
+  std::string uuid;
+  std::string type_source;  // how the instance type was found
+  Placement placement;
+  ApplyReport applied;
+  bool already_pinned = false;
+};
+
+struct ReconcileReport {
+  std::vector<std::string> kept;       // saved allocation still true
+  std::vector<std::string> adopted;    // pinned in libvirt but missing from the state
+  std::vector<std::string> placed;     // running without an allocation: placed now
+  std::vector<std::string> repinned;   // libvirt drifted from the allocation: re-applied
+  std::vector<std::string> freed;      // saved allocation of a domain that no longer runs
+  std::vector<std::string> problems;   // domains left as they are, and why
+  bool state_was_rebuilt = false;      // the state file was missing or corrupt
+};
+
+class Pinner {
+ public:
+  Pinner(std::shared_ptr<const HostResources> host, Catalog catalog, StateStore store);
+
+  // The connections the pinner acts through; owned by the caller, who keeps
+  // them alive while they are added.
+  void AddConnection(const LibvirtConnection* connection);
+  void RemoveConnection(const std::string& uri);
+
+  // Rebuilds the allocations from the state file and from libvirt (see top).
+  ReconcileReport Reconcile();
+
+  // Places a running domain and pins it. Throws with the allocator's reasons
+  // when it does not fit, or LibvirtError / PlacementApplyError from libvirt.
+  PinOutcome Pin(const std::string& uri, const std::string& domain_key,
+                 const std::optional<std::string>& type = std::nullopt);
+  // Returns the domain's CPUs to the host and frees its allocation.
+  bool Unpin(const std::string& uri, const std::string& domain_key);
+  // Lifecycle: a domain stopped or was undefined; frees what it held.
+  bool Forget(const std::string& uuid);
+
+  const Allocator& allocator() const { return allocator_; }
+  // Domain name and connection of an allocation, by UUID.
+  struct Owner {
+    std::string uri;
+    std::string name;
+    std::string type_source;
+  };
+  const std::map<std::string, Owner>& owners() const { return owners_; }
+
+ private:
+  const LibvirtConnection& Connection(const std::string& uri) const;
+  void SaveState() const;
+  // Shared guests follow the shared pool when dedicated cores come or go.
+  void RefreshSharedPool(std::vector<std::string>* repinned);
+  bool Adopt(const LibvirtConnection& c, const LibvirtDomain& d, const DomainSummary& s,
+             const ResolvedType& type);
+
+  std::shared_ptr<const HostResources> host_;
+  Catalog catalog_;
+  StateStore store_;
+  Allocator allocator_;
+  std::map<std::string, Owner> owners_;  // by domain UUID
+  std::map<std::string, const LibvirtConnection*> connections_;
+};
+
+}  // namespace kvhost

@@ -1,0 +1,189 @@
+// bench/capacity: what answering "how many of each type fit" costs next to
+// reading the host. For each fixture machine (as found, and a configured
+// variant with hugepages, isolation, realtime and GPUs) and for this host
+// ("/"), the median time of the whole seed catalog's capacity
+// (ComputeCapacity + ComputeFragmentation on an empty allocator) over the
+// median time of one DiscoverHost of the same root.
+//
+// The goal (issue "one NUMA-aware allocator and exact capacity"): ratio <= 0.1
+// everywhere, so capacity may be recomputed on every change without the agent
+// noticing. Run by hand, not in ctest: timings on a shared box are too noisy.
+//
+//   bench/capacity [--rounds N] [--warmup N] [--only NAME] [--fixtures DIR] [--tarball FILE]
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "agent/allocator/capacity.h"
+#include "agent/allocator/host_resources.h"
+#include "agent/catalog/builtin_catalog.h"
+#include "agent/host/discover.h"
+#include "bench/bench_support.h"
+#include "bench/host_variant.h"
+
+namespace fs = std::filesystem;
+using namespace kvhost;
+using namespace kvhost::bench;
+
+namespace {
+
+#ifndef KVHOST_FIXTURES_TARBALL
+#error "KVHOST_FIXTURES_TARBALL must be set by bench/CMakeLists.txt"
+#endif
+
+constexpr double kGoal = 0.1;
+
+struct Options {
+  fs::path fixtures;  // empty: unpack the tarball
+  fs::path tarball = KVHOST_FIXTURES_TARBALL;
+  int rounds = 21;  // odd, so the median is one real sample
+  int warmup = 2;   // fills caches (page cache, allocator's first copies) first
+  std::optional<std::string> only;
+};
+
+[[noreturn]] void Usage(const char* argv0, int status) {
+  std::fprintf(status ? stderr : stdout,
+               "usage: %s [--rounds N] [--warmup N] [--only NAME] [--fixtures DIR] [--tarball FILE]\n"
+               "  --rounds N      timed rounds per machine (default 21)\n"
+               "  --warmup N      untimed rounds per machine first (default 2)\n"
+               "  --only NAME     one machine (\"host\" for this host's root /)\n"
+               "  --fixtures DIR  machine dirs already unpacked (default: unpack --tarball)\n",
+               argv0);
+  std::exit(status);
+}
+
+Options ParseArgs(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "-h" || a == "--help") Usage(argv[0], 0);
+    if (i + 1 >= argc) Usage(argv[0], 2);
+    const std::string v = argv[++i];
+    if (a == "--rounds") o.rounds = static_cast<int>(ParseCount(v, "--rounds", 1, 100000));
+    else if (a == "--warmup") o.warmup = static_cast<int>(ParseCount(v, "--warmup", 0, 100000));
+    else if (a == "--only") o.only = v;
+    else if (a == "--fixtures") o.fixtures = v;
+    else if (a == "--tarball") o.tarball = v;
+    else Usage(argv[0], 2);
+  }
+  return o;
+}
+
+// One host configuration whose capacity is timed.
+struct Subject {
+  std::string variant;  // "as-is" or "configured"
+  Allocator empty;
+  std::vector<double> samples_ms;
+};
+
+double TimeDiscovery(const fs::path& root) {
+  const Stopwatch watch;
+  const HostModel host = DiscoverHost(root);
+  const double ms = watch.ElapsedMs();  // the model's destructor is not discovery
+  Consume(host.cpu.cores.size());
+  return ms;
+}
+
+double TimeCapacity(const Allocator& empty, const Catalog& catalog) {
+  const Stopwatch watch;
+  const std::vector<TypeCapacity> counts = ComputeCapacity(empty, catalog);
+  const FragmentationScore fragmentation = ComputeFragmentation(empty, catalog);
+  const double ms = watch.ElapsedMs();
+  Consume(counts.size() + fragmentation.free_dedicated_cpus);
+  return ms;
+}
+
+Allocator EmptyAllocator(const HostModel& host, const AgentConfig& config) {
+  return Allocator(std::make_shared<const HostResources>(BuildHostResources(host, config)));
+}
+
+struct Row {
+  std::string machine, variant;
+  double capacity_ms = 0, discovery_ms = 0;
+};
+
+// A burst of load from other jobs must hit every measurement alike: each round
+// times one discovery and one capacity per variant back to back, and the
+// order rotates so no measurement always runs first on a cold cache.
+std::vector<Row> Bench(const Machine& m, const Catalog& catalog, const Options& opt) {
+  const HostModel model = DiscoverHost(m.root);
+  const ConfiguredHost configured = ConfigureVariant(model, VariantShape{});
+  std::vector<Subject> subjects;
+  subjects.push_back({"as-is", EmptyAllocator(model, AgentConfig{}), {}});
+  subjects.push_back({"configured", EmptyAllocator(configured.model, configured.config), {}});
+  std::vector<double> discovery_ms;
+  const size_t steps = subjects.size() + 1;  // step 0 is discovery
+  const auto run = [&](size_t step, bool keep) {
+    if (step == 0) {
+      const double ms = TimeDiscovery(m.root);
+      if (keep) discovery_ms.push_back(ms);
+    } else {
+      Subject& s = subjects[step - 1];
+      const double ms = TimeCapacity(s.empty, catalog);
+      if (keep) s.samples_ms.push_back(ms);
+    }
+  };
+  for (int i = 0; i < opt.warmup; ++i)
+    for (size_t step = 0; step < steps; ++step) run(step, false);
+  for (int i = 0; i < opt.rounds; ++i)
+    for (size_t k = 0; k < steps; ++k) run((k + static_cast<size_t>(i)) % steps, true);
+  std::vector<Row> rows;
+  const double discovery = Median(discovery_ms);
+  for (auto& s : subjects) rows.push_back({m.name, s.variant, Median(s.samples_ms), discovery});
+  return rows;
+}
+
+int Run(const Options& opt) {
+  const FixtureMachines fixtures(opt.fixtures, opt.tarball);
+  std::vector<Machine> machines = ListMachines(fixtures.root());
+  if (machines.empty()) throw std::runtime_error(fixtures.root().string() + ": no machine dirs (<name>/sys)");
+  machines.push_back({"host", "/"});
+  if (opt.only) {
+    std::erase_if(machines, [&](const Machine& m) { return m.name != *opt.only; });
+    if (machines.empty()) throw std::runtime_error("--only " + *opt.only + ": no such machine");
+  }
+  const Catalog catalog = BuiltinCatalog();
+
+  std::printf("catalog: %zu types; rounds: %d (after %d warm-up), medians; goal: ratio <= %.1f\n\n",
+              catalog.types.size(), opt.rounds, opt.warmup, kGoal);
+  std::printf("| machine | variant | capacity median (ms) | discovery median (ms) | ratio |\n");
+  std::printf("|---|---|---:|---:|---:|\n");
+  double max_ratio = 0;
+  std::string max_at;
+  int failed = 0;
+  for (const auto& m : machines) {
+    try {
+      for (const Row& r : Bench(m, catalog, opt)) {
+        const double ratio = r.discovery_ms > 0 ? r.capacity_ms / r.discovery_ms : 0;
+        std::printf("| %s | %s | %.3f | %.3f | %.3f |\n", r.machine.c_str(), r.variant.c_str(), r.capacity_ms,
+                    r.discovery_ms, ratio);
+        if (ratio > max_ratio) max_ratio = ratio, max_at = r.machine + " " + r.variant;
+      }
+    } catch (const std::exception& e) {
+      // One unreadable machine must not hide the numbers of the others.
+      std::printf("| %s | - | error | error | - |\n", m.name.c_str());
+      std::fprintf(stderr, "capacity: %s: %s\n", m.name.c_str(), e.what());
+      ++failed;
+    }
+    std::fflush(stdout);  // rows appear as they finish: a full run takes a while
+  }
+  std::printf("\nmax ratio: %.3f (%s) -> %s%s\n", max_ratio, max_at.c_str(), max_ratio <= kGoal ? "goal met" : "goal NOT met",
+              failed ? " (machines with errors are left out)" : "");
+  return failed ? 1 : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Caught here rather than left to std::terminate so that the temp dir is removed.
+  try {
+    return Run(ParseArgs(argc, argv));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "capacity: %s\n", e.what());
+    return 1;
+  }
+}

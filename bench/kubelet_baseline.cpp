@@ -1,0 +1,216 @@
+// The kubelet-style baseline of bench/packing, written from reading kubelet's
+// pkg/kubelet/cm/cpumanager/cpu_assignment.go (takeByTopologyNUMAPacked) and
+// the topology manager's single-numa-node policy; see packing_policies.h.
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <stdexcept>
+
+#include "agent/allocator/units.h"
+#include "bench/packing_policies.h"
+
+namespace kvhost::bench {
+
+KubeletBaselinePolicy::KubeletBaselinePolicy(const HostModel& model, std::shared_ptr<const HostResources> host)
+    : host_(std::move(host)) {
+  node_cpus_.resize(host_->nodes.size());
+  std::set<unsigned> packages;
+  for (const auto& core : model.cpu.cores) {
+    if (core.pus.Empty()) continue;
+    const auto node_id = model.numa.NodeOf(static_cast<unsigned>(core.pus.First()));
+    const int ni = node_id ? host_->NodeIndex(*node_id) : -1;
+    if (ni < 0) continue;  // a core in no node with CPUs cannot be aligned to one
+    const unsigned index = static_cast<unsigned>(cores_.size());
+    cores_.push_back(core.pus);
+    core.pus.ForEach([&](unsigned cpu) { cpu_[cpu] = Cpu{index, static_cast<size_t>(ni), core.package}; });
+    node_cpus_[static_cast<size_t>(ni)] |= core.pus;
+    socket_cpus_[core.package] |= core.pus;
+    packages.insert(core.package);
+  }
+  // kubelet: NUMA nodes come first when there are at least as many sockets as nodes.
+  numa_first_ = packages.size() >= host_->nodes.size();
+  threads_per_core_ = host_->threads_per_core;
+}
+
+uint64_t KubeletBaselinePolicy::FreePages(size_t node, uint64_t size_kib) const {
+  const auto& pools = host_->nodes[node].hugepages_free;
+  auto pool = pools.find(size_kib);
+  if (pool == pools.end()) return 0;
+  auto used = pages_used_.find({node, size_kib});
+  const uint64_t taken = used == pages_used_.end() ? 0 : used->second;
+  return pool->second > taken ? pool->second - taken : 0;
+}
+
+std::optional<CpuSet> KubeletBaselinePolicy::TakePacked(const CpuSet& available, unsigned count) const {
+  CpuSet free = available, result;
+  unsigned needed = count;
+  if (free.Count() < needed) return std::nullopt;
+  const auto take = [&](const CpuSet& cpus) {
+    result |= cpus;
+    free -= cpus;
+    needed -= cpus.Count();
+  };
+  const auto free_in = [&](const CpuSet& cpus) { return (cpus & free).Count(); };
+  // Ascending number of free CPUs, ties by ascending id: kubelet's one sort key.
+  const auto ascending = [&](std::vector<unsigned>& ids, const auto& cpus_of) {
+    std::sort(ids.begin(), ids.end(), [&](unsigned a, unsigned b) {
+      const unsigned fa = free_in(cpus_of(a)), fb = free_in(cpus_of(b));
+      return fa != fb ? fa < fb : a < b;
+    });
+  };
+  const auto node_set = [&](unsigned n) -> const CpuSet& { return node_cpus_[n]; };
+  const auto socket_set = [&](unsigned s) -> const CpuSet& { return socket_cpus_.at(s); };
+  const auto core_set = [&](unsigned c) -> const CpuSet& { return cores_[c]; };
+  // Groups at one level that still hold a free CPU (kubelet's "details"), sorted.
+  const auto level = [&](bool numa) {
+    std::vector<unsigned> ids;
+    if (numa) {
+      for (unsigned n = 0; n < node_cpus_.size(); ++n)
+        if (free_in(node_cpus_[n])) ids.push_back(n);
+      ascending(ids, node_set);
+    } else {
+      for (const auto& [s, cpus] : socket_cpus_)
+        if (free_in(cpus)) ids.push_back(s);
+      ascending(ids, socket_set);
+    }
+    return ids;
+  };
+  // Whole groups (every CPU free, the topology's full size) while the request covers one.
+  const auto take_full = [&](bool numa) {
+    for (unsigned id : level(numa)) {
+      const CpuSet& all = numa ? node_cpus_[id] : socket_cpus_.at(id);
+      if (free_in(all) == all.Count() && needed >= all.Count()) take(all);
+    }
+  };
+  // Cores ordered outer level, inner level, then core, each ascending by free CPUs.
+  const auto ordered_cores = [&] {
+    std::vector<unsigned> out;
+    std::set<unsigned> seen;
+    for (unsigned outer : level(numa_first_)) {
+      const CpuSet& outer_cpus = numa_first_ ? node_cpus_[outer] : socket_cpus_.at(outer);
+      std::vector<unsigned> inner;
+      for (unsigned id : level(!numa_first_)) {
+        const CpuSet& cpus = numa_first_ ? socket_cpus_.at(id) : node_cpus_[id];
+        if (cpus.Intersects(outer_cpus)) inner.push_back(id);
+      }
+      for (unsigned id : inner) {
+        const CpuSet& inner_cpus = numa_first_ ? socket_cpus_.at(id) : node_cpus_[id];
+        std::vector<unsigned> cores;
+        (inner_cpus & free).ForEach([&](unsigned cpu) {
+          const unsigned c = cpu_.at(cpu).core;
+          if (seen.insert(c).second) cores.push_back(c);
+        });
+        ascending(cores, core_set);
+        out.insert(out.end(), cores.begin(), cores.end());
+      }
+    }
+    return out;
+  };
+
+  take_full(numa_first_);
+  if (needed == 0) return result;
+  take_full(!numa_first_);
+  if (needed == 0) return result;
+  for (unsigned c : ordered_cores())
+    if (cores_[c].IsSubsetOf(free) && needed >= cores_[c].Count()) take(cores_[c]);
+  if (needed == 0) return result;
+  for (unsigned c : ordered_cores()) {
+    for (unsigned cpu : (cores_[c] & free).Ids()) {
+      take(CpuSet::Range(cpu, cpu));
+      if (needed == 0) return result;
+    }
+  }
+  return std::nullopt;
+}
+
+bool KubeletBaselinePolicy::AdmitDedicated(const InstanceType& type, Grant& grant) {
+  const unsigned tpc = std::max(1u, threads_per_core_);
+  const unsigned asked = type.vcpus + (type.isolate_emulator_thread ? 1 : 0);
+  const unsigned cpus = (asked + tpc - 1) / tpc * tpc;  // AlignCPUs: whole cores
+  const uint64_t size = type.hugepage_size_kib;
+  const uint64_t pages = size ? PagesFor(type.memory_kib, size) : 0;
+  // Without hugepages the memory manager would bind ordinary memory to the
+  // node; the seed's dedicated types all use hugepages, so the host-wide
+  // ordinary pool stands in for that here.
+  if (!size && ordinary_used_ + type.memory_kib > host_->ordinary_memory_kib) return false;
+  for (size_t ni = 0; ni < host_->nodes.size(); ++ni) {
+    const CpuSet available = host_->nodes[ni].dedicable_cpus - held_;
+    // full-pcpus-only: only CPUs whose whole core is free can be handed out.
+    CpuSet whole;
+    available.ForEach([&](unsigned cpu) {
+      const CpuSet& core = cores_[cpu_.at(cpu).core];
+      if (core.IsSubsetOf(available)) whole |= core;
+    });
+    if (whole.Count() < cpus) continue;
+    if (size && FreePages(ni, size) < pages) continue;
+    std::optional<CpuSet> taken = TakePacked(available, cpus);
+    if (!taken) continue;
+    taken->ForEach([&](unsigned cpu) {  // what full-pcpus-only guarantees; a bench bug otherwise
+      if (!cores_[cpu_.at(cpu).core].IsSubsetOf(*taken))
+        throw std::logic_error("baseline: takeByTopologyNUMAPacked split core of CPU " + std::to_string(cpu));
+    });
+    grant.cpus = *taken;
+    if (size) grant.pages[{ni, size}] = pages;
+    else grant.ordinary_kib = type.memory_kib;
+    return true;
+  }
+  return false;
+}
+
+bool KubeletBaselinePolicy::AdmitShared(const InstanceType& type, Grant& grant) {
+  const unsigned slots =
+      static_cast<unsigned>(std::floor((host_->shared - held_).Count() * host_->shared_cpu_ratio + 1e-9));
+  if (shared_vcpus_ + type.vcpus > slots) return false;
+  grant.shared_vcpus = type.vcpus;
+  if (const uint64_t size = type.hugepage_size_kib) {
+    uint64_t left = PagesFor(type.memory_kib, size);
+    for (size_t ni = 0; ni < host_->nodes.size(); ++ni) {
+      if (FreePages(ni, size) >= left) {
+        grant.pages = {{{ni, size}, left}};
+        return true;
+      }
+    }
+    // No node holds them all: the kernel falls back to other nodes in turn.
+    for (size_t ni = 0; ni < host_->nodes.size() && left; ++ni) {
+      const uint64_t from_here = std::min(left, FreePages(ni, size));
+      if (from_here) grant.pages[{ni, size}] = from_here;
+      left -= from_here;
+    }
+    return left == 0;
+  }
+  grant.ordinary_kib = type.ReservedMemoryKib();
+  return ordinary_used_ + grant.ordinary_kib <= host_->ordinary_memory_kib;
+}
+
+bool KubeletBaselinePolicy::Admit(const InstanceType& type, unsigned vm) {
+  if (type.realtime && !host_->realtime_ready) return false;
+  Grant grant;
+  if (type.gpus) {
+    grant.gpu_device = type.gpu_device_names.empty() ? "gpu" : type.gpu_device_names.front();
+    auto offered = host_->gpus.find(grant.gpu_device);
+    if (offered == host_->gpus.end() || gpus_used_[grant.gpu_device] + type.gpus > offered->second) return false;
+    grant.gpus = type.gpus;
+  }
+  if (!(type.Dedicated() ? AdmitDedicated(type, grant) : AdmitShared(type, grant))) return false;
+  held_ |= grant.cpus;
+  for (const auto& [key, pages] : grant.pages) pages_used_[key] += pages;
+  shared_vcpus_ += grant.shared_vcpus;
+  ordinary_used_ += grant.ordinary_kib;
+  if (grant.gpus) gpus_used_[grant.gpu_device] += grant.gpus;
+  grants_.emplace(vm, std::move(grant));
+  return true;
+}
+
+void KubeletBaselinePolicy::Depart(unsigned vm) {
+  auto it = grants_.find(vm);
+  if (it == grants_.end()) throw std::logic_error("baseline: vm-" + std::to_string(vm) + " was not placed");
+  const Grant& g = it->second;
+  held_ -= g.cpus;
+  for (const auto& [key, pages] : g.pages) pages_used_[key] -= pages;
+  shared_vcpus_ -= g.shared_vcpus;
+  ordinary_used_ -= g.ordinary_kib;
+  if (g.gpus) gpus_used_[g.gpu_device] -= g.gpus;
+  grants_.erase(it);
+}
+
+}  // namespace kvhost::bench

@@ -1,0 +1,192 @@
+// The pinning service against libvirt's real test:/// driver, with the host
+// model of a real fixture machine (hwloc-16amd64-4n4c-hugepages: 4 nodes of 4
+// CPUs, no SMT), derived to have 2048 free 2Mi pages (4 GiB of its 8) per node. Defaults:
+// reserved 0,4,8,12 (first core of each node); dedicated = shared = the rest.
+#include <gtest/gtest.h>
+#include <libvirt/libvirt.h>
+
+#include <atomic>
+#include <filesystem>
+
+#include "agent/catalog/builtin_catalog.h"
+#include "agent/daemon/watch_loop.h"
+#include "agent/libvirt/pinning_reader.h"
+#include "agent/pinning/pinner.h"
+#include "allocator_support.h"
+
+namespace kvhost::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string PinnerNodeUri() {
+  const char* source = std::getenv("KVHOST_SOURCE_DIR");
+  return std::string("test://") + (source ? source : ".") + "/tests/data/libvirt/pinner-node.xml";
+}
+
+bool Has(const std::vector<std::string>& v, const std::string& s) {
+  for (const auto& x : v)
+    if (x.rfind(s, 0) == 0) return true;
+  return false;
+}
+
+class PinnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    HostModel model = LoadFixture("hwloc-16amd64-4n4c-hugepages");
+    ReserveHugepages(model, 2048, 2048);
+    host = std::make_shared<const HostResources>(BuildHostResources(model, AgentConfig{}));
+    state_dir = fs::temp_directory_path() / ("kvhost-pinner-" + std::to_string(::getpid()) + "-" +
+                                             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(state_dir);
+  }
+  void TearDown() override { fs::remove_all(state_dir); }
+
+  std::unique_ptr<Pinner> NewPinner() {
+    auto p = std::make_unique<Pinner>(host, BuiltinCatalog(), StateStore(state_dir));
+    p->AddConnection(&connection);
+    return p;
+  }
+  DomainPinning Actual(const std::string& name) {
+    return ReadPinning(connection, connection.LookupDomain(name), VIR_DOMAIN_AFFECT_CURRENT);
+  }
+
+  std::shared_ptr<const HostResources> host;
+  fs::path state_dir;
+  LibvirtConnection connection = LibvirtConnection::Open(PinnerNodeUri());
+};
+
+TEST_F(PinnerTest, FreshReconcilePlacesAndPinsEveryRunningDomain) {
+  auto pinner = NewPinner();
+  const ReconcileReport r = pinner->Reconcile();
+  EXPECT_TRUE(r.state_was_rebuilt);  // no state file yet
+  std::string said;
+  for (const auto& p : r.problems) said += p + "\n";
+  for (const auto& p : r.placed) said += "placed " + p + "\n";
+  EXPECT_TRUE(Has(r.placed, "kv-cx1") && Has(r.placed, "kv-u1") && Has(r.placed, "kv-mystery")) << said;
+  EXPECT_TRUE(Has(r.problems, "kv-rt")) << "rt1 needs a realtime-ready host";
+  EXPECT_FALSE(Has(r.placed, "kv-off"));
+  // cx1.large: node 0 is the tightest fit (all equal, lowest first): vCPUs on
+  // CPUs 1 and 2, the emulator on 3, memory strict on node 0.
+  const DomainPinning cx1 = Actual("kv-cx1");
+  ASSERT_EQ(cx1.vcpus.size(), 2u);
+  EXPECT_EQ(cx1.vcpus[0].ToList(), "1");
+  EXPECT_EQ(cx1.vcpus[1].ToList(), "2");
+  ASSERT_TRUE(cx1.emulator);
+  EXPECT_EQ(cx1.emulator->ToList(), "3");
+  ASSERT_TRUE(cx1.numa);
+  EXPECT_EQ(cx1.numa->nodeset.ToList(), "0");
+  // Shared guests float on what is left of the shared pool.
+  EXPECT_EQ(Actual("kv-u1").vcpus[0].ToList(), "5-7,9-11,13-15");
+  EXPECT_EQ(Actual("kv-mystery").vcpus[2].ToList(), "5-7,9-11,13-15");
+  EXPECT_EQ(pinner->owners().at("a0000000-0000-4000-8000-000000000003").type_source.find("unknown"), 0u);
+  EXPECT_TRUE(fs::exists(state_dir / "state.pb"));
+}
+
+TEST_F(PinnerTest, ARestartKeepsTheStateAndTouchesNothing) {
+  NewPinner()->Reconcile();
+  auto restarted = NewPinner();
+  const ReconcileReport r = restarted->Reconcile();
+  EXPECT_FALSE(r.state_was_rebuilt);
+  EXPECT_EQ(r.kept.size(), 3u);
+  EXPECT_TRUE(r.repinned.empty());
+  EXPECT_TRUE(r.placed.empty());
+}
+
+TEST_F(PinnerTest, DriftIsRepinned) {
+  NewPinner()->Reconcile();
+  // Someone moved vCPU 0 of kv-cx1 to CPU 5 behind the agent's back.
+  unsigned char map[2] = {0x20, 0x00};
+  ASSERT_EQ(virDomainPinVcpu(connection.LookupDomain("kv-cx1").raw(), 0, map, 2), 0);
+  const ReconcileReport r = NewPinner()->Reconcile();
+  EXPECT_TRUE(Has(r.repinned, "kv-cx1"));
+  EXPECT_EQ(Actual("kv-cx1").vcpus[0].ToList(), "1");
+}
+
+TEST_F(PinnerTest, ALostStateFileIsRebuiltFromLibvirtPinning) {
+  NewPinner()->Reconcile();
+  fs::remove(state_dir / "state.pb");
+  auto pinner = NewPinner();
+  const ReconcileReport r = pinner->Reconcile();
+  EXPECT_TRUE(r.state_was_rebuilt);
+  EXPECT_TRUE(Has(r.adopted, "kv-cx1")) << "its one-CPU-per-vCPU pinning says where it is";
+  const Placement& p = pinner->allocator().placements().at("a0000000-0000-4000-8000-000000000001");
+  EXPECT_EQ(p.vcpu_cpus, (std::vector<unsigned>{1, 2}));
+  EXPECT_EQ(p.emulator_cpu, std::optional<unsigned>(3));
+  EXPECT_TRUE(r.repinned.empty());
+}
+
+TEST_F(PinnerTest, ACorruptStateFileIsMovedAsideAndRebuilt) {
+  NewPinner()->Reconcile();
+  {
+    std::FILE* f = std::fopen((state_dir / "state.pb").c_str(), "r+b");
+    ASSERT_NE(f, nullptr);
+    std::fseek(f, 30, SEEK_SET);
+    std::fputc(0x5a, f);
+    std::fclose(f);
+  }
+  auto pinner = NewPinner();
+  const ReconcileReport r = pinner->Reconcile();
+  EXPECT_TRUE(r.state_was_rebuilt);
+  EXPECT_EQ(pinner->allocator().placements().size(), 3u) << "nothing is lost";
+  bool moved_aside = false;
+  for (const auto& e : fs::directory_iterator(state_dir))
+    moved_aside |= e.path().filename().string().rfind("state.pb.corrupt-", 0) == 0;
+  EXPECT_TRUE(moved_aside);
+}
+
+TEST_F(PinnerTest, AStoppedDomainIsFreedAndSharedGuestsSpreadBack) {
+  NewPinner()->Reconcile();
+  ASSERT_EQ(virDomainDestroy(connection.LookupDomain("kv-cx1").raw()), 0);
+  auto pinner = NewPinner();
+  const ReconcileReport r = pinner->Reconcile();
+  EXPECT_TRUE(Has(r.freed, "a0000000-0000-4000-8000-000000000001"));
+  EXPECT_TRUE(pinner->allocator().HeldCpus().Empty());
+  EXPECT_EQ(Actual("kv-u1").vcpus[0].ToList(), "1-3,5-7,9-11,13-15");
+}
+
+TEST_F(PinnerTest, UnpinFreesTheCoresAndPinIsIdempotent) {
+  auto pinner = NewPinner();
+  pinner->Reconcile();
+  const PinOutcome again = pinner->Pin(connection.uri(), "kv-cx1");
+  EXPECT_TRUE(again.already_pinned);
+  EXPECT_TRUE(pinner->Unpin(connection.uri(), "kv-cx1"));
+  EXPECT_TRUE(pinner->allocator().HeldCpus().Empty());
+  EXPECT_EQ(Actual("kv-cx1").vcpus[0].ToList(), "1-3,5-7,9-11,13-15") << "it floats with the shared guests";
+  EXPECT_THROW(pinner->Pin(connection.uri(), "kv-off"), std::invalid_argument);
+  EXPECT_THROW(pinner->Pin(connection.uri(), "kv-rt"), std::runtime_error);
+}
+
+TEST_F(PinnerTest, LifecycleEventsPinStartedDomainsAndFreeStoppedOnes) {
+  // The watch loop opens its own connection (its own copy of the node).
+  Pinner pinner(host, BuiltinCatalog(), StateStore(state_dir));
+  ConnectionSet connections({PinnerNodeUri()}, std::nullopt);
+  std::atomic<bool> started_seen{false}, stopped_seen{false};
+  WatchOptions options;
+  options.refresh_interval = std::chrono::milliseconds(100);
+  options.on_ready = [&] {
+    const LibvirtConnection* c = connections.Open().front();
+    virDomainPtr d = virDomainLookupByName(c->raw(), "kv-off");
+    ASSERT_NE(d, nullptr);
+    EXPECT_EQ(virDomainCreate(d), 0);  // -> STARTED -> placed and pinned
+    virDomainFree(d);
+  };
+  options.on_event_handled = [&](const std::string& what) {
+    const LibvirtConnection* c = connections.Open().front();
+    if (what == "started kv-off") {
+      started_seen = pinner.allocator().placements().count("a0000000-0000-4000-8000-000000000005") == 1;
+      virDomainPtr d = virDomainLookupByName(c->raw(), "kv-off");
+      EXPECT_EQ(virDomainDestroy(d), 0);  // -> STOPPED -> freed
+      virDomainFree(d);
+    }
+    if (what == "stopped kv-off")
+      stopped_seen = pinner.allocator().placements().count("a0000000-0000-4000-8000-000000000005") == 0;
+  };
+  options.stop_requested = [&] { return stopped_seen.load(); };
+  RunWatchLoop(pinner, connections, options, std::chrono::seconds(10));
+  EXPECT_TRUE(started_seen);
+  EXPECT_TRUE(stopped_seen);
+}
+
+}  // namespace
+}  // namespace kvhost::testing

@@ -11,6 +11,7 @@
 #include "agent/catalog/builtin_catalog.h"
 #include "agent/daemon/watch_loop.h"
 #include "agent/libvirt/pinning_reader.h"
+#include "agent/pinning/audit.h"
 #include "agent/pinning/pinner.h"
 #include "allocator_support.h"
 
@@ -81,6 +82,32 @@ TEST_F(PinnerTest, FreshReconcilePlacesAndPinsEveryRunningDomain) {
   EXPECT_EQ(Actual("kv-mystery").vcpus[2].ToList(), "5-7,9-11,13-15");
   EXPECT_EQ(pinner->owners().at("a0000000-0000-4000-8000-000000000003").type_source.find("unknown"), 0u);
   EXPECT_TRUE(fs::exists(state_dir / "state.pb"));
+}
+
+TEST_F(PinnerTest, WhatTheAgentPinnedAuditsClean) {
+  auto pinner = NewPinner();
+  pinner->Reconcile();
+  std::vector<AuditDomain> domains;
+  for (const auto& s : connection.ListDomainSummaries()) {
+    if (!s.active) continue;
+    AuditDomain d;
+    d.name = s.name;
+    d.uuid = s.uuid;
+    d.actual = Actual(s.name);
+    const Catalog catalog = BuiltinCatalog();
+    if (s.instance_type && catalog.Find(*s.instance_type)) {
+      d.dedicated = catalog.Find(*s.instance_type)->Dedicated();
+      d.isolate_emulator_thread = catalog.Find(*s.instance_type)->isolate_emulator_thread;
+    }
+    domains.push_back(d);
+  }
+  ASSERT_EQ(domains.size(), 4u);
+  // Only kv-rt, which no realtime-ready host took, floats where a dedicated
+  // domain must not: every placement the agent made passes every rule.
+  const auto violations = AuditPinning(*host, domains);
+  EXPECT_FALSE(violations.empty());
+  for (const auto& v : violations)
+    EXPECT_TRUE(v.domain == "kv-rt" || v.detail.find("'kv-rt'") != std::string::npos) << v.rule << ": " << v.detail;
 }
 
 TEST_F(PinnerTest, ARestartKeepsTheStateAndTouchesNothing) {

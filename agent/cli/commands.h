@@ -27,5 +27,6 @@ struct HostOptions {
 void AddInspectCommand(CLI::App& app, int& exit_code);
 void AddCapacityCommands(CLI::App& app, int& exit_code);
 void AddPinCommands(CLI::App& app, int& exit_code);
+void AddAuditCommand(CLI::App& app, int& exit_code);
 
 }  // namespace kvhost::cli

@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   // Logs go to stderr so JSON on stdout stays clean for pipes.
   spdlog::set_default_logger(spdlog::stderr_color_st("kvhost-agent"));
   spdlog::set_pattern("%^%l%$: %v");
+  spdlog::set_level(spdlog::level::warn);
 
   CLI::App app{"kvhost-agent: KubeVirt hypervisor host agent (inspect, capacity, pinning)"};
   app.require_subcommand(1);
@@ -22,6 +23,7 @@ int main(int argc, char** argv) {
   kvhost::cli::AddInspectCommand(app, exit_code);
   kvhost::cli::AddCapacityCommands(app, exit_code);
   kvhost::cli::AddPinCommands(app, exit_code);
+  kvhost::cli::AddAuditCommand(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

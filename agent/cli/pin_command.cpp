@@ -36,6 +36,12 @@ struct PinOptions : HostOptions {
     if (uris.empty() && !kubevirt) uris.push_back("qemu:///system");
     return ConnectionSet(uris, kubevirt ? std::optional<std::string>(kubevirt_glob) : std::nullopt);
   }
+  // On the real host (root "/") QEMU processes are checked and tuned through /proc;
+  // a replayed root is only a model, so nothing there is touched.
+  void Localize(Pinner& pinner) const {
+    std::error_code ec;
+    if (std::filesystem::equivalent(root, "/", ec)) pinner.SetLocalRoot("/");
+  }
   std::shared_ptr<const HostResources> Host() const {
     const HostModel host = DiscoverHost(root);
     for (const auto& w : host.warnings) spdlog::warn("{}", w);
@@ -61,6 +67,10 @@ std::string Describe(const PinOutcome& out) {
     s << " (" << NumaOutcomeName(out.applied.numa) << (out.applied.numa_deferred_reason.empty() ? "" : ": " + out.applied.numa_deferred_reason) << ")\n";
   }
   for (const auto& g : p.hugepages) s << "  hugepages: " << g.pages << " x " << g.size_kib << " KiB on node " << g.node << "\n";
+  s << "  verified: libvirt read-back" << (out.local.verified_from_proc ? " and /proc" : "")
+    << (out.local.note.empty() ? "" : " (" + out.local.note + ")") << "\n";
+  if (out.local.fifo_threads) s << "  realtime: " << out.local.fifo_threads << " vCPU threads SCHED_FIFO 1\n";
+  if (!out.local.steered_irqs.empty()) s << "  irqs: " << out.local.steered_irqs.size() << " device IRQs steered off its CPUs\n";
   return s.str();
 }
 
@@ -87,6 +97,7 @@ void AddPinCommands(CLI::App& app, int& exit_code) {
     if (pin->watch && !host->reserved.Empty()) BindSelfToCpus(host->reserved);
     StateLock lock(pin->state_dir);
     Pinner pinner(host, pin->LoadCatalog(), StateStore(pin->state_dir));
+    pin->Localize(pinner);
     ConnectionSet connections = pin->Connections();
     if (pin->watch) {
       RunWatchLoop(pinner, connections, {});
@@ -123,6 +134,7 @@ void AddPinCommands(CLI::App& app, int& exit_code) {
   rcmd->callback([rec, &exit_code] {
     StateLock lock(rec->state_dir);
     Pinner pinner(rec->Host(), rec->LoadCatalog(), StateStore(rec->state_dir));
+    rec->Localize(pinner);
     ConnectionSet connections = rec->Connections();
     connections.Refresh(ConnectionSet::Clock::now(), nullptr);
     if (connections.Open().empty()) throw std::runtime_error("no libvirt connection could be opened");
@@ -150,6 +162,7 @@ void AddPinCommands(CLI::App& app, int& exit_code) {
   ucmd->callback([unpin, &exit_code] {
     StateLock lock(unpin->state_dir);
     Pinner pinner(unpin->Host(), unpin->LoadCatalog(), StateStore(unpin->state_dir));
+    unpin->Localize(pinner);
     ConnectionSet connections = unpin->Connections();
     connections.Refresh(ConnectionSet::Clock::now(), nullptr);
     for (const auto* c : connections.Open()) pinner.AddConnection(c);

@@ -28,8 +28,14 @@ void Pinner::SaveState() const {
   v1::AgentState state;
   for (const auto& [uuid, placement] : allocator_.placements()) {
     auto owner = owners_.find(uuid);
-    *state.add_allocations() =
-        AllocationFromPlacement(placement, uuid, owner == owners_.end() ? "" : owner->second.uri);
+    v1::Allocation* a = state.add_allocations();
+    *a = AllocationFromPlacement(placement, uuid, owner == owners_.end() ? "" : owner->second.uri);
+    if (owner != owners_.end())
+      for (const auto& irq : owner->second.steered_irqs) {
+        auto* s = a->add_steered_irqs();
+        s->set_irq(irq.irq);
+        s->set_original_cpus(irq.affinity.ToList());
+      }
   }
   store_.Save(state);
 }
@@ -63,12 +69,14 @@ PinOutcome Pinner::Pin(const std::string& uri, const std::string& domain_key,
   out.placement = *result.placement;
   out.type_source = resolved.source;
   allocator_.Commit(out.placement);
-  owners_[summary.uuid] = {uri, summary.name, resolved.source};
+  owners_[summary.uuid] = {uri, summary.name, resolved.source, {}};
   CrashPoint("after-allocation");
   SaveState();  // the intent is durable before libvirt changes
   CrashPoint("after-state-write");
   try {
     out.applied = ApplyPlacement(connection, domain, out.placement);
+    CrashPoint("after-libvirt");
+    out.local = TuneLocal(uri, summary.uuid, domain);
   } catch (...) {
     // Nothing half-done survives: a refused pin gives its CPUs back.
     allocator_.Release(summary.uuid);
@@ -76,7 +84,6 @@ PinOutcome Pinner::Pin(const std::string& uri, const std::string& domain_key,
     SaveState();
     throw;
   }
-  CrashPoint("after-libvirt");
   if (out.placement.dedicated) RefreshSharedPool(nullptr);
   SaveState();
   return out;
@@ -95,6 +102,10 @@ bool Pinner::Unpin(const std::string& uri, const std::string& domain_key) {
 bool Pinner::Forget(const std::string& uuid) {
   auto it = allocator_.placements().find(uuid);
   if (it == allocator_.placements().end()) return false;
+  if (auto owner = owners_.find(uuid); owner != owners_.end() && !owner->second.steered_irqs.empty() && local_root_) {
+    for (const auto& skipped : RestoreIrqs(*local_root_, owner->second.steered_irqs))
+      spdlog::warn("IRQ {} could not be given back its affinity {}: {}", skipped.irq, skipped.affinity.ToList(), skipped.reason);
+  }
   const bool dedicated = it->second.dedicated;
   allocator_.Release(uuid);
   owners_.erase(uuid);
@@ -104,6 +115,21 @@ bool Pinner::Forget(const std::string& uuid) {
     SaveState();
   }
   return true;
+}
+
+LocalTuning Pinner::TuneLocal(const std::string& uri, const std::string& uuid, const LibvirtDomain& domain) {
+  // Only qemu:///system's QEMU runs in this host's process namespace with
+  // libvirt's pid files; virt-launcher pods keep theirs inside the pod.
+  if (!local_root_ || uri.rfind("qemu:///system", 0) != 0) return {};
+  const Placement& p = allocator_.placements().at(uuid);
+  const DesiredPinning want = PinningForPlacement(p, domain.Describe(), domain.MaxVcpus());
+  const CpuSet housekeeping = host_->reserved.Empty() ? host_->online - host_->dedicated : host_->reserved;
+  Owner& owner = owners_[uuid];
+  // IRQs are steered once per VM: a second pass would save steered affinities as the originals.
+  LocalTuning t = TuneLocalQemu(*local_root_, domain.name(), p, want, catalog_.Find(p.instance_type), housekeeping,
+                                owner.steered_irqs.empty());
+  if (!t.steered_irqs.empty()) owner.steered_irqs = t.steered_irqs;
+  return t;
 }
 
 void Pinner::RefreshSharedPool(std::vector<std::string>* repinned) {

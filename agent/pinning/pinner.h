@@ -18,6 +18,7 @@
 #include "agent/catalog/instance_type.h"
 #include "agent/libvirt/connection.h"
 #include "agent/libvirt/placement_applier.h"
+#include "agent/pinning/local_qemu.h"
 #include "agent/pinning/type_resolver.h"
 #include "agent/state/state_store.h"
 
@@ -29,6 +30,7 @@ struct PinOutcome {
   std::string type_source;  // how the instance type was found
   Placement placement;
   ApplyReport applied;
+  LocalTuning local;
   bool already_pinned = false;
 };
 
@@ -45,6 +47,10 @@ struct ReconcileReport {
 class Pinner {
  public:
   Pinner(std::shared_ptr<const HostResources> host, Catalog catalog, StateStore store);
+
+  // Where local QEMU processes of qemu:///system are found and tuned (/proc,
+  // /var/run/libvirt/qemu, /proc/irq). Unset: libvirt's word is all there is.
+  void SetLocalRoot(std::filesystem::path root) { local_root_ = SysfsRoot(std::move(root)); }
 
   // The connections the pinner acts through; owned by the caller, who keeps
   // them alive while they are added.
@@ -69,6 +75,7 @@ class Pinner {
     std::string uri;
     std::string name;
     std::string type_source;
+    std::vector<SavedIrqAffinity> steered_irqs;
   };
   const std::map<std::string, Owner>& owners() const { return owners_; }
 
@@ -77,6 +84,8 @@ class Pinner {
   void SaveState() const;
   // Shared guests follow the shared pool when dedicated cores come or go.
   void RefreshSharedPool(std::vector<std::string>* repinned);
+  // Verifies from /proc and applies realtime / IRQ settings when QEMU is local.
+  LocalTuning TuneLocal(const std::string& uri, const std::string& uuid, const LibvirtDomain& domain);
   bool Adopt(const LibvirtConnection& c, const LibvirtDomain& d, const DomainSummary& s,
              const ResolvedType& type);
 
@@ -86,6 +95,7 @@ class Pinner {
   Allocator allocator_;
   std::map<std::string, Owner> owners_;  // by domain UUID
   std::map<std::string, const LibvirtConnection*> connections_;
+  std::optional<SysfsRoot> local_root_;
 };
 
 }  // namespace kvhost

@@ -75,7 +75,7 @@ bool Pinner::Adopt(const LibvirtConnection& c, const LibvirtDomain& d, const Dom
     spdlog::warn("{}: its libvirt pinning cannot be adopted ({}); placing it anew", d.Describe(), e.what());
     return false;
   }
-  owners_[s.uuid] = {c.uri(), s.name, type.source + ", adopted from libvirt"};
+  owners_[s.uuid] = {c.uri(), s.name, type.source + ", adopted from libvirt", {}};
   return true;
 }
 
@@ -84,9 +84,12 @@ ReconcileReport Pinner::Reconcile() {
   const LoadedState loaded = store_.Load();
   report.state_was_rebuilt = loaded.rebuild_from_libvirt_needed();
   std::map<std::string, Placement> saved;
+  std::map<std::string, std::vector<SavedIrqAffinity>> saved_irqs;
   for (const auto& a : loaded.state.allocations()) {
     try {
-      saved[a.domain_uuid().empty() ? a.vm() : a.domain_uuid()] = PlacementFromAllocation(a);
+      const std::string key = a.domain_uuid().empty() ? a.vm() : a.domain_uuid();
+      saved[key] = PlacementFromAllocation(a);
+      for (const auto& irq : a.steered_irqs()) saved_irqs[key].push_back({irq.irq(), ParseCpuList(irq.original_cpus())});
     } catch (const std::exception& e) {
       report.problems.push_back("state entry " + a.vm() + " unreadable (" + e.what() + "): rebuilt from libvirt");
     }
@@ -109,7 +112,7 @@ ReconcileReport Pinner::Reconcile() {
     }
     try {
       allocator_.Commit(it->second);
-      owners_[r.summary.uuid] = {r.connection->uri(), r.summary.name, "state file"};
+      owners_[r.summary.uuid] = {r.connection->uri(), r.summary.name, "state file", saved_irqs[r.summary.uuid]};
       report.kept.push_back(r.summary.name);
     } catch (const AllocationConflict& e) {
       report.problems.push_back(r.summary.name + ": saved allocation conflicts (" + e.what() + "); placing it anew");
@@ -136,7 +139,7 @@ ReconcileReport Pinner::Reconcile() {
         continue;
       }
       allocator_.Commit(*placed.placement);
-      owners_[r->summary.uuid] = {r->connection->uri(), r->summary.name, type.source};
+      owners_[r->summary.uuid] = {r->connection->uri(), r->summary.name, type.source, {}};
       report.placed.push_back(r->summary.name);
     } catch (const std::exception& e) {
       report.problems.push_back(r->summary.name + ": " + e.what());
@@ -144,7 +147,8 @@ ReconcileReport Pinner::Reconcile() {
   }
 
   // 3: shared guests float on the final shared pool; then every domain whose
-  // libvirt pinning differs from its allocation is re-pinned.
+  // libvirt pinning differs from its allocation is re-pinned, and local QEMU
+  // processes are checked from /proc (and realtime/IRQ settings renewed).
   for (const auto& [uuid, p] : allocator_.placements())
     if (!p.dedicated) allocator_.SetSharedCpus(uuid, allocator_.SharedPoolNow());
   SaveState();
@@ -154,9 +158,11 @@ ReconcileReport Pinner::Reconcile() {
       const LibvirtConnection& connection = Connection(owner.uri);
       const LibvirtDomain domain = connection.LookupDomain(uuid);
       const DesiredPinning want = PinningForPlacement(p, domain.Describe(), domain.MaxVcpus());
-      if (Matches(want, ReadPinning(connection, domain, VIR_DOMAIN_AFFECT_CURRENT))) continue;
-      ApplyPlacement(connection, domain, p);
-      report.repinned.push_back(owner.name);
+      if (!Matches(want, ReadPinning(connection, domain, VIR_DOMAIN_AFFECT_CURRENT))) {
+        ApplyPlacement(connection, domain, p);
+        report.repinned.push_back(owner.name);
+      }
+      TuneLocal(owner.uri, uuid, domain);
     } catch (const std::exception& e) {
       report.problems.push_back(owner.name + ": re-pin failed: " + e.what());
     }

@@ -5,6 +5,10 @@
 #                           qemu:///system answers. Exit 77 (skip) when KVM cannot work here.
 #   libvirtd.sh stop DIR    remove kvhost-it-* domains, stop only what start started,
 #                           restore /etc/libvirt/qemu.conf and the qemu user as they were.
+#   libvirtd.sh restart DIR stop and start the libvirtd that start started (running QEMU
+#                           domains survive it), wait until qemu:///system answers again.
+#                           Exit 77 (skip) when that libvirtd is not ours, or another
+#                           kvhost test run shares it. For the agent's reconnect tests.
 # DIR (in the build tree) gets the daemons' logs.
 #
 # It changes the machine (packages, qemu.conf, a system user, daemons), so only ctest runs
@@ -305,8 +309,34 @@ stop() {
   exit "$status"
 }
 
+# Restarts only a libvirtd this harness started: a foreign one is a real hypervisor's, and
+# another build tree's tests must not see their daemon vanish under them. virtlogd stays:
+# it holds the running QEMUs' stdout/stderr pipes, and libvirtd reattaches to those QEMUs
+# without it restarting.
+restart() {
+  [ "$(id -u)" -eq 0 ] || skip "restarting libvirtd needs root"
+  lock
+  local pid others began=$EPOCHREALTIME
+  pid=$(recorded_pid "$STATE/libvirtd.pid")
+  [ -n "$pid" ] || skip "no libvirtd started by this harness runs (a foreign one is never restarted)"
+  prune_users
+  others=$(other_users)
+  [ -z "$others" ] || skip "kvhost test runs in ${others//$'\n'/ } share this libvirtd: not restarting it"
+  stop_daemon libvirtd || die "could not stop libvirtd (pid $pid)"
+  start_daemon libvirtd /run/libvirt/libvirt-sock
+  # The old daemon's socket file may still be there: wait for the new daemon to answer.
+  local deadline=$((SECONDS + START_TIMEOUT))
+  until answers; do
+    [ -n "$(recorded_pid "$STATE/libvirtd.pid")" ] ||
+      die "libvirtd exited at restart: $(tail -n 20 "$DIR/libvirtd.log" 2>/dev/null)"
+    ((SECONDS < deadline)) || die "$URI did not answer within $START_TIMEOUT s after restart"
+    sleep 0.2
+  done
+  log "restarted libvirtd in $(seconds_since "$began") s"
+}
+
 [ $# -eq 2 ] || {
-  echo "usage: $0 {start|stop} DIR" >&2
+  echo "usage: $0 {start|stop|restart} DIR" >&2
   exit 2
 }
 mkdir -p "$2"
@@ -315,8 +345,9 @@ readonly DIR
 case "$1" in
   start) start ;;
   stop) stop ;;
+  restart) restart ;;
   *)
-    echo "usage: $0 {start|stop} DIR" >&2
+    echo "usage: $0 {start|stop|restart} DIR" >&2
     exit 2
     ;;
 esac

@@ -177,6 +177,16 @@ TEST_F(PinnerTest, UnpinFreesTheCoresAndPinIsIdempotent) {
   pinner->Reconcile();
   const PinOutcome again = pinner->Pin(connection.uri(), "kv-cx1");
   EXPECT_TRUE(again.already_pinned);
+  // Its IOThread does I/O emulation: it goes with the emulator, off the vCPU cores.
+  EXPECT_EQ(again.applied.iothreads_pinned, 1u);
+  virDomainIOThreadInfoPtr* info = nullptr;
+  ASSERT_EQ(virDomainGetIOThreadInfo(connection.LookupDomain("kv-cx1").raw(), &info, 0), 1);
+  CpuSet iothread_cpus;
+  for (int cpu = 0; cpu < info[0]->cpumaplen * 8; ++cpu)
+    if (VIR_CPU_USABLE(info[0]->cpumap, info[0]->cpumaplen, 0, cpu)) iothread_cpus.Add(static_cast<unsigned>(cpu));
+  virDomainIOThreadInfoFree(info[0]);
+  free(info);
+  EXPECT_EQ(iothread_cpus.ToList(), "3");
   EXPECT_TRUE(pinner->Unpin(connection.uri(), "kv-cx1"));
   EXPECT_TRUE(pinner->allocator().HeldCpus().Empty());
   EXPECT_EQ(Actual("kv-cx1").vcpus[0].ToList(), "1-3,5-7,9-11,13-15") << "it floats with the shared guests";

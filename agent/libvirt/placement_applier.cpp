@@ -111,6 +111,34 @@ void VerifyCpus(const LibvirtDomain& domain, const DesiredPinning& desired,
   }
 }
 
+// IOThreads do the guest's disk I/O emulation: like the emulator thread they
+// must stay off the vCPUs' cores, so they go where the emulator goes.
+void PinIoThreads(const LibvirtDomain& domain, const CpuSet& cpus, unsigned host_cpus, unsigned flags,
+                  ApplyReport& report) {
+  virDomainIOThreadInfoPtr* info = nullptr;
+  const int n = virDomainGetIOThreadInfo(domain.raw(), &info, flags);
+  if (n < 0) {
+    // Drivers without IOThread support have none to pin.
+    virErrorPtr err = virGetLastError();
+    if (err && (err->code == VIR_ERR_NO_SUPPORT || err->code == VIR_ERR_OPERATION_UNSUPPORTED)) return;
+    ThrowLastLibvirtError("list IOThreads of " + domain.Describe());
+  }
+  std::vector<unsigned> ids;
+  for (int i = 0; i < n; ++i) {
+    ids.push_back(info[i]->iothread_id);
+    virDomainIOThreadInfoFree(info[i]);
+  }
+  free(info);  // allocated by libvirt with malloc
+  for (unsigned id : ids) {
+    const std::string what = "pin IOThread " + std::to_string(id) + " of " + domain.Describe() + " to CPUs " +
+                             cpus.ToList() + " (" + DescribeAffectFlags(flags) + ")";
+    std::vector<unsigned char> map = MapFor(cpus, host_cpus, what);
+    if (virDomainPinIOThread(domain.raw(), id, map.data(), static_cast<int>(map.size()), flags) < 0)
+      ThrowLastLibvirtError(what);
+  }
+  report.iothreads_pinned = static_cast<unsigned>(ids.size());
+}
+
 void VerifyNuma(const LibvirtDomain& domain, const CpuSet& nodes, const DomainPinning& actual,
                 unsigned flags) {
   if (actual.numa && actual.numa->mode == "strict" && actual.numa->nodeset == nodes) return;
@@ -132,7 +160,10 @@ ApplyReport Apply(const LibvirtConnection& connection, const LibvirtDomain& doma
   unsigned host_cpus = connection.HostCpuCount();
 
   PinVcpus(domain, desired, host_cpus, flags.pin);
-  if (desired.emulator) PinEmulator(domain, *desired.emulator, host_cpus, flags.pin);
+  if (desired.emulator) {
+    PinEmulator(domain, *desired.emulator, host_cpus, flags.pin);
+    PinIoThreads(domain, *desired.emulator, host_cpus, flags.pin, report);
+  }
   std::optional<unsigned> numa_flags;
   if (desired.strict_numa_nodes)
     numa_flags = ApplyNuma(domain, *desired.strict_numa_nodes, flags, report);

@@ -27,6 +27,7 @@ struct ApplyReport {
   unsigned pin_flags = 0;  // the virDomainModificationImpact flags used for pins
   NumaOutcome numa = NumaOutcome::kNotRequested;
   std::string numa_deferred_reason;  // libvirt's words when numa == kAppliesAtNextStart
+  unsigned iothreads_pinned = 0;     // IOThreads moved with the emulator
   DomainPinning read_back;           // the first verified definition, as libvirt reports it
 };
 

@@ -270,7 +270,11 @@ start() {
     ((SECONDS < deadline)) || die "$URI did not answer within $START_TIMEOUT s; see $DIR/libvirtd.log"
     sleep 0.2
   done
-  timeout 30 virsh -c "$URI" capabilities | grep -q "<domain type='kvm'" ||
+  # Read it whole before matching: `virsh ... | grep -q` under pipefail fails now and then,
+  # when grep exits at the first match and virsh dies of SIGPIPE writing the rest.
+  local caps
+  caps=$(timeout 30 virsh -c "$URI" capabilities) || die "$URI answers but gives no capabilities"
+  [[ $caps == *"<domain type='kvm'"* ]] ||
     die "$URI answers but offers no KVM domains; see $DIR/libvirtd.log"
 
   # Leftovers of an interrupted run, unless another run's tests may be using them now.

@@ -2,6 +2,7 @@
 
 #include <libvirt/libvirt.h>
 #include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -56,8 +57,12 @@ void RunWatchLoop(Pinner& pinner, ConnectionSet& connections, const WatchOptions
     const ReconcileReport report = pinner.Reconcile();
     LogReconcile(report);
     if (options.on_reconcile) options.on_reconcile(report);
+    // systemd (Type=notify) learns the state is true before anything depends on us;
+    // sd_notify is a no-op when not started by systemd.
+    sd_notifyf(0, "STATUS=%zu domains allocated", pinner.allocator().placements().size());
     if (!ready) {
       ready = true;
+      sd_notify(0, "READY=1");
       if (options.on_ready) options.on_ready();
     }
   };
@@ -108,6 +113,7 @@ void RunWatchLoop(Pinner& pinner, ConnectionSet& connections, const WatchOptions
     });
   }
   io.run();
+  sd_notify(0, "STOPPING=1");
   watchers.clear();  // deregister before the loop thread stops
   libvirt_loop.Stop();
 }

@@ -116,7 +116,8 @@ void VerifyCpus(const LibvirtDomain& domain, const DesiredPinning& desired,
 void PinIoThreads(const LibvirtDomain& domain, const CpuSet& cpus, unsigned host_cpus, unsigned flags,
                   ApplyReport& report) {
   virDomainIOThreadInfoPtr* info = nullptr;
-  const int n = virDomainGetIOThreadInfo(domain.raw(), &info, flags);
+  // Listing takes one definition (live for a running domain); pinning takes `flags`.
+  const int n = virDomainGetIOThreadInfo(domain.raw(), &info, VIR_DOMAIN_AFFECT_CURRENT);
   if (n < 0) {
     // Drivers without IOThread support have none to pin.
     virErrorPtr err = virGetLastError();

@@ -101,7 +101,7 @@ PlaceResult Allocator::Place(const InstanceType& type, const std::string& vm) co
   return type.Dedicated() ? PlaceDedicated(type, vm) : PlaceShared(type, vm);
 }
 
-void Allocator::Commit(const Placement& p) {
+void Allocator::Commit(Placement p) {
   auto fail = [&](const std::string& why) {
     throw AllocationConflict("cannot commit " + p.vm + " (" + p.instance_type + "): " + why);
   };
@@ -151,8 +151,9 @@ void Allocator::Commit(const Placement& p) {
   if (p.gpus > FreeGpus(p.gpu_device))
     fail(std::to_string(FreeGpus(p.gpu_device)) + " GPUs " + p.gpu_device + " free, needs " +
          std::to_string(p.gpus));
-  placements_.emplace(p.vm, p);
   Account(p, +1);
+  std::string key = p.vm;
+  placements_.emplace(std::move(key), std::move(p));
 }
 
 bool Allocator::Release(const std::string& vm) {

@@ -34,7 +34,8 @@ class Allocator {
   // Where `type` would go now; does not change the state.
   PlaceResult Place(const InstanceType& type, const std::string& vm) const;
   // Records a placement after checking every invariant; throws AllocationConflict.
-  void Commit(const Placement& placement);
+  // Taken by value: callers that are done with their placement move it in.
+  void Commit(Placement placement);
   // Returns exactly what `vm` took; false if it holds nothing.
   bool Release(const std::string& vm);
   // Shared guests float on the pool as it is now: after dedicated cores come

@@ -19,7 +19,7 @@ TypeCapacity CountFits(const Allocator& state, const InstanceType& type, unsigne
       out.blockers = std::move(r.reasons);
       break;
     }
-    copy.Commit(*r.placement);
+    copy.Commit(std::move(*r.placement));
     ++out.count;
   }
   return out;

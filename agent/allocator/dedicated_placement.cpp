@@ -329,19 +329,29 @@ PlaceResult Allocator::PlaceDedicated(const InstanceType& type, const std::strin
     result.placement = BuildPlacement(*this, type, vm, {*best}, {tries[*best]});
     return result;
   }
-  // Spanning can only help when the nodes together hold enough: check the
-  // sums before searching subsets (the search is the costly part of capacity).
-  const unsigned need_cpus = type.vcpus + (type.isolate_emulator_thread ? 1 : 0);
+  // Spanning can only help when the nodes together hold enough: a node takes at
+  // most the vCPUs its free cores hold and its free memory backs. Checking those
+  // sums before searching subsets keeps the search (capacity's costly part) short.
+  std::vector<unsigned> room(host_->nodes.size());
+  for (size_t ni = 0; ni < room.size(); ++ni)
+    room[ni] = static_cast<unsigned>(std::min<uint64_t>(
+        snap.cpus[ni], snap.memory_kib[ni] * type.vcpus / std::max<uint64_t>(1, type.memory_kib)));
+  std::vector<unsigned> most_room = room;
+  std::sort(most_room.rbegin(), most_room.rend());
   auto enough = [&](const std::vector<size_t>& nodes) {
-    unsigned cpus = 0;
-    uint64_t memory = 0;
-    for (size_t ni : nodes) cpus += snap.cpus[ni], memory += snap.memory_kib[ni];
-    return cpus >= need_cpus && memory >= type.memory_kib;
+    unsigned vcpus = 0;
+    for (size_t ni : nodes) {
+      if (room[ni] == 0) return false;  // a node that adds nothing is not one of the fewest
+      vcpus += room[ni];
+    }
+    return vcpus >= type.vcpus;
   };
-  std::vector<size_t> all_nodes(host_->nodes.size());
-  std::iota(all_nodes.begin(), all_nodes.end(), 0);
-  if (host_->allow_numa_span && host_->nodes.size() > 1 && enough(all_nodes)) {
+  if (host_->allow_numa_span && host_->nodes.size() > 1) {
+    unsigned best_k_room = most_room[0];
     for (size_t k = 2; k <= host_->nodes.size(); ++k) {
+      if (most_room[k - 1] == 0) break;  // every set this large has a node that adds nothing
+      best_k_room += most_room[k - 1];
+      if (best_k_room < type.vcpus) continue;  // no k nodes can hold it
       std::optional<SpanPlan> chosen;
       ForEachSubset(host_->nodes.size(), k, [&](const std::vector<size_t>& subset) {
         if (!enough(subset)) return;

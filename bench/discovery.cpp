@@ -12,17 +12,9 @@
 // returns (the brief: Load(root) alone). DiscoverHost destroys its own hwloc
 // topology inside the call, so that cost (~1.5 us on the 2-CPU board) counts
 // against discovery only: the ratio errs against us, never for us.
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <cerrno>
-#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <optional>
 #include <stdexcept>
@@ -30,11 +22,11 @@
 #include <vector>
 
 #include "agent/host/discover.h"
+#include "bench/bench_support.h"
 #include "cpu/hwloc_topology.h"
 
-extern char** environ;
-
 namespace fs = std::filesystem;
+using namespace kvhost::bench;
 
 namespace {
 
@@ -46,7 +38,7 @@ constexpr double kGoal = 1.3;
 
 // Ctrl-C would kill the process without unwinding and leave the unpacked
 // tree behind; instead the handler raises a flag that the timing loop turns
-// into an exception, so TempDir's destructor still runs.
+// into an exception, so the fixtures' TempDir destructor still runs.
 volatile std::sig_atomic_t g_interrupted = 0;
 struct Interrupted {};  // not a std::exception: the per-machine catch must not swallow it
 
@@ -60,7 +52,7 @@ void CatchSignals() {
 }
 
 struct Options {
-  std::optional<fs::path> fixtures;    // already unpacked; else we unpack the tarball
+  fs::path fixtures;                    // already unpacked; empty: we unpack the tarball
   fs::path tarball = KVHOST_FIXTURES_TARBALL;
   int rounds = 31;                      // odd, so the median is one real sample
   int warmup = 3;                       // fills the page cache and dentry cache first
@@ -79,114 +71,37 @@ struct Options {
   std::exit(status);
 }
 
-int ParseCount(const char* text, const char* what, int min) {
-  char* end = nullptr;
-  errno = 0;
-  long v = std::strtol(text, &end, 10);
-  if (errno || end == text || *end || v < min || v > 100000)
-    throw std::runtime_error(std::string(what) + ": '" + text + "' is not a count >= " +
-                             std::to_string(min));
-  return static_cast<int>(v);
-}
-
 Options ParseArgs(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "-h" || a == "--help") Usage(argv[0], 0);
     if (i + 1 >= argc) Usage(argv[0], 2);
-    const char* v = argv[++i];
+    const std::string v = argv[++i];
     if (a == "--fixtures") o.fixtures = v;
     else if (a == "--tarball") o.tarball = v;
-    else if (a == "--rounds") o.rounds = ParseCount(v, "--rounds", 1);
-    else if (a == "--warmup") o.warmup = ParseCount(v, "--warmup", 0);
+    else if (a == "--rounds") o.rounds = static_cast<int>(ParseCount(v, "--rounds", 1, 100000));
+    else if (a == "--warmup") o.warmup = static_cast<int>(ParseCount(v, "--warmup", 0, 100000));
     else if (a == "--only") o.only = v;
     else Usage(argv[0], 2);
   }
   return o;
 }
 
-// A private temp dir that is removed with everything in it when it goes out of
-// scope, so an exception or an early return never leaves ~33,000 files behind.
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/kvhost-bench-XXXXXX";
-    if (!::mkdtemp(tmpl.data()))
-      throw std::runtime_error("mkdtemp " + tmpl + ": " + std::strerror(errno));
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;  // a destructor must not throw; a leftover dir is only untidy
-    fs::remove_all(path_, ec);
-    if (ec) std::fprintf(stderr, "discovery: could not remove %s: %s\n", path_.c_str(), ec.message().c_str());
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-// posix_spawnp rather than std::system: no shell, so paths with spaces or
-// quotes need no escaping.
-void Untar(const fs::path& tarball, const fs::path& into) {
-  if (!fs::is_regular_file(tarball)) throw std::runtime_error(tarball.string() + ": no such tarball");
-  std::string t = tarball.string(), d = into.string();
-  char* args[] = {const_cast<char*>("tar"), const_cast<char*>("-xzf"), t.data(),
-                  const_cast<char*>("-C"), d.data(), nullptr};
-  pid_t pid = 0;
-  if (int rc = ::posix_spawnp(&pid, "tar", nullptr, nullptr, args, environ); rc != 0)
-    throw std::runtime_error(std::string("cannot run tar: ") + std::strerror(rc));
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) throw std::runtime_error(std::string("waitpid: ") + std::strerror(errno));
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    throw std::runtime_error("tar -xzf " + t + " failed");
-}
-
-struct Machine {
-  std::string name;
-  fs::path root;
-};
-
-// Every subdirectory with a sys/ is a machine root; sorted so runs line up.
-std::vector<Machine> ListMachines(const fs::path& dir) {
-  std::vector<Machine> out;
-  for (const auto& e : fs::directory_iterator(dir))
-    if (e.is_directory() && fs::is_directory(e.path() / "sys"))
-      out.push_back({e.path().filename().string(), e.path()});
-  std::sort(out.begin(), out.end(), [](const Machine& a, const Machine& b) { return a.name < b.name; });
-  return out;
-}
-
-using Clock = std::chrono::steady_clock;
-
-// Keeps the compiler from discarding work whose result is otherwise unused.
-volatile size_t g_sink = 0;
-
 double TimeDiscovery(const fs::path& root) {
-  const auto t0 = Clock::now();
-  kvhost::HostModel host = kvhost::DiscoverHost(root);
-  const auto t1 = Clock::now();  // stop before the model's destructor: discovery is the build
-  g_sink = g_sink + host.cpu.cores.size() + host.warnings.size();
-  return std::chrono::duration<double, std::milli>(t1 - t0).count();
+  const Stopwatch watch;
+  const kvhost::HostModel host = kvhost::DiscoverHost(root);
+  const double ms = watch.ElapsedMs();  // stop before the model's destructor: discovery is the build
+  Consume(host.cpu.cores.size() + host.warnings.size());
+  return ms;
 }
 
 double TimeHwloc(const fs::path& root) {
-  const auto t0 = Clock::now();
-  kvhost::HwlocTopology topo = kvhost::HwlocTopology::Load(root);
-  const auto t1 = Clock::now();  // same rule: the topology's destroy is not timed
-  g_sink = g_sink + 1;
-  return std::chrono::duration<double, std::milli>(t1 - t0).count();
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  const Stopwatch watch;
+  const kvhost::HwlocTopology topo = kvhost::HwlocTopology::Load(root);
+  const double ms = watch.ElapsedMs();  // same rule: the topology's destroy is not timed
+  Consume(1);
+  return ms;
 }
 
 struct Result {
@@ -236,20 +151,10 @@ Result Bench(const fs::path& root, int warmup, int rounds) {
 
 int Run(const Options& opt) {
   // Declared before the machine list so it outlives every path into it.
-  std::optional<TempDir> unpacked;
-  fs::path fixtures;
-  if (opt.fixtures) {
-    fixtures = *opt.fixtures;
-    if (!fs::is_directory(fixtures)) throw std::runtime_error(fixtures.string() + ": not a directory");
-  } else {
-    unpacked.emplace();
-    Untar(opt.tarball, unpacked->path());
-    fixtures = unpacked->path();
-  }
-
-  if (g_interrupted) throw Interrupted{};  // tar died of the same Ctrl-C
-  std::vector<Machine> machines = ListMachines(fixtures);
-  if (machines.empty()) throw std::runtime_error(fixtures.string() + ": no machine dirs (<name>/sys)");
+  const FixtureMachines fixtures(opt.fixtures, opt.tarball);
+  if (g_interrupted) throw Interrupted{};  // the signal came during the unpack and tar survived it
+  std::vector<Machine> machines = ListMachines(fixtures.root());
+  if (machines.empty()) throw std::runtime_error(fixtures.root().string() + ": no machine dirs (<name>/sys)");
   machines.push_back({"host", "/"});
   if (opt.only) {
     std::erase_if(machines, [&](const Machine& m) { return m.name != *opt.only; });
@@ -299,7 +204,7 @@ int Run(const Options& opt) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Caught here rather than left to std::terminate so that TempDir's destructor runs.
+  // Caught here rather than left to std::terminate so that the TempDir's destructor runs.
   CatchSignals();
   try {
     return Run(ParseArgs(argc, argv));

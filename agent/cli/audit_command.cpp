@@ -68,10 +68,8 @@ void AddAuditCommand(CLI::App& app, int& exit_code) {
     const auto allocations = ReadAllocations(opt->state_dir);
     ConnectionSet connections(opt->connect.empty() ? std::vector<std::string>{"qemu:///system"} : opt->connect,
                               std::nullopt);
-    connections.Refresh(ConnectionSet::Clock::now(), nullptr);
-    if (connections.Open().empty()) throw std::runtime_error("no libvirt connection could be opened");
     std::vector<AuditDomain> domains;
-    for (const LibvirtConnection* c : connections.Open()) {
+    for (const LibvirtConnection* c : OpenConnections(connections)) {
       for (const DomainSummary& s : c->ListDomainSummaries()) {
         if (!s.active) continue;
         AuditDomain d;

@@ -9,6 +9,11 @@
 #include "agent/catalog/instance_type.h"
 #include "agent/config/agent_config.h"
 
+namespace kvhost {
+class ConnectionSet;
+class LibvirtConnection;
+}  // namespace kvhost
+
 namespace kvhost::cli {
 
 // Options every command that reads the host shares.
@@ -23,6 +28,11 @@ struct HostOptions {
   AgentConfig LoadConfig() const;
   Catalog LoadCatalog() const;
 };
+
+// Opens the set's connections once (a one-shot command does not wait for
+// backoff) and returns the open ones. Throws when none opened: acting on no
+// domain at all would otherwise pass for success.
+std::vector<const LibvirtConnection*> OpenConnections(ConnectionSet& connections);
 
 void AddInspectCommand(CLI::App& app, int& exit_code);
 void AddCapacityCommands(CLI::App& app, int& exit_code);

@@ -13,6 +13,14 @@
 #include "agent/state/state_lock.h"
 
 namespace kvhost::cli {
+
+std::vector<const LibvirtConnection*> OpenConnections(ConnectionSet& connections) {
+  connections.Refresh(ConnectionSet::Clock::now(), nullptr);
+  std::vector<const LibvirtConnection*> open = connections.Open();
+  if (open.empty()) throw std::runtime_error("no libvirt connection could be opened");
+  return open;
+}
+
 namespace {
 
 struct PinOptions : HostOptions {
@@ -80,6 +88,30 @@ void LogReconcile(const ReconcileReport& r) {
   for (const auto& p : r.problems) spdlog::warn("reconcile: {}", p);
 }
 
+// What pin, unpin and reconcile act through. The lock is declared first: it is
+// taken before the pinner exists and, members being destroyed in reverse,
+// released after it, so no daemon decides allocations while this command does.
+struct PinSession {
+  StateLock lock;
+  Pinner pinner;
+  ConnectionSet connections;  // nothing opened yet: --watch leaves that to its loop
+
+  PinSession(const PinOptions& opt, std::shared_ptr<const HostResources> host)
+      : lock(opt.state_dir),
+        pinner(std::move(host), opt.LoadCatalog(), StateStore(opt.state_dir)),
+        connections(opt.Connections()) {
+    opt.Localize(pinner);
+  }
+
+  // One-shot commands: open the connections once and rebuild the allocations
+  // from libvirt. With none open, Reconcile would free every saved allocation
+  // as "no longer running", so that is refused.
+  ReconcileReport ConnectAndReconcile() {
+    for (const auto* c : OpenConnections(connections)) pinner.AddConnection(c);
+    return pinner.Reconcile();
+  }
+};
+
 }  // namespace
 
 void AddPinCommands(CLI::App& app, int& exit_code) {
@@ -93,29 +125,23 @@ void AddPinCommands(CLI::App& app, int& exit_code) {
     if (pin->watch == !pin->domain.empty())
       throw CLI::ValidationError("pin", "give either a DOMAIN or --watch");
     auto host = pin->Host();
-    // The agent's own threads stay on housekeeping CPUs, away from every guest.
+    // The agent's own threads stay on housekeeping CPUs, away from every guest;
+    // bound here, before the session or the watch loop can start a thread.
     if (pin->watch && !host->reserved.Empty()) BindSelfToCpus(host->reserved);
-    StateLock lock(pin->state_dir);
-    Pinner pinner(host, pin->LoadCatalog(), StateStore(pin->state_dir));
-    pin->Localize(pinner);
-    ConnectionSet connections = pin->Connections();
+    PinSession session(*pin, std::move(host));
     if (pin->watch) {
-      RunWatchLoop(pinner, connections, {});
+      RunWatchLoop(session.pinner, session.connections, {});  // it opens and reopens them
       exit_code = 0;
       return;
     }
-    connections.Refresh(ConnectionSet::Clock::now(), nullptr);
-    const auto open = connections.Open();
-    if (open.empty()) throw std::runtime_error("no libvirt connection could be opened");
-    for (const auto* c : open) pinner.AddConnection(c);
-    LogReconcile(pinner.Reconcile());
+    LogReconcile(session.ConnectAndReconcile());
     std::optional<std::string> type;
     if (!pin->type.empty()) type = pin->type;
     std::optional<PinOutcome> outcome;
     std::string last_error;
-    for (const auto* c : open) {
+    for (const auto* c : session.connections.Open()) {
       try {
-        outcome = pinner.Pin(c->uri(), pin->domain, type);
+        outcome = session.pinner.Pin(c->uri(), pin->domain, type);
         break;
       } catch (const LibvirtError& e) {
         if (!e.DomainVanished()) throw;
@@ -132,14 +158,8 @@ void AddPinCommands(CLI::App& app, int& exit_code) {
   CLI::App* rcmd = app.add_subcommand("reconcile", "Rebuild allocations from the state file and libvirt, re-pin drift, free the gone");
   rec->AddConnectionOptions(rcmd);
   rcmd->callback([rec, &exit_code] {
-    StateLock lock(rec->state_dir);
-    Pinner pinner(rec->Host(), rec->LoadCatalog(), StateStore(rec->state_dir));
-    rec->Localize(pinner);
-    ConnectionSet connections = rec->Connections();
-    connections.Refresh(ConnectionSet::Clock::now(), nullptr);
-    if (connections.Open().empty()) throw std::runtime_error("no libvirt connection could be opened");
-    for (const auto* c : connections.Open()) pinner.AddConnection(c);
-    const ReconcileReport r = pinner.Reconcile();
+    PinSession session(*rec, rec->Host());
+    const ReconcileReport r = session.ConnectAndReconcile();
     auto list = [](const char* what, const std::vector<std::string>& names) {
       std::cout << what << " " << names.size();
       for (const auto& n : names) std::cout << (&n == &names.front() ? ": " : ", ") << n;
@@ -160,16 +180,11 @@ void AddPinCommands(CLI::App& app, int& exit_code) {
   unpin->AddConnectionOptions(ucmd);
   ucmd->add_option("domain", unpin->domain, "Domain name or UUID")->required();
   ucmd->callback([unpin, &exit_code] {
-    StateLock lock(unpin->state_dir);
-    Pinner pinner(unpin->Host(), unpin->LoadCatalog(), StateStore(unpin->state_dir));
-    unpin->Localize(pinner);
-    ConnectionSet connections = unpin->Connections();
-    connections.Refresh(ConnectionSet::Clock::now(), nullptr);
-    for (const auto* c : connections.Open()) pinner.AddConnection(c);
-    LogReconcile(pinner.Reconcile());
-    for (const auto* c : connections.Open()) {
+    PinSession session(*unpin, unpin->Host());
+    LogReconcile(session.ConnectAndReconcile());
+    for (const auto* c : session.connections.Open()) {
       try {
-        if (pinner.Unpin(c->uri(), unpin->domain)) {
+        if (session.pinner.Unpin(c->uri(), unpin->domain)) {
           std::cout << "unpinned " << unpin->domain << "\n";
           exit_code = 0;
           return;

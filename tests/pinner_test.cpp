@@ -120,6 +120,30 @@ TEST_F(PinnerTest, ARestartKeepsTheStateAndTouchesNothing) {
   EXPECT_TRUE(r.placed.empty());
 }
 
+TEST_F(PinnerTest, AnUnreachableLibvirtFreesNothing) {
+  NewPinner()->Reconcile();
+  // Restarted while libvirt is down: no connection at all.
+  Pinner blind(host, BuiltinCatalog(), StateStore(state_dir));
+  const ReconcileReport r = blind.Reconcile();
+  EXPECT_TRUE(r.freed.empty());
+  EXPECT_EQ(r.kept.size(), 3u);
+  EXPECT_EQ(blind.allocator().placements().size(), 3u);
+  // And the state file still holds them for the next reconcile that can see libvirt.
+  const ReconcileReport later = NewPinner()->Reconcile();
+  EXPECT_EQ(later.kept.size(), 3u);
+  EXPECT_TRUE(later.freed.empty());
+}
+
+TEST_F(PinnerTest, TheDomainAboutToBePinnedIsLeftToThePin) {
+  auto pinner = NewPinner();
+  const ReconcileReport r = pinner->Reconcile("kv-mystery");
+  EXPECT_FALSE(Has(r.placed, "kv-mystery"));
+  EXPECT_EQ(pinner->allocator().placements().count("a0000000-0000-4000-8000-000000000003"), 0u);
+  const PinOutcome out = pinner->Pin(connection.uri(), "kv-mystery");
+  EXPECT_FALSE(out.already_pinned);
+  EXPECT_EQ(out.type_source.find("unknown"), 0u);
+}
+
 TEST_F(PinnerTest, DriftIsRepinned) {
   NewPinner()->Reconcile();
   // Someone moved vCPU 0 of kv-cx1 to CPU 5 behind the agent's back.

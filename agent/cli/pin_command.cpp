@@ -106,9 +106,10 @@ struct PinSession {
   // One-shot commands: open the connections once and rebuild the allocations
   // from libvirt. With none open, Reconcile would free every saved allocation
   // as "no longer running", so that is refused.
-  ReconcileReport ConnectAndReconcile() {
+  // `about_to_pin`: the domain the caller pins next, left for its own --type.
+  ReconcileReport ConnectAndReconcile(const std::string& about_to_pin = "") {
     for (const auto* c : OpenConnections(connections)) pinner.AddConnection(c);
-    return pinner.Reconcile();
+    return pinner.Reconcile(about_to_pin);
   }
 };
 
@@ -134,7 +135,7 @@ void AddPinCommands(CLI::App& app, int& exit_code) {
       exit_code = 0;
       return;
     }
-    LogReconcile(session.ConnectAndReconcile());
+    LogReconcile(session.ConnectAndReconcile(pin->domain));
     std::optional<std::string> type;
     if (!pin->type.empty()) type = pin->type;
     std::optional<PinOutcome> outcome;

@@ -79,7 +79,9 @@ void RunWatchLoop(Pinner& pinner, ConnectionSet& connections, const WatchOptions
         boost::asio::post(io, [&handle, uri, e] { handle(uri, e); });
       });
     }
-    if (!changes.opened.empty() || !changes.closed.empty() || !ready) reconcile();
+    // A connection that closed says nothing about its domains; the one that
+    // (re)opens brings the news, so only openings (and the start) reconcile.
+    if (!changes.opened.empty() || !ready) reconcile();
   };
 
   boost::asio::steady_timer timer(io);

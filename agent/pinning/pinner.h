@@ -35,7 +35,7 @@ struct PinOutcome {
 };
 
 struct ReconcileReport {
-  std::vector<std::string> kept;       // saved allocation still true
+  std::vector<std::string> kept;       // saved allocation still true (or its libvirt is unreachable)
   std::vector<std::string> adopted;    // pinned in libvirt but missing from the state
   std::vector<std::string> placed;     // running without an allocation: placed now
   std::vector<std::string> repinned;   // libvirt drifted from the allocation: re-applied
@@ -58,7 +58,11 @@ class Pinner {
   void RemoveConnection(const std::string& uri);
 
   // Rebuilds the allocations from the state file and from libvirt (see top).
-  ReconcileReport Reconcile();
+  // A running domain named `leave_unplaced` (name or UUID) that has no saved
+  // allocation is neither adopted nor placed: the caller is about to Pin it
+  // with its own --type. Saved allocations behind a connection that is not
+  // open are kept as they are: an unreachable libvirt says nothing about them.
+  ReconcileReport Reconcile(const std::string& leave_unplaced = "");
 
   // Places a running domain and pins it. Throws with the allocator's reasons
   // when it does not fit, or LibvirtError / PlacementApplyError from libvirt.

@@ -9,8 +9,12 @@
 #include "agent/pinning/pinner.h"
 #include "agent/state/allocation_convert.h"
 
+#include <algorithm>
+
 namespace kvhost {
 namespace {
+
+using Allocation = v1::Allocation;
 
 bool Matches(const DesiredPinning& want, const DomainPinning& have) {
   if (want.vcpus.size() != have.vcpus.size()) return false;
@@ -79,7 +83,7 @@ bool Pinner::Adopt(const LibvirtConnection& c, const LibvirtDomain& d, const Dom
   return true;
 }
 
-ReconcileReport Pinner::Reconcile() {
+ReconcileReport Pinner::Reconcile(const std::string& leave_unplaced) {
   ReconcileReport report;
   const LoadedState loaded = store_.Load();
   report.state_was_rebuilt = loaded.rebuild_from_libvirt_needed();
@@ -120,10 +124,27 @@ ReconcileReport Pinner::Reconcile() {
     }
     saved.erase(it);
   }
-  for (const auto& [uuid, p] : saved) report.freed.push_back(p.vm + " (" + p.instance_type + ", no longer running)");
+  for (const auto& [uuid, p] : saved) {
+    const Allocation& a = *std::find_if(loaded.state.allocations().begin(), loaded.state.allocations().end(),
+                                        [&](const Allocation& x) { return (x.domain_uuid().empty() ? x.vm() : x.domain_uuid()) == uuid; });
+    if (!a.connection_uri().empty() && !connections_.count(a.connection_uri())) {
+      // Its libvirt is not reachable now: no news is not death. Keep it whole.
+      try {
+        allocator_.Commit(p);
+        owners_[uuid] = {a.connection_uri(), p.vm, "state file (libvirt unreachable)", saved_irqs[uuid]};
+        report.kept.push_back(p.vm + " (" + a.connection_uri() + " not connected)");
+        continue;
+      } catch (const AllocationConflict& e) {
+        report.problems.push_back(p.vm + ": saved allocation behind an unreachable connection conflicts: " + e.what());
+      }
+    }
+    report.freed.push_back(p.vm + " (" + p.instance_type + ", no longer running)");
+  }
 
   // 2: running domains the state does not know: adopt their pinning, else place them.
   for (const RunningDomain* r : unplaced) {
+    if (!leave_unplaced.empty() && (r->summary.name == leave_unplaced || r->summary.uuid == leave_unplaced))
+      continue;
     try {
       const ResolvedType type = ResolveInstanceType(r->summary, catalog_, std::nullopt);
       const LibvirtDomain domain = r->connection->LookupDomain(r->summary.uuid);

@@ -3,10 +3,14 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <csignal>
 
 #include "agent/cli/commands.h"
 
 int main(int argc, char** argv) {
+  // A libvirtd that dies mid-call closes its socket under us: that must be an
+  // error from the call (EPIPE), not the end of the agent.
+  std::signal(SIGPIPE, SIG_IGN);
   // Logs go to stderr so JSON on stdout stays clean for pipes.
   spdlog::set_default_logger(spdlog::stderr_color_st("kvhost-agent"));
   spdlog::set_pattern("%^%l%$: %v");

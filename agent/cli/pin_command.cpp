@@ -183,17 +183,21 @@ void AddPinCommands(CLI::App& app, int& exit_code) {
   ucmd->callback([unpin, &exit_code] {
     PinSession session(*unpin, unpin->Host());
     LogReconcile(session.ConnectAndReconcile());
+    bool found = false;
     for (const auto* c : session.connections.Open()) {
       try {
-        if (session.pinner.Unpin(c->uri(), unpin->domain)) {
+        const bool unpinned = session.pinner.Unpin(c->uri(), unpin->domain);
+        found = true;
+        if (unpinned) {
           std::cout << "unpinned " << unpin->domain << "\n";
           exit_code = 0;
           return;
         }
       } catch (const LibvirtError& e) {
-        if (!e.DomainVanished()) throw;
+        if (!e.DomainVanished()) throw;  // not behind this connection: try the next
       }
     }
+    if (!found) throw std::runtime_error("no domain '" + unpin->domain + "' on any libvirt connection");
     std::cout << unpin->domain << " holds no allocation\n";
     exit_code = 0;
   });

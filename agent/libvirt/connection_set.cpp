@@ -80,6 +80,7 @@ ConnectionSet::Changes ConnectionSet::Refresh(Clock::time_point now,
       retry_.erase(uri);
     } catch (const std::exception& e) {
       spdlog::warn("cannot connect to {} (retry in {} ms): {}", uri, retry.delay.count(), e.what());
+      changes.failed.push_back(uri);
       retry.next = now + retry.delay;
       retry.delay = std::min(retry.delay * 2, kMaxBackoff);
     }

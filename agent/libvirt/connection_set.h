@@ -30,6 +30,7 @@ class ConnectionSet {
   struct Changes {
     std::vector<const LibvirtConnection*> opened;  // new or reopened: watch and reconcile them
     std::vector<std::string> closed;               // gone or dead: forget their watchers first
+    std::vector<std::string> failed;               // tried now and refused: retried after a backoff
   };
   // Opens what is due, drops what died or whose socket vanished. `before_close`
   // runs for each URI about to be closed, so watchers can go first.

@@ -30,6 +30,7 @@ void Pinner::SaveState() const {
     auto owner = owners_.find(uuid);
     v1::Allocation* a = state.add_allocations();
     *a = AllocationFromPlacement(placement, uuid, owner == owners_.end() ? "" : owner->second.uri);
+    if (owner != owners_.end()) a->set_domain_name(owner->second.name);
     if (owner != owners_.end())
       for (const auto& irq : owner->second.steered_irqs) {
         auto* s = a->add_steered_irqs();

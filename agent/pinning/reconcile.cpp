@@ -16,15 +16,27 @@ namespace {
 
 using Allocation = v1::Allocation;
 
-bool Matches(const DesiredPinning& want, const DomainPinning& have) {
+bool CpusMatch(const DesiredPinning& want, const DomainPinning& have) {
   if (want.vcpus.size() != have.vcpus.size()) return false;
   for (size_t i = 0; i < want.vcpus.size(); ++i)
     if (!(want.vcpus[i] == have.vcpus[i])) return false;
-  if (want.emulator && (!have.emulator || !(*want.emulator == *have.emulator))) return false;
-  if (want.strict_numa_nodes &&
-      (!have.numa || have.numa->mode != "strict" || !(have.numa->nodeset == *want.strict_numa_nodes)))
-    return false;
-  return true;
+  return !want.emulator || (have.emulator && *want.emulator == *have.emulator);
+}
+
+bool NumaMatches(const DesiredPinning& want, const DomainPinning& have) {
+  return !want.strict_numa_nodes ||
+         (have.numa && have.numa->mode == "strict" && have.numa->nodeset == *want.strict_numa_nodes);
+}
+
+// Drift is what re-pinning can repair. QEMU refuses a live change of a strict
+// nodeset, so a numatune that the config holds (it applies at next start)
+// counts as in place: re-applying it would only be refused again.
+bool Drifted(const LibvirtConnection& connection, const LibvirtDomain& domain, const DesiredPinning& want) {
+  const DomainPinning live = ReadPinning(connection, domain, VIR_DOMAIN_AFFECT_CURRENT);
+  if (!CpusMatch(want, live)) return true;
+  if (NumaMatches(want, live)) return false;
+  if (!domain.IsPersistent()) return true;
+  return !NumaMatches(want, ReadPinning(connection, domain, VIR_DOMAIN_AFFECT_CONFIG));
 }
 
 struct RunningDomain {
@@ -138,7 +150,8 @@ ReconcileReport Pinner::Reconcile(const std::string& leave_unplaced) {
         report.problems.push_back(p.vm + ": saved allocation behind an unreachable connection conflicts: " + e.what());
       }
     }
-    report.freed.push_back(p.vm + " (" + p.instance_type + ", no longer running)");
+    report.freed.push_back((a.domain_name().empty() ? p.vm : a.domain_name()) + " (" + p.instance_type +
+                           ", no longer running)");
   }
 
   // 2: running domains the state does not know: adopt their pinning, else place them.
@@ -179,7 +192,7 @@ ReconcileReport Pinner::Reconcile(const std::string& leave_unplaced) {
       const LibvirtConnection& connection = Connection(owner.uri);
       const LibvirtDomain domain = connection.LookupDomain(uuid);
       const DesiredPinning want = PinningForPlacement(p, domain.Describe(), domain.MaxVcpus());
-      if (!Matches(want, ReadPinning(connection, domain, VIR_DOMAIN_AFFECT_CURRENT))) {
+      if (Drifted(connection, domain, want)) {
         ApplyPlacement(connection, domain, p);
         report.repinned.push_back(owner.name);
       }

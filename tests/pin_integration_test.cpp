@@ -1,0 +1,196 @@
+// The pinning service end to end: the real kvhost-agent binary against the
+// real libvirtd and QEMU/KVM (the `libvirtd` ctest fixture), checked where it
+// matters: in the kernel's view of the QEMU threads, in libvirt, and in the
+// agent's state file. Written for a host with 2 or more CPUs, run with
+// tests/data/it/config.yaml (no reserved CPUs) and tests/data/it/catalog.yaml.
+#include <gtest/gtest.h>
+
+#include "pin_it_support.h"
+
+namespace kvhost::it {
+namespace {
+
+class PinIntegration : public RealAgentTest {
+ protected:
+  // The one CPU of a 1-vCPU dedicated allocation.
+  static unsigned OnlyCpu(const v1::Allocation& a) {
+    EXPECT_TRUE(a.dedicated());
+    EXPECT_EQ(a.vcpu_cpus_size(), 1);
+    return a.vcpu_cpus_size() ? a.vcpu_cpus(0) : ~0u;
+  }
+  static CpuSet Without(CpuSet cpus, unsigned cpu) {
+    cpus.Remove(cpu);
+    return cpus;
+  }
+  // Polls the state file until the domain has (or, want == false, has no) allocation.
+  bool WaitForAllocation(const std::string& name, bool want = true) const {
+    return WaitUntil([&] { return Allocation(name).has_value() == want; });
+  }
+};
+
+TEST_F(PinIntegration, PinPlacesDedicatedAndSharedDomainsAndUnpinGivesTheCpuBack) {
+  const std::string ded = hv_->Define("ded", 1, "it.dedicated");
+  const std::string shr = hv_->Define("shr", 1, "it.shared");
+  hv_->Start(ded);
+  hv_->Start(shr);
+  const CpuSet online = OnlineCpus();
+
+  RunResult r = Agent({"pin", ded});
+  ASSERT_TRUE(r.end.Exited(0)) << r.Describe();
+  EXPECT_NE(r.out.find(ded + " as it.dedicated (metadata)"), std::string::npos) << r.Describe();
+  std::optional<v1::Allocation> a = Allocation(ded);
+  ASSERT_TRUE(a) << "no single allocation of " << ded;
+  const unsigned cpu = OnlyCpu(*a);
+  // The kernel runs the vCPU thread on exactly that CPU, nowhere else.
+  EXPECT_EQ(hv_->VcpuCpus(ded, 0), std::to_string(cpu));
+
+  r = Agent({"pin", shr});
+  ASSERT_TRUE(r.end.Exited(0)) << r.Describe();
+  std::optional<v1::Allocation> s = Allocation(shr);
+  ASSERT_TRUE(s);
+  EXPECT_FALSE(s->dedicated());
+  // The shared pool is every online CPU but the dedicated one.
+  EXPECT_EQ(s->shared_cpus(), Without(online, cpu).ToList());
+  EXPECT_EQ(hv_->VcpuCpus(shr, 0), Without(online, cpu).ToList());
+  ExpectStateIsLibvirtTruth(*hv_, state_.path(), {ded, shr});
+
+  // Pinning a pinned domain re-applies the same placement; nothing is taken twice.
+  r = Agent({"pin", ded});
+  ASSERT_TRUE(r.end.Exited(0)) << r.Describe();
+  EXPECT_NE(r.out.find("re-applied " + ded), std::string::npos) << r.Describe();
+  ASSERT_TRUE(Allocation(ded));
+  EXPECT_EQ(OnlyCpu(*Allocation(ded)), cpu);
+
+  // A name libvirt does not know is an error naming it, and changes nothing.
+  const std::string missing = DomainPrefix() + "no-such-domain";
+  r = Agent({"pin", missing});
+  EXPECT_TRUE(r.end.Exited(1)) << r.Describe();
+  EXPECT_NE(r.err.find(missing), std::string::npos) << r.Describe();
+  EXPECT_EQ(State().allocations_size(), 2);
+
+  r = Agent({"unpin", ded});
+  ASSERT_TRUE(r.end.Exited(0)) << r.Describe();
+  EXPECT_NE(r.out.find("unpinned " + ded), std::string::npos) << r.Describe();
+  EXPECT_FALSE(Allocation(ded)) << ded << " keeps an allocation after unpin";
+  // Its CPU is back in the shared pool: the shared domain may run there again,
+  // and the unpinned domain floats on the pool like any shared guest.
+  ASSERT_TRUE(Allocation(shr));
+  EXPECT_EQ(Allocation(shr)->shared_cpus(), online.ToList());
+  EXPECT_EQ(hv_->VcpuCpus(shr, 0), online.ToList());
+  EXPECT_EQ(hv_->VcpuCpus(ded, 0), online.ToList());
+}
+
+TEST_F(PinIntegration, DomainWithoutMetadataIsPinnedAsTheTypeGivenElseReportedAsAmbiguous) {
+  // 1 vCPU, 128 MiB, no metadata: both it.dedicated and it.shared match.
+  const std::string anon = hv_->Define("anon", 1, "");
+  hv_->Start(anon);
+
+  RunResult r = Agent({"pin", anon, "--type", "it.dedicated"});
+  ASSERT_TRUE(r.end.Exited(0)) << r.Describe();
+  std::optional<v1::Allocation> a = Allocation(anon);
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->instance_type(), "it.dedicated") << "--type was not honoured:\n" << r.Describe();
+  EXPECT_TRUE(a->dedicated());
+  if (a->dedicated() && a->vcpu_cpus_size() == 1) {
+    EXPECT_EQ(hv_->VcpuCpus(anon, 0), std::to_string(a->vcpu_cpus(0)));
+  }
+
+  // Without --type the agent does not guess between look-alikes: the domain
+  // floats on the shared pool, and the output says why.
+  r = Agent({"unpin", anon});
+  ASSERT_TRUE(r.end.Exited(0)) << r.Describe();
+  r = Agent({"pin", anon});
+  ASSERT_TRUE(r.end.Exited(0)) << r.Describe();
+  EXPECT_NE(r.out.find("2 catalog types match; treated as shared"), std::string::npos) << r.Describe();
+  a = Allocation(anon);
+  ASSERT_TRUE(a);
+  EXPECT_FALSE(a->dedicated());
+  EXPECT_EQ(a->instance_type(), "unknown");
+  EXPECT_EQ(hv_->VcpuCpus(anon, 0), OnlineCpus().ToList());
+}
+
+TEST_F(PinIntegration, WatcherPinsStartingDomainsFreesStoppedOnesAndSurvivesKill9) {
+  const std::string ded = hv_->Define("wded", 1, "it.dedicated");
+  const std::string shr = hv_->Define("wshr", 1, "it.shared");
+  const CpuSet online = OnlineCpus();
+  ASSERT_NO_FATAL_FAILURE(StartWatcher());
+
+  hv_->Start(ded);
+  ASSERT_TRUE(WaitForAllocation(ded)) << "the watcher did not pin " << ded << ":\n" << WatcherLog();
+  const unsigned cpu = OnlyCpu(*Allocation(ded));
+  // The allocation is saved before libvirt is touched: wait for the kernel too.
+  EXPECT_TRUE(WaitUntil([&] { return hv_->VcpuCpus(ded, 0) == std::to_string(cpu); })) << hv_->VcpuCpus(ded, 0);
+
+  hv_->Start(shr);
+  ASSERT_TRUE(WaitForAllocation(shr)) << "the watcher did not pin " << shr << ":\n" << WatcherLog();
+  const std::string pool = Without(online, cpu).ToList();
+  EXPECT_EQ(Allocation(shr)->shared_cpus(), pool);
+  EXPECT_TRUE(WaitUntil([&] { return hv_->VcpuCpus(shr, 0) == pool; })) << hv_->VcpuCpus(shr, 0);
+  const v1::AgentState before = State();
+
+  // kill -9 and start again: the saved allocations come back as they were.
+  EXPECT_TRUE(watcher_->Stop(SIGKILL).KilledBy(SIGKILL));
+  ASSERT_NO_FATAL_FAILURE(StartWatcher());
+  EXPECT_NE(WatcherLog().find("reconciled: "), std::string::npos);
+  const v1::AgentState after = State();
+  for (const auto& name : {ded, shr}) {
+    auto was = AllocationOf(before, hv_->Uuid(name)), is = AllocationOf(after, hv_->Uuid(name));
+    ASSERT_TRUE(was && is) << name;
+    EXPECT_EQ(is->instance_type(), was->instance_type()) << name;
+    EXPECT_EQ(std::vector<unsigned>(is->vcpu_cpus().begin(), is->vcpu_cpus().end()),
+              std::vector<unsigned>(was->vcpu_cpus().begin(), was->vcpu_cpus().end()))
+        << name;
+    EXPECT_EQ(is->shared_cpus(), was->shared_cpus()) << name;
+  }
+  ExpectStateIsLibvirtTruth(*hv_, state_.path(), {ded, shr});
+
+  // The restarted watcher gets the stop event: the CPU goes back to the shared pool.
+  hv_->Destroy(ded);
+  ASSERT_TRUE(WaitForAllocation(ded, false)) << ded << " still allocated after it stopped:\n" << WatcherLog();
+  // The state is saved before the line is logged: wait for it.
+  EXPECT_TRUE(WaitUntil([&] { return WatcherLog().find(ded + " stopped: freed its CPUs") != std::string::npos; }))
+      << WatcherLog();
+  EXPECT_TRUE(WaitUntil([&] { return Allocation(shr) && Allocation(shr)->shared_cpus() == online.ToList(); }));
+  EXPECT_TRUE(WaitUntil([&] { return hv_->VcpuCpus(shr, 0) == online.ToList(); })) << hv_->VcpuCpus(shr, 0);
+  ExpectStateIsLibvirtTruth(*hv_, state_.path(), {shr});
+}
+
+TEST_F(PinIntegration, WatcherReconnectsAndReconcilesAfterLibvirtdRestarts) {
+  const std::string ded = hv_->Define("rded", 1, "it.dedicated");
+  const std::string shr = hv_->Define("rshr", 1, "it.shared");
+  hv_->Start(ded);
+  hv_->Start(shr);
+  ASSERT_NO_FATAL_FAILURE(StartWatcher());
+  ExpectStateIsLibvirtTruth(*hv_, state_.path(), {ded, shr});
+  const v1::AgentState before = State();
+  const size_t log_before = WatcherLog().size();
+
+  // The harness restarts only a libvirtd it started, and only when no other
+  // build tree's run shares it; otherwise this test skips.
+  RunResult r = RunProcess({"/bin/bash", (source_ / "tests/harness/libvirtd.sh").string(), "restart", KVHOST_LIBVIRTD_DIR});
+  if (r.end.Exited(77)) GTEST_SKIP() << r.out;
+  ASSERT_TRUE(r.end.Exited(0)) << r.Describe();
+  hv_->Reconnect();
+
+  // The watcher notices the dead connection, reopens it (with backoff while
+  // libvirtd is still down) and reconciles over the new one.
+  ASSERT_TRUE(WaitUntil([&] { return WatcherLog().find("reconciled: ", log_before) != std::string::npos; }, 60s))
+      << "no reconcile after the libvirtd restart:\n" << WatcherLog();
+  const std::string after_restart = WatcherLog().substr(log_before);
+  EXPECT_NE(after_restart.find("lost; reconnecting"), std::string::npos) << after_restart;
+  EXPECT_NE(after_restart.find("connection qemu:///system open"), std::string::npos) << after_restart;
+  ExpectStateIsLibvirtTruth(*hv_, state_.path(), {ded, shr});
+  for (const auto& name : {ded, shr}) {
+    auto was = AllocationOf(before, hv_->Uuid(name)), is = AllocationOf(State(), hv_->Uuid(name));
+    ASSERT_TRUE(was && is) << name;
+    EXPECT_EQ(is->SerializeAsString(), was->SerializeAsString()) << name << " moved across the restart";
+  }
+
+  // Events flow on the new connection: a stop still frees the CPU.
+  hv_->Destroy(ded);
+  ASSERT_TRUE(WaitForAllocation(ded, false)) << ded << " still allocated after it stopped:\n" << WatcherLog();
+  ExpectStateIsLibvirtTruth(*hv_, state_.path(), {shr});
+}
+
+}  // namespace
+}  // namespace kvhost::it

@@ -60,7 +60,9 @@ class Stopwatch {
   using Clock = std::chrono::steady_clock;
   Stopwatch() : start_(Clock::now()) {}
   void Restart() { start_ = Clock::now(); }
-  double ElapsedMs() const { return std::chrono::duration<double, std::milli>(Clock::now() - start_).count(); }
+  double ElapsedMs() const {
+    return std::chrono::duration<double, std::milli>(Clock::now() - start_).count();
+  }
 
  private:
   Clock::time_point start_;

@@ -10,6 +10,8 @@
 // noticing. Run by hand, not in ctest: timings on a shared box are too noisy.
 //
 //   bench/capacity [--rounds N] [--warmup N] [--only NAME] [--fixtures DIR] [--tarball FILE]
+#include "agent/allocator/capacity.h"
+
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -18,7 +20,6 @@
 #include <string>
 #include <vector>
 
-#include "agent/allocator/capacity.h"
 #include "agent/allocator/host_resources.h"
 #include "agent/catalog/builtin_catalog.h"
 #include "agent/host/discover.h"
@@ -46,13 +47,14 @@ struct Options {
 };
 
 [[noreturn]] void Usage(const char* argv0, int status) {
-  std::fprintf(status ? stderr : stdout,
-               "usage: %s [--rounds N] [--warmup N] [--only NAME] [--fixtures DIR] [--tarball FILE]\n"
-               "  --rounds N      timed rounds per machine (default 21)\n"
-               "  --warmup N      untimed rounds per machine first (default 2)\n"
-               "  --only NAME     one machine (\"host\" for this host's root /)\n"
-               "  --fixtures DIR  machine dirs already unpacked (default: unpack --tarball)\n",
-               argv0);
+  std::fprintf(
+      status ? stderr : stdout,
+      "usage: %s [--rounds N] [--warmup N] [--only NAME] [--fixtures DIR] [--tarball FILE]\n"
+      "  --rounds N      timed rounds per machine (default 21)\n"
+      "  --warmup N      untimed rounds per machine first (default 2)\n"
+      "  --only NAME     one machine (\"host\" for this host's root /)\n"
+      "  --fixtures DIR  machine dirs already unpacked (default: unpack --tarball)\n",
+      argv0);
   std::exit(status);
 }
 
@@ -63,12 +65,18 @@ Options ParseArgs(int argc, char** argv) {
     if (a == "-h" || a == "--help") Usage(argv[0], 0);
     if (i + 1 >= argc) Usage(argv[0], 2);
     const std::string v = argv[++i];
-    if (a == "--rounds") o.rounds = static_cast<int>(ParseCount(v, "--rounds", 1, 100000));
-    else if (a == "--warmup") o.warmup = static_cast<int>(ParseCount(v, "--warmup", 0, 100000));
-    else if (a == "--only") o.only = v;
-    else if (a == "--fixtures") o.fixtures = v;
-    else if (a == "--tarball") o.tarball = v;
-    else Usage(argv[0], 2);
+    if (a == "--rounds")
+      o.rounds = static_cast<int>(ParseCount(v, "--rounds", 1, 100000));
+    else if (a == "--warmup")
+      o.warmup = static_cast<int>(ParseCount(v, "--warmup", 0, 100000));
+    else if (a == "--only")
+      o.only = v;
+    else if (a == "--fixtures")
+      o.fixtures = v;
+    else if (a == "--tarball")
+      o.tarball = v;
+    else
+      Usage(argv[0], 2);
   }
   return o;
 }
@@ -140,7 +148,8 @@ std::vector<Row> Bench(const Machine& m, const Catalog& catalog, const Options& 
 int Run(const Options& opt) {
   const FixtureMachines fixtures(opt.fixtures, opt.tarball);
   std::vector<Machine> machines = ListMachines(fixtures.root());
-  if (machines.empty()) throw std::runtime_error(fixtures.root().string() + ": no machine dirs (<name>/sys)");
+  if (machines.empty())
+    throw std::runtime_error(fixtures.root().string() + ": no machine dirs (<name>/sys)");
   machines.push_back({"host", "/"});
   if (opt.only) {
     std::erase_if(machines, [&](const Machine& m) { return m.name != *opt.only; });
@@ -159,8 +168,8 @@ int Run(const Options& opt) {
     try {
       for (const Row& r : Bench(m, catalog, opt)) {
         const double ratio = r.discovery_ms > 0 ? r.capacity_ms / r.discovery_ms : 0;
-        std::printf("| %s | %s | %.3f | %.3f | %.3f |\n", r.machine.c_str(), r.variant.c_str(), r.capacity_ms,
-                    r.discovery_ms, ratio);
+        std::printf("| %s | %s | %.3f | %.3f | %.3f |\n", r.machine.c_str(), r.variant.c_str(),
+                    r.capacity_ms, r.discovery_ms, ratio);
         if (ratio > max_ratio) max_ratio = ratio, max_at = r.machine + " " + r.variant;
       }
     } catch (const std::exception& e) {
@@ -171,7 +180,8 @@ int Run(const Options& opt) {
     }
     std::fflush(stdout);  // rows appear as they finish: a full run takes a while
   }
-  std::printf("\nmax ratio: %.3f (%s) -> %s%s\n", max_ratio, max_at.c_str(), max_ratio <= kGoal ? "goal met" : "goal NOT met",
+  std::printf("\nmax ratio: %.3f (%s) -> %s%s\n", max_ratio, max_at.c_str(),
+              max_ratio <= kGoal ? "goal met" : "goal NOT met",
               failed ? " (machines with errors are left out)" : "");
   return failed ? 1 : 0;
 }

@@ -52,22 +52,23 @@ void CatchSignals() {
 }
 
 struct Options {
-  fs::path fixtures;                    // already unpacked; empty: we unpack the tarball
+  fs::path fixtures;  // already unpacked; empty: we unpack the tarball
   fs::path tarball = KVHOST_FIXTURES_TARBALL;
-  int rounds = 31;                      // odd, so the median is one real sample
-  int warmup = 3;                       // fills the page cache and dentry cache first
-  std::optional<std::string> only;      // one machine name, or "host"
+  int rounds = 31;                  // odd, so the median is one real sample
+  int warmup = 3;                   // fills the page cache and dentry cache first
+  std::optional<std::string> only;  // one machine name, or "host"
 };
 
 [[noreturn]] void Usage(const char* argv0, int status) {
-  std::fprintf(status ? stderr : stdout,
-               "usage: %s [--fixtures DIR] [--tarball FILE] [--rounds N] [--warmup N] [--only NAME]\n"
-               "  --fixtures DIR  machine dirs already unpacked from topologies.tar.gz\n"
-               "                  (default: unpack --tarball into a temp dir, removed at exit)\n"
-               "  --rounds N      timed rounds per machine (default 31)\n"
-               "  --warmup N      untimed rounds per machine first (default 3)\n"
-               "  --only NAME     bench one machine (\"host\" for this host's root /)\n",
-               argv0);
+  std::fprintf(
+      status ? stderr : stdout,
+      "usage: %s [--fixtures DIR] [--tarball FILE] [--rounds N] [--warmup N] [--only NAME]\n"
+      "  --fixtures DIR  machine dirs already unpacked from topologies.tar.gz\n"
+      "                  (default: unpack --tarball into a temp dir, removed at exit)\n"
+      "  --rounds N      timed rounds per machine (default 31)\n"
+      "  --warmup N      untimed rounds per machine first (default 3)\n"
+      "  --only NAME     bench one machine (\"host\" for this host's root /)\n",
+      argv0);
   std::exit(status);
 }
 
@@ -78,12 +79,18 @@ Options ParseArgs(int argc, char** argv) {
     if (a == "-h" || a == "--help") Usage(argv[0], 0);
     if (i + 1 >= argc) Usage(argv[0], 2);
     const std::string v = argv[++i];
-    if (a == "--fixtures") o.fixtures = v;
-    else if (a == "--tarball") o.tarball = v;
-    else if (a == "--rounds") o.rounds = static_cast<int>(ParseCount(v, "--rounds", 1, 100000));
-    else if (a == "--warmup") o.warmup = static_cast<int>(ParseCount(v, "--warmup", 0, 100000));
-    else if (a == "--only") o.only = v;
-    else Usage(argv[0], 2);
+    if (a == "--fixtures")
+      o.fixtures = v;
+    else if (a == "--tarball")
+      o.tarball = v;
+    else if (a == "--rounds")
+      o.rounds = static_cast<int>(ParseCount(v, "--rounds", 1, 100000));
+    else if (a == "--warmup")
+      o.warmup = static_cast<int>(ParseCount(v, "--warmup", 0, 100000));
+    else if (a == "--only")
+      o.only = v;
+    else
+      Usage(argv[0], 2);
   }
   return o;
 }
@@ -91,7 +98,8 @@ Options ParseArgs(int argc, char** argv) {
 double TimeDiscovery(const fs::path& root) {
   const Stopwatch watch;
   const kvhost::HostModel host = kvhost::DiscoverHost(root);
-  const double ms = watch.ElapsedMs();  // stop before the model's destructor: discovery is the build
+  const double ms =
+      watch.ElapsedMs();  // stop before the model's destructor: discovery is the build
   Consume(host.cpu.cores.size() + host.warnings.size());
   return ms;
 }
@@ -154,7 +162,8 @@ int Run(const Options& opt) {
   const FixtureMachines fixtures(opt.fixtures, opt.tarball);
   if (g_interrupted) throw Interrupted{};  // the signal came during the unpack and tar survived it
   std::vector<Machine> machines = ListMachines(fixtures.root());
-  if (machines.empty()) throw std::runtime_error(fixtures.root().string() + ": no machine dirs (<name>/sys)");
+  if (machines.empty())
+    throw std::runtime_error(fixtures.root().string() + ": no machine dirs (<name>/sys)");
   machines.push_back({"host", "/"});
   if (opt.only) {
     std::erase_if(machines, [&](const Machine& m) { return m.name != *opt.only; });
@@ -172,7 +181,8 @@ int Run(const Options& opt) {
     try {
       const Result r = Bench(m.root, opt.warmup, opt.rounds);
       if (const auto ratio = r.Ratio()) {
-        std::printf("| %s | %.3f | %.3f | %.2f |\n", m.name.c_str(), *r.discovery_ms, r.hwloc_ms, *ratio);
+        std::printf("| %s | %.3f | %.3f | %.2f |\n", m.name.c_str(), *r.discovery_ms, r.hwloc_ms,
+                    *ratio);
         if (*ratio > max_ratio) {
           max_ratio = *ratio;
           max_name = m.name;

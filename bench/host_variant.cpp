@@ -48,8 +48,8 @@ ConfiguredHost ConfigureVariant(HostModel host, const VariantShape& shape) {
       // shared pool sits next to the housekeeping core, as operators do.
       const size_t rest = cores.size() - 1;
       const size_t dedicated = std::clamp<size_t>(
-          static_cast<size_t>(std::lround(static_cast<double>(rest) * shape.dedicated_core_share)), 1,
-          rest > 1 ? rest - 1 : 1);
+          static_cast<size_t>(std::lround(static_cast<double>(rest) * shape.dedicated_core_share)),
+          1, rest > 1 ? rest - 1 : 1);
       for (size_t i = cores.size() - dedicated; i < cores.size(); ++i) isolated |= cores[i]->pus;
     }
     const uint64_t reserved = out.config.reserved_memory_kib_per_node;
@@ -75,12 +75,13 @@ ConfiguredHost ConfigureVariant(HostModel host, const VariantShape& shape) {
   out.config.source = "bench variant";
 
   char line[256];
-  std::snprintf(line, sizeof line,
-                "%u of %u CPUs isolated; per node: first core reserved, >= %llu x 2Mi + >= %llu x 1Gi "
-                "pages; %u GPUs; realtime-ready",
-                host.isolation.isolated.Count(), host.cpu.online.Count(),
-                static_cast<unsigned long long>(two_mi_pages), static_cast<unsigned long long>(one_gi_pages),
-                gpus);
+  std::snprintf(
+      line, sizeof line,
+      "%u of %u CPUs isolated; per node: first core reserved, >= %llu x 2Mi + >= %llu x 1Gi "
+      "pages; %u GPUs; realtime-ready",
+      host.isolation.isolated.Count(), host.cpu.online.Count(),
+      static_cast<unsigned long long>(two_mi_pages), static_cast<unsigned long long>(one_gi_pages),
+      gpus);
   out.summary = line;
   out.model = std::move(host);
   return out;

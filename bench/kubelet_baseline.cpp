@@ -11,7 +11,8 @@
 
 namespace kvhost::bench {
 
-KubeletBaselinePolicy::KubeletBaselinePolicy(const HostModel& model, std::shared_ptr<const HostResources> host)
+KubeletBaselinePolicy::KubeletBaselinePolicy(const HostModel& model,
+                                             std::shared_ptr<const HostResources> host)
     : host_(std::move(host)) {
   node_cpus_.resize(host_->nodes.size());
   std::set<unsigned> packages;
@@ -22,7 +23,9 @@ KubeletBaselinePolicy::KubeletBaselinePolicy(const HostModel& model, std::shared
     if (ni < 0) continue;  // a core in no node with CPUs cannot be aligned to one
     const unsigned index = static_cast<unsigned>(cores_.size());
     cores_.push_back(core.pus);
-    core.pus.ForEach([&](unsigned cpu) { cpu_[cpu] = Cpu{index, static_cast<size_t>(ni), core.package}; });
+    core.pus.ForEach([&](unsigned cpu) {
+      cpu_[cpu] = Cpu{index, static_cast<size_t>(ni), core.package};
+    });
     node_cpus_[static_cast<size_t>(ni)] |= core.pus;
     socket_cpus_[core.package] |= core.pus;
     packages.insert(core.package);
@@ -41,7 +44,8 @@ uint64_t KubeletBaselinePolicy::FreePages(size_t node, uint64_t size_kib) const 
   return pool->second > taken ? pool->second - taken : 0;
 }
 
-std::optional<CpuSet> KubeletBaselinePolicy::TakePacked(const CpuSet& available, unsigned count) const {
+std::optional<CpuSet> KubeletBaselinePolicy::TakePacked(const CpuSet& available,
+                                                        unsigned count) const {
   CpuSet free = available, result;
   unsigned needed = count;
   if (free.Count() < needed) return std::nullopt;
@@ -147,19 +151,22 @@ bool KubeletBaselinePolicy::AdmitDedicated(const InstanceType& type, Grant& gran
     if (!taken) continue;
     taken->ForEach([&](unsigned cpu) {  // what full-pcpus-only guarantees; a bench bug otherwise
       if (!cores_[cpu_.at(cpu).core].IsSubsetOf(*taken))
-        throw std::logic_error("baseline: takeByTopologyNUMAPacked split core of CPU " + std::to_string(cpu));
+        throw std::logic_error("baseline: takeByTopologyNUMAPacked split core of CPU " +
+                               std::to_string(cpu));
     });
     grant.cpus = *taken;
-    if (size) grant.pages[{ni, size}] = pages;
-    else grant.ordinary_kib = type.memory_kib;
+    if (size)
+      grant.pages[{ni, size}] = pages;
+    else
+      grant.ordinary_kib = type.memory_kib;
     return true;
   }
   return false;
 }
 
 bool KubeletBaselinePolicy::AdmitShared(const InstanceType& type, Grant& grant) {
-  const unsigned slots =
-      static_cast<unsigned>(std::floor((host_->shared - held_).Count() * host_->shared_cpu_ratio + 1e-9));
+  const unsigned slots = static_cast<unsigned>(
+      std::floor((host_->shared - held_).Count() * host_->shared_cpu_ratio + 1e-9));
   if (shared_vcpus_ + type.vcpus > slots) return false;
   grant.shared_vcpus = type.vcpus;
   if (const uint64_t size = type.hugepage_size_kib) {
@@ -188,7 +195,8 @@ bool KubeletBaselinePolicy::Admit(const InstanceType& type, unsigned vm) {
   if (type.gpus) {
     grant.gpu_device = type.gpu_device_names.empty() ? "gpu" : type.gpu_device_names.front();
     auto offered = host_->gpus.find(grant.gpu_device);
-    if (offered == host_->gpus.end() || gpus_used_[grant.gpu_device] + type.gpus > offered->second) return false;
+    if (offered == host_->gpus.end() || gpus_used_[grant.gpu_device] + type.gpus > offered->second)
+      return false;
     grant.gpus = type.gpus;
   }
   if (!(type.Dedicated() ? AdmitDedicated(type, grant) : AdmitShared(type, grant))) return false;
@@ -203,7 +211,8 @@ bool KubeletBaselinePolicy::Admit(const InstanceType& type, unsigned vm) {
 
 void KubeletBaselinePolicy::Depart(unsigned vm) {
   auto it = grants_.find(vm);
-  if (it == grants_.end()) throw std::logic_error("baseline: vm-" + std::to_string(vm) + " was not placed");
+  if (it == grants_.end())
+    throw std::logic_error("baseline: vm-" + std::to_string(vm) + " was not placed");
   const Grant& g = it->second;
   held_ -= g.cpus;
   for (const auto& [key, pages] : g.pages) pages_used_[key] -= pages;

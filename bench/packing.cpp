@@ -50,24 +50,25 @@ struct Options {
   fs::path fixtures;  // empty: unpack the tarball
   fs::path tarball = KVHOST_FIXTURES_TARBALL;
   uint64_t seed = 20240611;
-  double load = 1.3;          // offered load on the scarcest pool, x its capacity
-  double hours = 20000;       // simulated arrival window: ~7,000-60,000 arrivals per host
-  double lifetime_h = 24;     // mean VM lifetime
+  double load = 1.3;       // offered load on the scarcest pool, x its capacity
+  double hours = 20000;    // simulated arrival window: ~7,000-60,000 arrivals per host
+  double lifetime_h = 24;  // mean VM lifetime
   std::optional<std::string> only;
   bool detail = false;
 };
 
 [[noreturn]] void Usage(const char* argv0, int status) {
-  std::fprintf(status ? stderr : stdout,
-               "usage: %s [--seed N] [--load X] [--hours H] [--lifetime H] [--only NAME] [--detail]\n"
-               "          [--fixtures DIR] [--tarball FILE]\n"
-               "  --seed N      event stream seed (default 20240611)\n"
-               "  --load X      offered load on each host's scarcest pool (default 1.3)\n"
-               "  --hours H     simulated hours of arrivals (default 20000)\n"
-               "  --lifetime H  mean VM lifetime in hours (default 24)\n"
-               "  --only NAME   one fixture machine (any in the tarball)\n"
-               "  --detail      also print admitted VMs per type and policy, and why ours refused\n",
-               argv0);
+  std::fprintf(
+      status ? stderr : stdout,
+      "usage: %s [--seed N] [--load X] [--hours H] [--lifetime H] [--only NAME] [--detail]\n"
+      "          [--fixtures DIR] [--tarball FILE]\n"
+      "  --seed N      event stream seed (default 20240611)\n"
+      "  --load X      offered load on each host's scarcest pool (default 1.3)\n"
+      "  --hours H     simulated hours of arrivals (default 20000)\n"
+      "  --lifetime H  mean VM lifetime in hours (default 24)\n"
+      "  --only NAME   one fixture machine (any in the tarball)\n"
+      "  --detail      also print admitted VMs per type and policy, and why ours refused\n",
+      argv0);
   std::exit(status);
 }
 
@@ -82,14 +83,22 @@ Options ParseArgs(int argc, char** argv) {
     }
     if (i + 1 >= argc) Usage(argv[0], 2);
     const std::string v = argv[++i];
-    if (a == "--seed") o.seed = static_cast<uint64_t>(ParseCount(v, "--seed", 0, 0x7fffffffffffffffL));
-    else if (a == "--load") o.load = ParsePositive(v, "--load");
-    else if (a == "--hours") o.hours = ParsePositive(v, "--hours");
-    else if (a == "--lifetime") o.lifetime_h = ParsePositive(v, "--lifetime");
-    else if (a == "--only") o.only = v;
-    else if (a == "--fixtures") o.fixtures = v;
-    else if (a == "--tarball") o.tarball = v;
-    else Usage(argv[0], 2);
+    if (a == "--seed")
+      o.seed = static_cast<uint64_t>(ParseCount(v, "--seed", 0, 0x7fffffffffffffffL));
+    else if (a == "--load")
+      o.load = ParsePositive(v, "--load");
+    else if (a == "--hours")
+      o.hours = ParsePositive(v, "--hours");
+    else if (a == "--lifetime")
+      o.lifetime_h = ParsePositive(v, "--lifetime");
+    else if (a == "--only")
+      o.only = v;
+    else if (a == "--fixtures")
+      o.fixtures = v;
+    else if (a == "--tarball")
+      o.tarball = v;
+    else
+      Usage(argv[0], 2);
   }
   return o;
 }
@@ -121,7 +130,8 @@ std::vector<Event> Timeline(const std::vector<Arrival>& arrivals) {
   return events;
 }
 
-Outcome Simulate(PackingPolicy& policy, const std::vector<Arrival>& arrivals, const std::vector<Event>& events) {
+Outcome Simulate(PackingPolicy& policy, const std::vector<Arrival>& arrivals,
+                 const std::vector<Event>& events) {
   Outcome out;
   std::vector<bool> admitted(arrivals.size(), false);
   for (const auto& e : events) {
@@ -173,13 +183,17 @@ HostRun RunHost(const Machine& machine, const Options& opt, const std::vector<Mi
   HostRun run;
   run.name = machine.name;
   const MeanDemand demand = MeanDemandOf(mix);
-  run.variant = ConfigureVariant(DiscoverHost(machine.root), ShapeFor(demand, AgentConfig{}.shared_cpu_ratio));
-  run.resources = std::make_shared<const HostResources>(BuildHostResources(run.variant.model, run.variant.config));
+  run.variant = ConfigureVariant(DiscoverHost(machine.root),
+                                 ShapeFor(demand, AgentConfig{}.shared_cpu_ratio));
+  run.resources = std::make_shared<const HostResources>(
+      BuildHostResources(run.variant.model, run.variant.config));
   if (run.resources->shared.Intersects(run.resources->dedicated))
-    throw std::logic_error("variant has CPUs in both pools: the fluid bound assumes they are disjoint");
+    throw std::logic_error(
+        "variant has CPUs in both pools: the fluid bound assumes they are disjoint");
   run.capacity = CapacityOf(*run.resources);
   run.rate_per_h = ArrivalRate(demand, run.capacity, opt.load, opt.lifetime_h);
-  run.arrivals = MakeArrivals(mix, run.rate_per_h, opt.lifetime_h, opt.hours, opt.seed, machine.name);
+  run.arrivals =
+      MakeArrivals(mix, run.rate_per_h, opt.lifetime_h, opt.hours, opt.seed, machine.name);
   const std::vector<Event> events = Timeline(run.arrivals);
 
   OurAllocatorPolicy ours(run.resources);
@@ -192,19 +206,24 @@ HostRun RunHost(const Machine& machine, const Options& opt, const std::vector<Mi
   run.baseline = Simulate(baseline, run.arrivals, events);
   run.bound = Simulate(bound, run.arrivals, events);
   run.whole_core_bound = Simulate(whole_core_bound, run.arrivals, events);
-  std::fprintf(stderr, "packing: %s: %.1f s (ours %.1f s)\n", machine.name.c_str(), watch.ElapsedMs() / 1000, ours_s);
+  std::fprintf(stderr, "packing: %s: %.1f s (ours %.1f s)\n", machine.name.c_str(),
+               watch.ElapsedMs() / 1000, ours_s);
   run.ours_reasons = ours.RejectReasons();
   run.ours_refusals = ours.DedicatedRefusals();
   return run;
 }
 
-void PrintRow(const char* policy, const Outcome& r, const std::string& vs_baseline, const std::string& vs_bound) {
-  std::printf("| %s | %.0f | %u | %s | %s | %.0f | %.0f |\n", policy, r.vcpu_hours, r.rejects, vs_baseline.c_str(),
-              vs_bound.c_str(), r.dedicated_vcpu_hours, r.vcpu_hours - r.dedicated_vcpu_hours);
+void PrintRow(const char* policy, const Outcome& r, const std::string& vs_baseline,
+              const std::string& vs_bound) {
+  std::printf("| %s | %.0f | %u | %s | %s | %.0f | %.0f |\n", policy, r.vcpu_hours, r.rejects,
+              vs_baseline.c_str(), vs_bound.c_str(), r.dedicated_vcpu_hours,
+              r.vcpu_hours - r.dedicated_vcpu_hours);
 }
 
 void PrintDetail(const HostRun& run) {
-  std::printf("\n| type | offered | ours | baseline | bound | whole-core bound |\n|---|---:|---:|---:|---:|---:|\n");
+  std::printf(
+      "\n| type | offered | ours | baseline | bound | whole-core bound "
+      "|\n|---|---:|---:|---:|---:|---:|\n");
   std::map<std::string, unsigned> offered;
   for (const auto& a : run.arrivals) ++offered[a.type->name];
   for (const auto& [type, n] : offered) {
@@ -212,10 +231,12 @@ void PrintDetail(const HostRun& run) {
       auto it = r.admitted.find(type);
       return it == r.admitted.end() ? 0u : it->second;
     };
-    std::printf("| %s | %u | %u | %u | %u | %u |\n", type.c_str(), n, count(run.ours), count(run.baseline),
-                count(run.bound), count(run.whole_core_bound));
+    std::printf("| %s | %u | %u | %u | %u | %u |\n", type.c_str(), n, count(run.ours),
+                count(run.baseline), count(run.bound), count(run.whole_core_bound));
   }
-  std::printf("\nours refused dedicated VMs (all / while free cores, emulator CPUs and pages summed over nodes held them):");
+  std::printf(
+      "\nours refused dedicated VMs (all / while free cores, emulator CPUs and pages summed over "
+      "nodes held them):");
   for (const auto& [series, counts] : run.ours_refusals)
     std::printf(" %s %u/%u", series.c_str(), counts.first, counts.second);
   std::vector<std::pair<unsigned, std::string>> reasons;
@@ -229,11 +250,16 @@ void PrintDetail(const HostRun& run) {
 HostResult PrintHost(const HostRun& run, const Options& opt) {
   const unsigned threads_per_core = run.resources->threads_per_core;
   std::printf("### %s\n\n", run.name.c_str());
-  std::printf("variant: %s; dedicated pool %u CPUs, shared pool %u CPUs (%u vCPU slots)\n", run.variant.summary.c_str(),
-              run.capacity.dedicated_cpus, run.resources->shared.Count(), run.capacity.shared_slots);
-  std::printf("stream: %zu arrivals over %.0f h (%.2f/h, mean lifetime %.0f h, load %.2fx the scarcest pool)\n\n",
-              run.arrivals.size(), opt.hours, run.rate_per_h, opt.lifetime_h, opt.load);
-  std::printf("| policy | accepted vCPU·h | rejects | ours/baseline | ours/bound | dedicated vCPU·h | shared vCPU·h |\n");
+  std::printf("variant: %s; dedicated pool %u CPUs, shared pool %u CPUs (%u vCPU slots)\n",
+              run.variant.summary.c_str(), run.capacity.dedicated_cpus,
+              run.resources->shared.Count(), run.capacity.shared_slots);
+  std::printf(
+      "stream: %zu arrivals over %.0f h (%.2f/h, mean lifetime %.0f h, load %.2fx the scarcest "
+      "pool)\n\n",
+      run.arrivals.size(), opt.hours, run.rate_per_h, opt.lifetime_h, opt.load);
+  std::printf(
+      "| policy | accepted vCPU·h | rejects | ours/baseline | ours/bound | dedicated vCPU·h | "
+      "shared vCPU·h |\n");
   std::printf("|---|---:|---:|---:|---:|---:|---:|\n");
   PrintRow("ours", run.ours, Ratio(run.ours.vcpu_hours, run.baseline.vcpu_hours),
            Ratio(run.ours.vcpu_hours, run.bound.vcpu_hours));
@@ -257,29 +283,35 @@ int Run(const Options& opt) {
   std::vector<Machine> machines;
   for (const auto& m : ListMachines(fixtures.root())) {
     const bool wanted = opt.only ? m.name == *opt.only
-                                 : std::find(std::begin(kDefaultHosts), std::end(kDefaultHosts), m.name) !=
-                                       std::end(kDefaultHosts);
+                                 : std::find(std::begin(kDefaultHosts), std::end(kDefaultHosts),
+                                             m.name) != std::end(kDefaultHosts);
     if (wanted) machines.push_back(m);
   }
-  if (machines.empty()) throw std::runtime_error("no fixture machine to run (check --only and --fixtures)");
+  if (machines.empty())
+    throw std::runtime_error("no fixture machine to run (check --only and --fixtures)");
   const Catalog catalog = BuiltinCatalog();
   const std::vector<MixEntry> mix = DefaultMix(catalog);
 
-  std::printf("seed %llu, %.0f h of arrivals, mean lifetime %.0f h, offered load %.2fx; goal: ours >= %.2f x bound "
-              "and >= baseline\n\n",
-              static_cast<unsigned long long>(opt.seed), opt.hours, opt.lifetime_h, opt.load, kBoundGoal);
+  std::printf(
+      "seed %llu, %.0f h of arrivals, mean lifetime %.0f h, offered load %.2fx; goal: ours >= %.2f "
+      "x bound "
+      "and >= baseline\n\n",
+      static_cast<unsigned long long>(opt.seed), opt.hours, opt.lifetime_h, opt.load, kBoundGoal);
   std::vector<HostResult> results;
   for (const auto& m : machines) results.push_back(PrintHost(RunHost(m, opt, mix), opt));
 
   const auto min_by = [&](double HostResult::*field) {
-    return *std::min_element(results.begin(), results.end(),
-                             [&](const HostResult& a, const HostResult& b) { return a.*field < b.*field; });
+    return *std::min_element(
+        results.begin(), results.end(),
+        [&](const HostResult& a, const HostResult& b) { return a.*field < b.*field; });
   };
   const HostResult& worst_bound = min_by(&HostResult::ours_over_bound);
   const HostResult& worst_baseline = min_by(&HostResult::ours_over_baseline);
-  const bool met = worst_bound.ours_over_bound >= kBoundGoal && worst_baseline.ours_over_baseline >= 1.0;
-  std::printf("summary: min ours/bound %.3f (%s), min ours/baseline %.3f (%s) -> %s\n", worst_bound.ours_over_bound,
-              worst_bound.name.c_str(), worst_baseline.ours_over_baseline, worst_baseline.name.c_str(),
+  const bool met =
+      worst_bound.ours_over_bound >= kBoundGoal && worst_baseline.ours_over_baseline >= 1.0;
+  std::printf("summary: min ours/bound %.3f (%s), min ours/baseline %.3f (%s) -> %s\n",
+              worst_bound.ours_over_bound, worst_bound.name.c_str(),
+              worst_baseline.ours_over_baseline, worst_baseline.name.c_str(),
               met ? "goal met" : "goal NOT met");
   return 0;
 }

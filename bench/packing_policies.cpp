@@ -18,10 +18,13 @@ FluidDemand DemandOf(const InstanceType& type, unsigned threads_per_core) {
   FluidDemand d;
   d.realtime = type.realtime;
   d.gpus = type.gpus;
-  if (type.gpus) d.gpu_device = type.gpu_device_names.empty() ? "gpu" : type.gpu_device_names.front();
+  if (type.gpus)
+    d.gpu_device = type.gpu_device_names.empty() ? "gpu" : type.gpu_device_names.front();
   const unsigned tpc = std::max(1u, threads_per_core);
-  if (type.Dedicated()) d.dedicated_cpus = (type.vcpus + tpc - 1) / tpc * tpc + (type.isolate_emulator_thread ? 1 : 0);
-  else d.shared_vcpus = type.vcpus;
+  if (type.Dedicated())
+    d.dedicated_cpus = (type.vcpus + tpc - 1) / tpc * tpc + (type.isolate_emulator_thread ? 1 : 0);
+  else
+    d.shared_vcpus = type.vcpus;
   if (type.hugepage_size_kib) {
     d.hugepage_size_kib = type.hugepage_size_kib;
     d.hugepages = PagesFor(type.memory_kib, type.hugepage_size_kib);
@@ -37,7 +40,8 @@ FluidCapacity CapacityOf(const HostResources& host) {
   c.dedicated_cpus = host.dedicated.Count();
   // Same rounding as Allocator::SharedSlots. Callers check that the pools are
   // disjoint (isolated variants): then no dedicated VM ever shrinks this.
-  c.shared_slots = static_cast<unsigned>(std::floor(host.shared.Count() * host.shared_cpu_ratio + 1e-9));
+  c.shared_slots =
+      static_cast<unsigned>(std::floor(host.shared.Count() * host.shared_cpu_ratio + 1e-9));
   for (const auto& node : host.nodes)
     for (const auto& [size, pages] : node.hugepages_free) c.hugepages[size] += pages;
   c.ordinary_kib = host.ordinary_memory_kib;
@@ -49,12 +53,15 @@ FluidCapacity CapacityOf(const HostResources& host) {
 bool OurAllocatorPolicy::Admit(const InstanceType& type, unsigned vm) {
   PlaceResult r = allocator_.Place(type, VmName(vm));
   if (!r.placement) {
-    std::string why = type.series + ": " + (r.reasons.empty() ? "(no reason given)" : r.reasons.front());
+    std::string why =
+        type.series + ": " + (r.reasons.empty() ? "(no reason given)" : r.reasons.front());
     std::string blanked;
     for (char c : why) {
       const bool digit = c >= '0' && c <= '9';
-      if (!digit) blanked += c;
-      else if (blanked.empty() || blanked.back() != '#') blanked += '#';
+      if (!digit)
+        blanked += c;
+      else if (blanked.empty() || blanked.back() != '#')
+        blanked += '#';
     }
     ++reject_reasons_[blanked];
     if (type.Dedicated()) {
@@ -82,12 +89,14 @@ bool OurAllocatorPolicy::FitsInHostTotals(const InstanceType& type) const {
   if (type.realtime && !host.realtime_ready) return false;
   if (free_cores < cores_needed) return false;
   if (type.isolate_emulator_thread && emulator_cpus < cores_needed * tpc + 1) return false;
-  if (type.hugepage_size_kib) return free_pages >= PagesFor(type.memory_kib, type.hugepage_size_kib);
+  if (type.hugepage_size_kib)
+    return free_pages >= PagesFor(type.memory_kib, type.hugepage_size_kib);
   return allocator_.FreeOrdinaryMemoryKib() >= type.memory_kib;
 }
 
 void OurAllocatorPolicy::Depart(unsigned vm) {
-  if (!allocator_.Release(VmName(vm))) throw std::logic_error("ours: " + VmName(vm) + " was not placed");
+  if (!allocator_.Release(VmName(vm)))
+    throw std::logic_error("ours: " + VmName(vm) + " was not placed");
 }
 
 bool FluidBoundPolicy::Admit(const InstanceType& type, unsigned vm) {
@@ -97,13 +106,15 @@ bool FluidBoundPolicy::Admit(const InstanceType& type, unsigned vm) {
   if (used_.shared_slots + d.shared_vcpus > capacity_.shared_slots) return false;
   if (d.hugepages) {
     auto cap = capacity_.hugepages.find(d.hugepage_size_kib);
-    if (cap == capacity_.hugepages.end() || used_.hugepages[d.hugepage_size_kib] + d.hugepages > cap->second)
+    if (cap == capacity_.hugepages.end() ||
+        used_.hugepages[d.hugepage_size_kib] + d.hugepages > cap->second)
       return false;
   }
   if (used_.ordinary_kib + d.ordinary_kib > capacity_.ordinary_kib) return false;
   if (d.gpus) {
     auto cap = capacity_.gpus.find(d.gpu_device);
-    if (cap == capacity_.gpus.end() || used_.gpus[d.gpu_device] + d.gpus > cap->second) return false;
+    if (cap == capacity_.gpus.end() || used_.gpus[d.gpu_device] + d.gpus > cap->second)
+      return false;
   }
   used_.dedicated_cpus += d.dedicated_cpus;
   used_.shared_slots += d.shared_vcpus;

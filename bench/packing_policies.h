@@ -60,7 +60,8 @@ FluidCapacity CapacityOf(const HostResources& host);
 
 class OurAllocatorPolicy : public PackingPolicy {
  public:
-  explicit OurAllocatorPolicy(std::shared_ptr<const HostResources> host) : allocator_(std::move(host)) {}
+  explicit OurAllocatorPolicy(std::shared_ptr<const HostResources> host)
+      : allocator_(std::move(host)) {}
   std::string_view Name() const override { return "ours"; }
   bool Admit(const InstanceType& type, unsigned vm) override;
   void Depart(unsigned vm) override;
@@ -68,7 +69,9 @@ class OurAllocatorPolicy : public PackingPolicy {
   const std::map<std::string, unsigned>& RejectReasons() const { return reject_reasons_; }
   // Refused dedicated VMs by series: {all, those the free resources summed
   // over NUMA nodes would have held} (whole cores for vCPUs, as ours places them).
-  const std::map<std::string, std::pair<unsigned, unsigned>>& DedicatedRefusals() const { return refusals_; }
+  const std::map<std::string, std::pair<unsigned, unsigned>>& DedicatedRefusals() const {
+    return refusals_;
+  }
 
  private:
   bool FitsInHostTotals(const InstanceType& type) const;
@@ -138,11 +141,11 @@ class KubeletBaselinePolicy : public PackingPolicy {
   std::optional<CpuSet> TakePacked(const CpuSet& available, unsigned count) const;
 
   std::shared_ptr<const HostResources> host_;
-  std::vector<CpuSet> cores_;              // every physical core with a node
-  std::map<unsigned, Cpu> cpu_;            // CPU id -> where it sits
-  std::vector<CpuSet> node_cpus_;          // all online CPUs of each node (reserved too)
+  std::vector<CpuSet> cores_;               // every physical core with a node
+  std::map<unsigned, Cpu> cpu_;             // CPU id -> where it sits
+  std::vector<CpuSet> node_cpus_;           // all online CPUs of each node (reserved too)
   std::map<unsigned, CpuSet> socket_cpus_;  // all online CPUs of each package
-  bool numa_first_ = true;                 // NUMA nodes at least as big as sockets
+  bool numa_first_ = true;                  // NUMA nodes at least as big as sockets
   unsigned threads_per_core_ = 1;
   CpuSet held_;
   std::map<std::pair<size_t, uint64_t>, uint64_t> pages_used_;

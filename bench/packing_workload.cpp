@@ -20,14 +20,32 @@ struct Weighted {
 };
 constexpr Weighted kDefaultMix[] = {
     // Shared, ordinary memory (u1, o1 overcommitted) or 2Mi pages (m1), GPUs (gn1): 55.
-    {"u1.small", 8}, {"u1.medium", 10}, {"u1.large", 7}, {"u1.xlarge", 4}, {"u1.2xlarge", 2},
-    {"o1.small", 4}, {"o1.medium", 5}, {"o1.large", 3}, {"o1.xlarge", 2},
-    {"m1.large", 4}, {"m1.xlarge", 2},
-    {"gn1.xlarge", 3}, {"gn1.2xlarge", 1},
+    {"u1.small", 8},
+    {"u1.medium", 10},
+    {"u1.large", 7},
+    {"u1.xlarge", 4},
+    {"u1.2xlarge", 2},
+    {"o1.small", 4},
+    {"o1.medium", 5},
+    {"o1.large", 3},
+    {"o1.xlarge", 2},
+    {"m1.large", 4},
+    {"m1.xlarge", 2},
+    {"gn1.xlarge", 3},
+    {"gn1.2xlarge", 1},
     // Dedicated with an isolated emulator: cx1 on 2Mi pages, n1 and rt1 on 1Gi: 45.
-    {"cx1.medium", 7}, {"cx1.large", 10}, {"cx1.xlarge", 7}, {"cx1.2xlarge", 3}, {"cx1.4xlarge", 1},
-    {"n1.medium", 3}, {"n1.large", 3}, {"n1.xlarge", 2},
-    {"rt1.small", 3}, {"rt1.large", 3}, {"rt1.xlarge", 2}, {"rt1.2xlarge", 1},
+    {"cx1.medium", 7},
+    {"cx1.large", 10},
+    {"cx1.xlarge", 7},
+    {"cx1.2xlarge", 3},
+    {"cx1.4xlarge", 1},
+    {"n1.medium", 3},
+    {"n1.large", 3},
+    {"n1.xlarge", 2},
+    {"rt1.small", 3},
+    {"rt1.large", 3},
+    {"rt1.xlarge", 2},
+    {"rt1.2xlarge", 1},
 };
 
 // FNV-1a: mixes the stream name into the seed so each host has its own
@@ -39,7 +57,9 @@ uint64_t Fnv1a(std::string_view text) {
 }
 
 // Uniform in (0, 1): 53 random bits, centred so neither end is ever drawn.
-double Uniform(std::mt19937_64& rng) { return (static_cast<double>(rng() >> 11) + 0.5) / 9007199254740992.0; }
+double Uniform(std::mt19937_64& rng) {
+  return (static_cast<double>(rng() >> 11) + 0.5) / 9007199254740992.0;
+}
 
 double Exponential(std::mt19937_64& rng, double mean) { return -mean * std::log(Uniform(rng)); }
 
@@ -82,12 +102,14 @@ VariantShape ShapeFor(const MeanDemand& demand, double shared_cpu_ratio) {
   return shape;
 }
 
-double ArrivalRate(const MeanDemand& demand, const FluidCapacity& capacity, double load, double mean_lifetime_h) {
+double ArrivalRate(const MeanDemand& demand, const FluidCapacity& capacity, double load,
+                   double mean_lifetime_h) {
   const auto pages_kib = [&](uint64_t size) {
     auto it = capacity.hugepages.find(size);
     return it == capacity.hugepages.end() ? 0.0 : static_cast<double>(it->second * size);
   };
-  const std::pair<double, double> resources[] = {  // {capacity, mean demand per arrival}
+  const std::pair<double, double> resources[] = {
+      // {capacity, mean demand per arrival}
       {capacity.dedicated_cpus, demand.dedicated_cpus},
       {capacity.shared_slots, demand.shared_vcpus},
       {pages_kib(kTwoMiKib), demand.two_mi_kib},
@@ -99,12 +121,14 @@ double ArrivalRate(const MeanDemand& demand, const FluidCapacity& capacity, doub
   double rate = std::numeric_limits<double>::infinity();
   for (const auto& [cap, need] : resources)
     if (cap > 0 && need > 0) rate = std::min(rate, load * cap / (need * mean_lifetime_h));
-  if (!std::isfinite(rate)) throw std::runtime_error("the host offers none of what the mix asks for");
+  if (!std::isfinite(rate))
+    throw std::runtime_error("the host offers none of what the mix asks for");
   return rate;
 }
 
-std::vector<Arrival> MakeArrivals(const std::vector<MixEntry>& mix, double rate_per_h, double mean_lifetime_h,
-                                  double horizon_h, uint64_t seed, std::string_view stream_name) {
+std::vector<Arrival> MakeArrivals(const std::vector<MixEntry>& mix, double rate_per_h,
+                                  double mean_lifetime_h, double horizon_h, uint64_t seed,
+                                  std::string_view stream_name) {
   std::mt19937_64 rng(seed ^ Fnv1a(stream_name));
   double total = 0;
   for (const auto& e : mix) total += e.weight;

@@ -56,7 +56,8 @@ struct Arrival {
 // gives the same stream on any machine: the generator is std::mt19937_64,
 // whose output the standard fixes, and the draws are computed here rather
 // than by <random>'s distributions, whose algorithms are left to the library.
-std::vector<Arrival> MakeArrivals(const std::vector<MixEntry>& mix, double rate_per_h, double mean_lifetime_h,
-                                  double horizon_h, uint64_t seed, std::string_view stream_name);
+std::vector<Arrival> MakeArrivals(const std::vector<MixEntry>& mix, double rate_per_h,
+                                  double mean_lifetime_h, double horizon_h, uint64_t seed,
+                                  std::string_view stream_name);
 
 }  // namespace kvhost::bench

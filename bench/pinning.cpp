@@ -20,12 +20,13 @@ namespace {
 
 constexpr int kDedicated = 40, kShared = 60;
 
-std::string DomainXml(const std::string& name, int index, const char* type, unsigned memory_kib, bool hugepages) {
+std::string DomainXml(const std::string& name, int index, const char* type, unsigned memory_kib,
+                      bool hugepages) {
   char uuid[40];
   std::snprintf(uuid, sizeof uuid, "b0000000-0000-4000-8000-%012d", index);
   return std::string("<domain type='test'><name>") + name + "</name><uuid>" + uuid + "</uuid>" +
-         "<metadata><kvhost:instance xmlns:kvhost='https://kvhost.cozystack.io/xmlns/v1' type='" + type +
-         "'/></metadata><memory unit='KiB'>" + std::to_string(memory_kib) + "</memory>" +
+         "<metadata><kvhost:instance xmlns:kvhost='https://kvhost.cozystack.io/xmlns/v1' type='" +
+         type + "'/></metadata><memory unit='KiB'>" + std::to_string(memory_kib) + "</memory>" +
          (hugepages ? "<memoryBacking><hugepages/></memoryBacking>" : "") +
          "<vcpu>1</vcpu><os><type>hvm</type></os></domain>\n";
 }
@@ -33,9 +34,12 @@ std::string DomainXml(const std::string& name, int index, const char* type, unsi
 void WriteNode(const std::filesystem::path& file) {
   std::ofstream out(file);
   out << "<node><cpu><mhz>3000</mhz><model>ppc64</model><active>256</active><nodes>8</nodes>"
-         "<sockets>8</sockets><cores>8</cores><threads>4</threads></cpu><memory>536870912</memory>\n";
-  for (int i = 0; i < kDedicated; ++i) out << DomainXml("cx-" + std::to_string(i), i, "cx1.medium", 2097152, true);
-  for (int i = 0; i < kShared; ++i) out << DomainXml("u-" + std::to_string(i), kDedicated + i, "u1.small", 2097152, false);
+         "<sockets>8</sockets><cores>8</cores><threads>4</threads></cpu><memory>536870912</"
+         "memory>\n";
+  for (int i = 0; i < kDedicated; ++i)
+    out << DomainXml("cx-" + std::to_string(i), i, "cx1.medium", 2097152, true);
+  for (int i = 0; i < kShared; ++i)
+    out << DomainXml("u-" + std::to_string(i), kDedicated + i, "u1.small", 2097152, false);
   out << "</node>\n";
 }
 
@@ -51,9 +55,12 @@ int Run(int argc, char** argv) {
   std::string fixtures_dir;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
-    if (arg == "--rounds" && i + 1 < argc) rounds = ParseCount(argv[++i], "--rounds", 1, 1000);
-    else if (arg == "--fixtures" && i + 1 < argc) fixtures_dir = argv[++i];
-    else throw std::runtime_error("usage: pinning [--rounds N] [--fixtures DIR]");
+    if (arg == "--rounds" && i + 1 < argc)
+      rounds = ParseCount(argv[++i], "--rounds", 1, 1000);
+    else if (arg == "--fixtures" && i + 1 < argc)
+      fixtures_dir = argv[++i];
+    else
+      throw std::runtime_error("usage: pinning [--rounds N] [--fixtures DIR]");
   }
   FixtureMachines fixtures(fixtures_dir, KVHOST_FIXTURES_TARBALL);
   TempDir work;
@@ -77,7 +84,8 @@ int Run(int argc, char** argv) {
     const ReconcileReport report = pinner.Reconcile();
     reconcile_ms.push_back(clock.ElapsedMs());
     if (report.placed.size() != kDedicated + kShared)
-      throw std::runtime_error("reconcile placed " + std::to_string(report.placed.size()) + " of 100 domains");
+      throw std::runtime_error("reconcile placed " + std::to_string(report.placed.size()) +
+                               " of 100 domains");
 
     pinner.Unpin(uri, "cx-7");
     clock.Restart();
@@ -86,12 +94,14 @@ int Run(int argc, char** argv) {
     std::filesystem::remove_all(state_dir);
   }
   const double list = Median(list_ms), reconcile = Median(reconcile_ms), pin = Median(pin_ms);
-  std::printf("test:/// node, %d domains (%d cx1.medium, %d u1.small), %ld rounds, medians\n\n", kDedicated + kShared,
-              kDedicated, kShared, rounds);
+  std::printf("test:/// node, %d domains (%d cx1.medium, %d u1.small), %ld rounds, medians\n\n",
+              kDedicated + kShared, kDedicated, kShared, rounds);
   std::printf("| operation | median (ms) | ratio to listing |\n|---|---:|---:|\n");
   std::printf("| list 100 domains | %.3f | 1.00 |\n", list);
-  std::printf("| reconcile 100 domains (place, pin, verify, save) | %.3f | %.1f |\n", reconcile, reconcile / list);
-  std::printf("| pin one domain (place, save, pin, verify, save) | %.3f | %.2f |\n", pin, pin / list);
+  std::printf("| reconcile 100 domains (place, pin, verify, save) | %.3f | %.1f |\n", reconcile,
+              reconcile / list);
+  std::printf("| pin one domain (place, save, pin, verify, save) | %.3f | %.2f |\n", pin,
+              pin / list);
   return 0;
 }
 

@@ -200,14 +200,19 @@ CpuSet ParseCpuMask(std::string_view text) {
     char ch = whole[i];
     if (ch == ',') continue;
     int v;
-    if (ch >= '0' && ch <= '9') v = ch - '0';
-    else if (ch >= 'a' && ch <= 'f') v = ch - 'a' + 10;
-    else if (ch >= 'A' && ch <= 'F') v = ch - 'A' + 10;
-    else throw FormatError("'" + std::string(1, ch) + "' is not hex in cpumask '" +
-                           std::string(whole) + "'");
+    if (ch >= '0' && ch <= '9')
+      v = ch - '0';
+    else if (ch >= 'a' && ch <= 'f')
+      v = ch - 'a' + 10;
+    else if (ch >= 'A' && ch <= 'F')
+      v = ch - 'A' + 10;
+    else
+      throw FormatError("'" + std::string(1, ch) + "' is not hex in cpumask '" +
+                        std::string(whole) + "'");
     for (int b = 0; b < 4; ++b)
       if (v & (1 << b)) {
-        if (bit + b >= kMaxCpuId) throw FormatError("cpumask '" + std::string(whole) + "' too wide");
+        if (bit + b >= kMaxCpuId)
+          throw FormatError("cpumask '" + std::string(whole) + "' too wide");
         set.Add(bit + b);
       }
     bit += 4;

@@ -25,8 +25,10 @@ class ScopedEnv {
     ::setenv(name, value.c_str(), 1);
   }
   ~ScopedEnv() {
-    if (old_) ::setenv(name_, old_->c_str(), 1);
-    else ::unsetenv(name_);
+    if (old_)
+      ::setenv(name_, old_->c_str(), 1);
+    else
+      ::unsetenv(name_);
   }
   ScopedEnv(const ScopedEnv&) = delete;
   ScopedEnv& operator=(const ScopedEnv&) = delete;
@@ -112,9 +114,11 @@ HwlocView HwlocTopology::Extract() const {
     pc.pus.Add(id);
     cpu.cores.push_back(std::move(pc));
   });
-  std::sort(cpu.cores.begin(), cpu.cores.end(),
-            [](const PhysicalCore& a, const PhysicalCore& b) { return a.pus.First() < b.pus.First(); });
-  for (const auto& c : cpu.cores) cpu.threads_per_core = std::max(cpu.threads_per_core, c.pus.Count());
+  std::sort(cpu.cores.begin(), cpu.cores.end(), [](const PhysicalCore& a, const PhysicalCore& b) {
+    return a.pus.First() < b.pus.First();
+  });
+  for (const auto& c : cpu.cores)
+    cpu.threads_per_core = std::max(cpu.threads_per_core, c.pus.Count());
 
   for (hwloc_obj_t l3 = nullptr; (l3 = hwloc_get_next_obj_by_type(t, HWLOC_OBJ_L3CACHE, l3));) {
     CpuSet s = ToCpuSet(l3->cpuset) & cpu.online;

@@ -20,8 +20,8 @@ Isolcpus ParseIsolcpus(const std::string& value, unsigned nr_cpus,
   iso.raw = value;
   std::string_view rest = value;
   // Like the kernel's housekeeping_isolcpus_setup: leading "word," items are flags.
-  for (size_t comma; (comma = rest.find(',')) != std::string_view::npos &&
-                     IsFlagWord(rest.substr(0, comma));) {
+  for (size_t comma;
+       (comma = rest.find(',')) != std::string_view::npos && IsFlagWord(rest.substr(0, comma));) {
     std::string flag(rest.substr(0, comma));
     if (flag != "nohz" && flag != "domain" && flag != "managed_irq")
       warnings.push_back("isolcpus: unknown flag '" + flag + "' (the kernel skips it)");
@@ -41,7 +41,8 @@ Isolcpus ParseIsolcpus(const std::string& value, unsigned nr_cpus,
   return iso;
 }
 
-Isolation ReadIsolation(const SysfsRoot& root, unsigned nr_cpus, std::vector<std::string>& warnings) {
+Isolation ReadIsolation(const SysfsRoot& root, unsigned nr_cpus,
+                        std::vector<std::string>& warnings) {
   Isolation iso;
   iso.sysfs_isolated = root.ReadCpuListOptional("sys/devices/system/cpu/isolated");
   // A kernel built with NO_HZ_FULL but booted without nohz_full= prints its

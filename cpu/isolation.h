@@ -30,10 +30,12 @@ struct Isolation {
 };
 
 // Parses an isolcpus= value ("managed_irq,domain,2-5"). Throws FormatError.
-Isolcpus ParseIsolcpus(const std::string& value, unsigned nr_cpus, std::vector<std::string>& warnings);
+Isolcpus ParseIsolcpus(const std::string& value, unsigned nr_cpus,
+                       std::vector<std::string>& warnings);
 
 // Reads proc/cmdline and sys/devices/system/cpu/{isolated,nohz_full}.
 // `nr_cpus` resolves "N" (the last CPU) in command-line lists.
-Isolation ReadIsolation(const SysfsRoot& root, unsigned nr_cpus, std::vector<std::string>& warnings);
+Isolation ReadIsolation(const SysfsRoot& root, unsigned nr_cpus,
+                        std::vector<std::string>& warnings);
 
 }  // namespace kvhost

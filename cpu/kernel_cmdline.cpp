@@ -22,8 +22,10 @@ KernelCmdline KernelCmdline::Parse(std::string_view text) {
       word += c;
     }
     size_t eq = word.find('=');
-    if (eq == std::string::npos) cmd.args_.emplace_back(word, std::nullopt);
-    else cmd.args_.emplace_back(word.substr(0, eq), word.substr(eq + 1));
+    if (eq == std::string::npos)
+      cmd.args_.emplace_back(word, std::nullopt);
+    else
+      cmd.args_.emplace_back(word.substr(0, eq), word.substr(eq + 1));
   }
   return cmd;
 }

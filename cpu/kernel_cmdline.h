@@ -17,7 +17,8 @@ class KernelCmdline {
   // Value of the last `key=value`; "" for a bare `key`; nullopt when absent.
   std::optional<std::string> Last(std::string_view key) const;
   // Every `key=value` whose key is one of `keys`, in order (hugepagesz=/hugepages= pairs).
-  std::vector<std::pair<std::string, std::string>> AllOf(std::initializer_list<std::string_view> keys) const;
+  std::vector<std::pair<std::string, std::string>> AllOf(
+      std::initializer_list<std::string_view> keys) const;
 
  private:
   std::vector<std::pair<std::string, std::optional<std::string>>> args_;

@@ -50,8 +50,10 @@ Fact ReadGovernors(const SysfsRoot& root, const CpuSet& isolated) {
     if (gov != "performance" && gov != "none") all_fixed = false;
   }
   if (all_fixed)
-    return {value, Verdict::kOk, "isolated CPUs run at a fixed (performance or unscaled) frequency"};
-  return {value, Verdict::kWarn, "frequency scaling on isolated CPUs adds latency; use 'performance'"};
+    return {value, Verdict::kOk,
+            "isolated CPUs run at a fixed (performance or unscaled) frequency"};
+  return {value, Verdict::kWarn,
+          "frequency scaling on isolated CPUs adds latency; use 'performance'"};
 }
 
 Fact ReadThp(const SysfsRoot& root) {
@@ -62,7 +64,8 @@ Fact ReadThp(const SysfsRoot& root) {
     return {*text, Verdict::kUnknown, "no [selected] mode in transparent_hugepage/enabled"};
   std::string mode = text->substr(open + 1, close - open - 1);
   if (mode == "always")
-    return {mode, Verdict::kWarn, "khugepaged compaction can stall realtime threads; use madvise or never"};
+    return {mode, Verdict::kWarn,
+            "khugepaged compaction can stall realtime threads; use madvise or never"};
   return {mode, Verdict::kOk, "no background collapsing of guest memory"};
 }
 
@@ -75,10 +78,14 @@ Fact ReadKvm(const SysfsRoot& root) {
 
 const char* VerdictName(Verdict v) {
   switch (v) {
-    case Verdict::kOk: return "ok";
-    case Verdict::kWarn: return "warn";
-    case Verdict::kFail: return "fail";
-    case Verdict::kUnknown: return "unknown";
+    case Verdict::kOk:
+      return "ok";
+    case Verdict::kWarn:
+      return "warn";
+    case Verdict::kFail:
+      return "fail";
+    case Verdict::kUnknown:
+      return "unknown";
   }
   return "unknown";
 }
@@ -87,9 +94,10 @@ bool RealtimeReadiness::Ready() const { return Blockers().empty(); }
 
 std::vector<std::string> RealtimeReadiness::Blockers() const {
   std::vector<std::string> out;
-  const std::pair<const char*, const Fact*> facts[] = {
-      {"preemptRt", &preempt_rt}, {"schedRtRuntimeUs", &sched_rt_runtime_us},
-      {"isolatedCpus", &isolated_cpus}, {"kvm", &kvm}};
+  const std::pair<const char*, const Fact*> facts[] = {{"preemptRt", &preempt_rt},
+                                                       {"schedRtRuntimeUs", &sched_rt_runtime_us},
+                                                       {"isolatedCpus", &isolated_cpus},
+                                                       {"kvm", &kvm}};
   // Governors and THP only warn: they cost latency but do not rule realtime out.
   for (const auto& [name, f] : facts)
     if (f->verdict == Verdict::kFail || f->verdict == Verdict::kUnknown)
@@ -101,9 +109,10 @@ RealtimeReadiness ReadRealtime(const SysfsRoot& root, const CpuSet& isolated) {
   RealtimeReadiness rt;
   rt.preempt_rt = ReadPreemptRt(root);
   rt.sched_rt_runtime_us = ReadRtRuntime(root);
-  rt.isolated_cpus = isolated.Empty()
-                         ? Fact{"", Verdict::kFail, "no isolated CPUs (isolcpus=/nohz_full=) for realtime vCPUs"}
-                         : Fact{isolated.ToList(), Verdict::kOk, "CPUs kept free of general scheduling"};
+  rt.isolated_cpus =
+      isolated.Empty()
+          ? Fact{"", Verdict::kFail, "no isolated CPUs (isolcpus=/nohz_full=) for realtime vCPUs"}
+          : Fact{isolated.ToList(), Verdict::kOk, "CPUs kept free of general scheduling"};
   rt.isolated_cpu_governors = ReadGovernors(root, isolated);
   rt.transparent_hugepages = ReadThp(root);
   rt.kvm = ReadKvm(root);

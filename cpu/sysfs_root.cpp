@@ -1,7 +1,5 @@
 #include "cpu/sysfs_root.h"
 
-#include "cpu/unique_fd.h"
-
 #include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -13,10 +11,10 @@
 #include <cstring>
 #include <memory>
 
+#include "cpu/unique_fd.h"
+
 namespace kvhost {
 namespace {
-
-
 
 std::string StripTail(std::string s) {
   while (!s.empty() && (s.back() == '\0' || s.back() == '\n' || s.back() == ' ' ||
@@ -139,8 +137,7 @@ std::optional<CpuSet> SysfsRoot::ReadCpuListOrMask(std::string_view list_file,
   return ReadCpuMaskOptional(mask_file);
 }
 
-std::vector<std::string> SysfsRoot::ListNames(std::string_view dir,
-                                              std::string_view prefix) const {
+std::vector<std::string> SysfsRoot::ListNames(std::string_view dir, std::string_view prefix) const {
   std::vector<std::string> names;
   // getdents64() on our own fd rather than opendir()/readdir(): opendir adds
   // an fstat() per directory, and syscalls are most of discovery's cost.
@@ -168,8 +165,7 @@ std::vector<std::string> SysfsRoot::ListNames(std::string_view dir,
   return names;
 }
 
-std::vector<unsigned> SysfsRoot::ListNumbered(std::string_view dir,
-                                              std::string_view prefix) const {
+std::vector<unsigned> SysfsRoot::ListNumbered(std::string_view dir, std::string_view prefix) const {
   std::vector<unsigned> ids;
   for (const auto& name : ListNames(dir, prefix)) {
     std::string_view digits = std::string_view(name).substr(prefix.size());

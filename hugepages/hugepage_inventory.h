@@ -16,8 +16,8 @@ struct HugepagePool {
 };
 
 struct HugepageInventory {
-  uint64_t default_size_kib = 0;      // Hugepagesize of /proc/meminfo; 0 when unknown
-  std::vector<HugepagePool> global;   // sys/kernel/mm/hugepages, by size
+  uint64_t default_size_kib = 0;     // Hugepagesize of /proc/meminfo; 0 when unknown
+  std::vector<HugepagePool> global;  // sys/kernel/mm/hugepages, by size
   std::map<unsigned, std::vector<HugepagePool>> per_node;  // node id -> pools by size
 
   // The node's pool of that size, or nullptr.

@@ -57,7 +57,8 @@ NumaTopology ReadNumaTopology(const SysfsRoot& root, const std::vector<HwlocNuma
     node.id = hw.id;
     const bool has_dir = std::binary_search(sysfs_ids.begin(), sysfs_ids.end(), hw.id);
     std::optional<CpuSet> cpus;
-    if (has_dir) cpus = root.ReadCpuListOrMask(NodeFile(hw.id, "cpulist"), NodeFile(hw.id, "cpumap"));
+    if (has_dir)
+      cpus = root.ReadCpuListOrMask(NodeFile(hw.id, "cpulist"), NodeFile(hw.id, "cpumap"));
     if (cpus) {
       if (kernel_max && cpus->Last() > *kernel_max)
         throw InputError(root.PathOf(NodeFile(hw.id, "cpulist")),
@@ -78,17 +79,20 @@ NumaTopology ReadNumaTopology(const SysfsRoot& root, const std::vector<HwlocNuma
       node.cpus -= claimed;
     }
     claimed |= node.cpus;
-    node.memory_kib = (has_dir ? ReadNodeMemTotal(root, hw.id) : std::nullopt).value_or(hw.memory_kib);
+    node.memory_kib =
+        (has_dir ? ReadNodeMemTotal(root, hw.id) : std::nullopt).value_or(hw.memory_kib);
     if (has_dir) node.distances = ReadDistances(root, hw.id);
     topo.nodes.push_back(std::move(node));
   }
   for (unsigned id : sysfs_ids)
     if (!topo.Find(id))
-      warnings.push_back("node" + std::to_string(id) +
-                         " has a sysfs directory but hwloc merged or dropped it (firmware NUMA table)");
+      warnings.push_back(
+          "node" + std::to_string(id) +
+          " has a sysfs directory but hwloc merged or dropped it (firmware NUMA table)");
   topo.cpus_without_node = online - claimed;
   if (!topo.cpus_without_node.Empty())
-    warnings.push_back("online CPUs " + topo.cpus_without_node.ToList() + " belong to no NUMA node");
+    warnings.push_back("online CPUs " + topo.cpus_without_node.ToList() +
+                       " belong to no NUMA node");
   return topo;
 }
 

@@ -35,7 +35,8 @@ class TempDir {
  public:
   TempDir() {
     std::string pattern = (fs::temp_directory_path() / "kvhost-it-XXXXXX").string();
-    if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp: " + std::string(std::strerror(errno)));
+    if (!mkdtemp(pattern.data()))
+      throw std::runtime_error("mkdtemp: " + std::string(std::strerror(errno)));
     path_ = pattern;
   }
   ~TempDir() {
@@ -75,7 +76,9 @@ struct ProcessEnd {
   bool KilledBy(int signal) const { return WIFSIGNALED(status) && WTERMSIG(status) == signal; }
   std::string Describe() const {
     if (WIFEXITED(status)) return "exited " + std::to_string(WEXITSTATUS(status));
-    if (WIFSIGNALED(status)) return "killed by signal " + std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) + ")";
+    if (WIFSIGNALED(status))
+      return "killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
+             strsignal(WTERMSIG(status)) + ")";
     return "status " + std::to_string(status);
   }
 };
@@ -85,8 +88,8 @@ struct ProcessEnd {
 // not pipes, so a chatty child can never block on a full pipe nobody reads.
 class ChildProcess {
  public:
-  ChildProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env, const fs::path& out,
-               const fs::path& err) {
+  ChildProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+               const fs::path& out, const fs::path& err) {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
@@ -109,7 +112,8 @@ class ChildProcess {
     sigfillset(&all);
     posix_spawnattr_setsigdefault(&attr, &all);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
-    const int rc = posix_spawn(&pid_, argv.at(0).c_str(), &actions, &attr, args.data(), envp.data());
+    const int rc =
+        posix_spawn(&pid_, argv.at(0).c_str(), &actions, &attr, args.data(), envp.data());
     posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&actions);
     if (rc != 0) throw std::runtime_error("posix_spawn " + argv[0] + ": " + std::strerror(rc));
@@ -168,12 +172,15 @@ struct RunResult {
   std::string out;
   std::string err;
   // For failure messages: how it ended and everything it said.
-  std::string Describe() const { return end.Describe() + "\n--- stdout\n" + out + "--- stderr\n" + err; }
+  std::string Describe() const {
+    return end.Describe() + "\n--- stdout\n" + out + "--- stderr\n" + err;
+  }
 };
 
 // Runs argv to its end (bounded: a hung agent is killed and reported).
-inline RunResult RunProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env = {},
-                     std::chrono::milliseconds timeout = 60s) {
+inline RunResult RunProcess(const std::vector<std::string>& argv,
+                            const std::vector<std::string>& env = {},
+                            std::chrono::milliseconds timeout = 60s) {
   TempDir scratch;
   ChildProcess child(argv, env, scratch.path() / "out", scratch.path() / "err");
   RunResult r;
@@ -181,7 +188,8 @@ inline RunResult RunProcess(const std::vector<std::string>& argv, const std::vec
   r.end = end ? *end : child.Stop(SIGKILL);
   r.out = ReadFile(scratch.path() / "out");
   r.err = ReadFile(scratch.path() / "err");
-  if (!end) r.err += "\n(test: killed after " + std::to_string(timeout.count()) + " ms without an end)\n";
+  if (!end)
+    r.err += "\n(test: killed after " + std::to_string(timeout.count()) + " ms without an end)\n";
   return r;
 }
 

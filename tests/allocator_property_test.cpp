@@ -30,7 +30,8 @@ FreeView View(const Allocator& a) {
   FreeView v;
   v.held = a.HeldCpus();
   for (size_t ni = 0; ni < a.host().nodes.size(); ++ni) {
-    for (const auto& [size, n] : a.host().nodes[ni].hugepages_free) v.pages.push_back(a.FreeHugepages(ni, size));
+    for (const auto& [size, n] : a.host().nodes[ni].hugepages_free)
+      v.pages.push_back(a.FreeHugepages(ni, size));
     v.bound.push_back(a.FreeBoundMemoryKib(ni));
   }
   v.ordinary = a.FreeOrdinaryMemoryKib();
@@ -45,25 +46,31 @@ void ExpectSingleNodeWhenItFits(const Allocator& a, const InstanceType& t, const
   for (size_t ni = 0; ni < a.host().nodes.size(); ++ni) {
     unsigned cpus = 0;
     for (unsigned c : a.FreeCores(ni)) cpus += a.host().cores[c].pus.Count();
-    const bool cpus_fit = cpus >= t.vcpus + (t.isolate_emulator_thread ? a.host().threads_per_core : 0);
-    const uint64_t need = t.hugepage_size_kib ? (t.memory_kib + t.hugepage_size_kib - 1) / t.hugepage_size_kib : 0;
+    const bool cpus_fit =
+        cpus >= t.vcpus + (t.isolate_emulator_thread ? a.host().threads_per_core : 0);
+    const uint64_t need =
+        t.hugepage_size_kib ? (t.memory_kib + t.hugepage_size_kib - 1) / t.hugepage_size_kib : 0;
     const bool pages_fit = !t.hugepage_size_kib || a.FreeHugepages(ni, t.hugepage_size_kib) >= need;
     const bool mem_fit = t.hugepage_size_kib || a.FreeBoundMemoryKib(ni) >= t.memory_kib;
     EXPECT_FALSE(cpus_fit && pages_fit && mem_fit)
-        << p.vm << " spans " << p.numa_nodes.size() << " nodes but node " << a.host().nodes[ni].id << " had room";
+        << p.vm << " spans " << p.numa_nodes.size() << " nodes but node " << a.host().nodes[ni].id
+        << " had room";
   }
 }
 
 HostModel Configure(const std::string& machine, bool configured, AgentConfig& config) {
   HostModel host = LoadFixture(machine);
   if (!configured) return host;
-  ReserveHugepages(host, 2048, 4096);      // 8 GiB of 2Mi pages per node
-  ReserveHugepages(host, 1048576, 8);      // 8 GiB of 1Gi pages per node
-  CpuSet iso;  // every CPU but the first core of each node
+  ReserveHugepages(host, 2048, 4096);  // 8 GiB of 2Mi pages per node
+  ReserveHugepages(host, 1048576, 8);  // 8 GiB of 1Gi pages per node
+  CpuSet iso;                          // every CPU but the first core of each node
   for (const auto& node : host.numa.nodes) iso |= node.cpus;
   for (const auto& node : host.numa.nodes)
     for (const auto& core : host.cpu.cores)
-      if (core.pus.IsSubsetOf(node.cpus)) { iso -= core.pus; break; }
+      if (core.pus.IsSubsetOf(node.cpus)) {
+        iso -= core.pus;
+        break;
+      }
   Isolate(host, iso);
   MakeRealtimeReady(host);
   config.gpus["nvidia.com/A400"] = 2;
@@ -106,7 +113,8 @@ TEST_P(AllocatorProperties, RandomPlaceAndFreeKeepEveryInvariant) {
         for (const auto& [vm, p] : a.placements())
           if (vm != live[i]) rebuilt.Commit(p);
         ASSERT_TRUE(a.Release(live[i]));
-        EXPECT_TRUE(View(a) == View(rebuilt)) << "release of " << live[i] << " left a different state";
+        EXPECT_TRUE(View(a) == View(rebuilt))
+            << "release of " << live[i] << " left a different state";
         live.erase(live.begin() + static_cast<long>(i));
         ++freed;
       }

@@ -41,7 +41,9 @@ inline void ReserveHugepages(HostModel& host, uint64_t size_kib, uint64_t pages)
   }
 }
 
-inline void Isolate(HostModel& host, const CpuSet& cpus) { host.isolation.isolated = cpus & host.cpu.online; }
+inline void Isolate(HostModel& host, const CpuSet& cpus) {
+  host.isolation.isolated = cpus & host.cpu.online;
+}
 
 inline void MakeRealtimeReady(HostModel& host) {
   for (Fact* f : {&host.realtime.preempt_rt, &host.realtime.sched_rt_runtime_us,

@@ -116,10 +116,15 @@ TEST_F(XeonAudit, PlacementsOfTheRealAllocatorAreClean) {
   Allocator a = MakeAllocator(host);
   std::vector<AuditDomain> domains;
   // Dedicated first, shared last: a shared pool is what is left once dedicated CPUs are taken.
-  for (const auto& [type, vm] : std::vector<std::pair<std::string, std::string>>{
-           {"cx1.medium", "cx-a"}, {"cx1.large", "cx-b"}, {"n1.medium", "n1-a"},
-           {"rt1.medium", "rt-a"}, {"cx1.medium", "cx-c"}, {"u1.large", "u-a"},
-           {"o1.small", "o-a"}, {"u1.medium", "u-b"}})
+  for (const auto& [type, vm] :
+       std::vector<std::pair<std::string, std::string>>{{"cx1.medium", "cx-a"},
+                                                        {"cx1.large", "cx-b"},
+                                                        {"n1.medium", "n1-a"},
+                                                        {"rt1.medium", "rt-a"},
+                                                        {"cx1.medium", "cx-c"},
+                                                        {"u1.large", "u-a"},
+                                                        {"o1.small", "o-a"},
+                                                        {"u1.medium", "u-b"}})
     domains.push_back(FromPlacement(PlaceAndCommit(a, type, vm)));
 
   const std::vector<AuditViolation> found = Audit(domains);
@@ -183,9 +188,8 @@ TEST_F(XeonAudit, OwnEmulatorOnASiblingOfAVcpu) {
 }
 
 TEST_F(XeonAudit, AnotherDedicatedVcpuOnASiblingCore) {
-  const AuditViolation v =
-      ExpectOnly({Dedicated("a", {1, 2}, 23), Dedicated("b", {17}, 22)},
-                 audit_rule::kSmtSiblingShared, "b", "1,17");
+  const AuditViolation v = ExpectOnly({Dedicated("a", {1, 2}, 23), Dedicated("b", {17}, 22)},
+                                      audit_rule::kSmtSiblingShared, "b", "1,17");
   EXPECT_NE(v.detail.find("'a'"), std::string::npos) << v.detail;
 }
 
@@ -208,8 +212,8 @@ TEST_F(XeonAudit, SharedDomainFloatingOverDedicatedCpusIsNamedWhateverItsOrder) 
 }
 
 TEST_F(XeonAudit, TwoEmulatorsOnOneCpu) {
-  ExpectOnly({Dedicated("a", {1}, 7), Dedicated("b", {2}, 7)},
-             audit_rule::kCpuSharedBetweenDomains, "b", "7");
+  ExpectOnly({Dedicated("a", {1}, 7), Dedicated("b", {2}, 7)}, audit_rule::kCpuSharedBetweenDomains,
+             "b", "7");
 }
 
 TEST_F(XeonAudit, VcpusSpreadOverNodesThatOneNodeWouldHold) {
@@ -223,8 +227,8 @@ TEST_F(XeonAudit, VcpusSpreadOverNodesThatOneNodeWouldHold) {
 }
 
 TEST_F(XeonAudit, MemoryOnAnotherNodeThanTheVcpus) {
-  const AuditViolation v = ExpectOnly({Dedicated("a", {1, 17}, 7, {1})},
-                                      audit_rule::kMemoryOffVcpuNodes, "a", "1,17");
+  const AuditViolation v =
+      ExpectOnly({Dedicated("a", {1, 17}, 7, {1})}, audit_rule::kMemoryOffVcpuNodes, "a", "1,17");
   EXPECT_NE(v.detail.find("bound to nodes 1, its vCPUs run on nodes 0"), std::string::npos)
       << v.detail;
   // Read from numatune when memory_nodes is not filled in.
@@ -257,8 +261,8 @@ TEST_F(XeonAudit, NoNumaModelFallsBackToTheAllocatorCores) {
 }
 
 TEST_F(XeonAudit, ViolationsAreGroupedByDomainInInputOrder) {
-  const auto found = Audit({Dedicated("a", {1, 1}, 7), Dedicated("b", {0}, 23),
-                            Dedicated("c", {2}, 2)});
+  const auto found =
+      Audit({Dedicated("a", {1, 1}, 7), Dedicated("b", {0}, 23), Dedicated("c", {2}, 2)});
   ASSERT_EQ(found.size(), 3u) << Describe(found);
   EXPECT_EQ(found[0].domain, "a");
   EXPECT_EQ(found[1].domain, "b");

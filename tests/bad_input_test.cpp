@@ -64,7 +64,8 @@ class ScopedTempDir {
 // Tests damage a private copy: other tests read the shared fixtures in parallel.
 fs::path CopyFixture(const std::string& machine, const ScopedTempDir& into) {
   const fs::path copy = into.path() / machine;
-  fs::copy(FixturesDir() / machine, copy, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+  fs::copy(FixturesDir() / machine, copy,
+           fs::copy_options::recursive | fs::copy_options::copy_symlinks);
   return copy;
 }
 
@@ -134,7 +135,8 @@ void ExpectRejected(const fs::path& root, const fs::path& file, const std::strin
     return;
   }
   EXPECT_NE(message.find(file.string()), std::string::npos) << message;
-  EXPECT_NE(message.find(reason), std::string::npos) << "reason '" << reason << "' missing: " << message;
+  EXPECT_NE(message.find(reason), std::string::npos)
+      << "reason '" << reason << "' missing: " << message;
 
   const auto run = RunAgent({"inspect", "--root", root.string(), "-o", "json"});
   EXPECT_NE(run.exit_code, 0);
@@ -285,7 +287,8 @@ std::vector<fs::path> RegularFiles(const fs::path& root) {
 bool IsPerCpuFile(const fs::path& file) {
   const std::string s = file.string();
   const size_t at = s.find("/sys/devices/system/cpu/cpu");
-  return at != std::string::npos && at + 27 < s.size() && std::isdigit(static_cast<unsigned char>(s[at + 27]));
+  return at != std::string::npos && at + 27 < s.size() &&
+         std::isdigit(static_cast<unsigned char>(s[at + 27]));
 }
 
 constexpr size_t kPerCpuSamplePerMachine = 150;
@@ -323,7 +326,8 @@ TEST(BadInputFuzz, NoFileContentCrashesDiscovery) {
       }
     }
   }
-  const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const auto seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::cout << cases << " damaged roots in " << seconds << " s: " << returned << " returned, "
             << input_errors << " InputError, " << other_errors << " other exceptions\n";
   EXPECT_GT(cases, 1000u);

@@ -1,8 +1,9 @@
 // Capacity on real fixture hosts and variants derived from them. Every expected
 // count is worked out by hand in the comments from the fixture's sysfs data.
+#include "agent/allocator/capacity.h"
+
 #include <gtest/gtest.h>
 
-#include "agent/allocator/capacity.h"
 #include "agent/catalog/builtin_catalog.h"
 #include "allocator_support.h"
 
@@ -43,7 +44,8 @@ TEST_F(XeonAsIs, Cx1LargeIsCappedByTwoMiHugepagesOnePerNode) {
   // 4Gi = 2048 pages of 2Mi: each node's whole pool, so one per node.
   TypeCapacity c = Count(a, "cx1.large");
   EXPECT_EQ(c.count, 2u);
-  EXPECT_EQ(Joined(c.blockers).find("no free 2Mi hugepages on any NUMA node (need 2048 for 4Gi)"), 0u)
+  EXPECT_EQ(Joined(c.blockers).find("no free 2Mi hugepages on any NUMA node (need 2048 for 4Gi)"),
+            0u)
       << Joined(c.blockers);
 }
 
@@ -70,7 +72,8 @@ TEST_F(XeonAsIs, SpanningCanBeTurnedOff) {
   Allocator strict = MakeAllocator(host, config);
   TypeCapacity c = Count(strict, "cx1.xlarge");
   EXPECT_EQ(c.count, 0u);
-  EXPECT_NE(Joined(c.blockers).find("allowNumaSpan: false"), std::string::npos) << Joined(c.blockers);
+  EXPECT_NE(Joined(c.blockers).find("allowNumaSpan: false"), std::string::npos)
+      << Joined(c.blockers);
 }
 
 TEST_F(XeonAsIs, TwoXlargeIsBeyondEveryNodeAndEveryNodeSet) {
@@ -91,11 +94,13 @@ TEST_F(XeonAsIs, SharedTypesAreBoundedByOrdinaryMemoryOrTheRatio) {
   // u1.nano 512Mi would fit 165 by memory, but 28 CPUs x 4 = 112 vCPU slots.
   TypeCapacity nano = Count(a, "u1.nano");
   EXPECT_EQ(nano.count, 112u);
-  EXPECT_NE(Joined(nano.blockers).find("shared pool full: 112 of 112"), std::string::npos) << Joined(nano.blockers);
+  EXPECT_NE(Joined(nano.blockers).find("shared pool full: 112 of 112"), std::string::npos)
+      << Joined(nano.blockers);
   // m1.large 16Gi = 8192 pages of 2Mi; 4096 free in all.
   TypeCapacity m1 = Count(a, "m1.large");
   EXPECT_EQ(m1.count, 0u);
-  EXPECT_NE(Joined(m1.blockers).find("only 4096 free 2Mi hugepages"), std::string::npos) << Joined(m1.blockers);
+  EXPECT_NE(Joined(m1.blockers).find("only 4096 free 2Mi hugepages"), std::string::npos)
+      << Joined(m1.blockers);
 }
 
 TEST_F(XeonAsIs, RatioComesFromTheConfig) {
@@ -107,14 +112,17 @@ TEST_F(XeonAsIs, RatioComesFromTheConfig) {
 TEST_F(XeonAsIs, RealtimeAndGpuTypesSayWhyNot) {
   TypeCapacity rt = Count(a, "rt1.medium");
   EXPECT_EQ(rt.count, 0u);
-  EXPECT_NE(Joined(rt.blockers).find("not realtime-ready"), std::string::npos) << Joined(rt.blockers);
+  EXPECT_NE(Joined(rt.blockers).find("not realtime-ready"), std::string::npos)
+      << Joined(rt.blockers);
   TypeCapacity gn = Count(a, "gn1.xlarge");
   EXPECT_EQ(gn.count, 0u);
-  EXPECT_NE(Joined(gn.blockers).find("GPU nvidia.com/A400"), std::string::npos) << Joined(gn.blockers);
+  EXPECT_NE(Joined(gn.blockers).find("GPU nvidia.com/A400"), std::string::npos)
+      << Joined(gn.blockers);
   // n1 wants 1Gi pages; the host has none.
   TypeCapacity n1 = Count(a, "n1.medium");
   EXPECT_EQ(n1.count, 0u);
-  EXPECT_NE(Joined(n1.blockers).find("no free 1Gi hugepages on any NUMA node (need 4 for 4Gi)"), std::string::npos)
+  EXPECT_NE(Joined(n1.blockers).find("no free 1Gi hugepages on any NUMA node (need 4 for 4Gi)"),
+            std::string::npos)
       << Joined(n1.blockers);
 }
 

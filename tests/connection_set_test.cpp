@@ -1,12 +1,12 @@
 // The connection set: per-pod virtqemud sockets found by glob become session
 // URIs, pods that leave take their connection with them, and a URI that cannot
 // be opened is retried with backoff rather than on every tick.
+#include "agent/libvirt/connection_set.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
-
-#include "agent/libvirt/connection_set.h"
 
 namespace kvhost {
 namespace {
@@ -33,7 +33,8 @@ TEST_F(ConnectionSetTest, EveryPodSocketBecomesASessionUri) {
   const auto uris = set.WantedUris();
   ASSERT_EQ(uris.size(), 3u);
   EXPECT_EQ(uris[0], "qemu:///system");
-  EXPECT_EQ(uris[1], "qemu+unix:///session?socket=" + (pods / "pod-a/libvirt-runtime/virtqemud-sock").string());
+  EXPECT_EQ(uris[1], "qemu+unix:///session?socket=" +
+                         (pods / "pod-a/libvirt-runtime/virtqemud-sock").string());
   fs::remove_all(pods / "pod-a");  // the pod left
   EXPECT_EQ(set.WantedUris().size(), 2u);
 }
@@ -56,11 +57,13 @@ TEST_F(ConnectionSetTest, AFailedOpenIsRetriedWithGrowingBackoff) {
 
 TEST_F(ConnectionSetTest, AnOpenConnectionIsKeptAndAGoneOneClosed) {
   const char* source = std::getenv("KVHOST_SOURCE_DIR");
-  const std::string uri = std::string("test://") + (source ? source : ".") + "/tests/data/libvirt/pinner-node.xml";
+  const std::string uri =
+      std::string("test://") + (source ? source : ".") + "/tests/data/libvirt/pinner-node.xml";
   ConnectionSet set({uri}, std::nullopt);
   const auto first = set.Refresh(ConnectionSet::Clock::now(), nullptr);
   ASSERT_EQ(first.opened.size(), 1u);
-  EXPECT_TRUE(set.Refresh(ConnectionSet::Clock::now(), nullptr).opened.empty()) << "kept, not reopened";
+  EXPECT_TRUE(set.Refresh(ConnectionSet::Clock::now(), nullptr).opened.empty())
+      << "kept, not reopened";
   EXPECT_EQ(set.Open().size(), 1u);
 }
 

@@ -1,12 +1,13 @@
 // Unit tests for the text parsers every reader builds on: kernel cpulists and
 // cpumasks, CpuSet set algebra, the kernel command line and isolcpus=.
+#include "cpu/cpu_set.h"
+
 #include <gtest/gtest.h>
 
 #include <random>
 #include <string>
 #include <vector>
 
-#include "cpu/cpu_set.h"
 #include "cpu/isolation.h"
 #include "cpu/kernel_cmdline.h"
 
@@ -205,8 +206,8 @@ TEST(KernelCmdline, LastValueBareKeysAndAbsence) {
       "BOOT_IMAGE=/vmlinuz-6.1 root=UUID=ab-cd ro quiet isolcpus=1-3 isolcpus=4-5\n");
   EXPECT_EQ(cmd.Last("BOOT_IMAGE"), "/vmlinuz-6.1");
   EXPECT_EQ(cmd.Last("root"), "UUID=ab-cd");  // only the first '=' splits
-  EXPECT_EQ(cmd.Last("quiet"), "");            // bare key
-  EXPECT_EQ(cmd.Last("isolcpus"), "4-5");      // a later repeat wins, as in the kernel
+  EXPECT_EQ(cmd.Last("quiet"), "");           // bare key
+  EXPECT_EQ(cmd.Last("isolcpus"), "4-5");     // a later repeat wins, as in the kernel
   EXPECT_EQ(cmd.Last("nohz_full"), std::nullopt);
   EXPECT_EQ(cmd.Last("qui"), std::nullopt);  // no prefix matches
 }
@@ -227,7 +228,8 @@ TEST(KernelCmdline, WhitespaceOnlyAndEmpty) {
 
 TEST(KernelCmdline, AllOfKeepsHugepageArgumentsInOrder) {
   const auto cmd = KernelCmdline::Parse(
-      "hugepagesz=1G hugepages=4 quiet hugepagesz=2M hugepages=512 default_hugepagesz=1G hugepages");
+      "hugepagesz=1G hugepages=4 quiet hugepagesz=2M hugepages=512 default_hugepagesz=1G "
+      "hugepages");
   const std::vector<std::pair<std::string, std::string>> expected = {
       {"hugepagesz", "1G"}, {"hugepages", "4"}, {"hugepagesz", "2M"}, {"hugepages", "512"}};
   // A bare "hugepages" has no value to pair, so it is left out.

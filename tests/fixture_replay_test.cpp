@@ -49,7 +49,8 @@ Struct LoadExpected(const fs::path& machine) {
   text << in.rdbuf();
   Struct expected;
   const auto status = google::protobuf::util::JsonStringToMessage(text.str(), &expected);
-  EXPECT_TRUE(in.good() && status.ok()) << machine / "expected.json" << ": " << status.ToString();
+  EXPECT_TRUE(in.good() && status.ok()) << machine / "expected.json"
+                                        << ": " << status.ToString();
   return expected;
 }
 
@@ -112,8 +113,7 @@ void CheckCpuCounts(const Replay& r) {
   EXPECT_EQ(t.cpu_model(), StringOrEmpty(Field(r.expected, "cpu_model")));
   EXPECT_EQ(t.online_cpus(), Canonical(Field(r.expected, "online").string_value()));
   EXPECT_EQ(t.offline_cpus(), Canonical(Field(r.expected, "offline").string_value()));
-  EXPECT_EQ(t.cpus_without_numa(),
-            Canonical(StringOrEmpty(Field(r.expected, "pus_without_numa"))));
+  EXPECT_EQ(t.cpus_without_numa(), Canonical(StringOrEmpty(Field(r.expected, "pus_without_numa"))));
   // The report's strings must already be canonical cpulists.
   EXPECT_EQ(t.online_cpus(), Canonical(t.online_cpus()));
 }
@@ -157,10 +157,9 @@ void CheckNumaInvariants(const Replay& r) {
   for (const auto& n : r.report.topology().numa_nodes()) {
     SCOPED_TRACE("node" + std::to_string(n.id()));
     const CpuSet cpus = ParseCpuList(n.cpus());
-    EXPECT_FALSE(cpus.Intersects(seen)) << "CPUs " << (cpus & seen).ToList()
-                                        << " are in two nodes";
-    EXPECT_TRUE(cpus.IsSubsetOf(online)) << "offline CPUs " << (cpus - online).ToList()
-                                         << " in a node";
+    EXPECT_FALSE(cpus.Intersects(seen)) << "CPUs " << (cpus & seen).ToList() << " are in two nodes";
+    EXPECT_TRUE(cpus.IsSubsetOf(online))
+        << "offline CPUs " << (cpus - online).ToList() << " in a node";
     seen |= cpus;
   }
 }
@@ -174,8 +173,9 @@ void CheckNodeHugepages(const Replay& r) {
     if (sizes)
       for (const auto& [size, pool] : sizes->fields()) {
         expected_sizes.insert(std::stoull(size));
-        const auto it = std::find_if(n.hugepages().begin(), n.hugepages().end(),
-                                     [&](const auto& p) { return p.size_kib() == std::stoull(size); });
+        const auto it =
+            std::find_if(n.hugepages().begin(), n.hugepages().end(),
+                         [&](const auto& p) { return p.size_kib() == std::stoull(size); });
         if (it == n.hugepages().end()) continue;  // reported by the size-set check below
         SCOPED_TRACE(size + " kB");
         EXPECT_EQ(it->total(), Number(Field(pool.struct_value(), "nr")));
@@ -195,8 +195,9 @@ void CheckGlobalHugepages(const Replay& r) {
   if (!IsNull(global))
     for (const auto& [size, pool] : global.struct_value().fields()) {
       expected_sizes.insert(std::stoull(size));
-      const auto it = std::find_if(pools.begin(), pools.end(),
-                                   [&](const auto& p) { return p.size_kib() == std::stoull(size); });
+      const auto it = std::find_if(pools.begin(), pools.end(), [&](const auto& p) {
+        return p.size_kib() == std::stoull(size);
+      });
       if (it == pools.end()) continue;
       SCOPED_TRACE("global " + size + " kB");
       const Struct& want = pool.struct_value();

@@ -196,7 +196,8 @@ void CheckJsonReport(const fs::path& machine, const std::string& json) {
   EXPECT_TRUE(topology.fields().count("offlineCpus"));
   for (const auto& node : Field(topology, "numaNodes").list_value().values()) {
     const Struct& node_fields = node.struct_value();
-    const std::string id = std::to_string(static_cast<unsigned>(Field(node_fields, "id").number_value()));
+    const std::string id =
+        std::to_string(static_cast<unsigned>(Field(node_fields, "id").number_value()));
     SCOPED_TRACE("json node" + id);
     const Value& cpus = Field(node_fields, "cpus");
     EXPECT_EQ(cpus.kind_case(), Value::kStringValue) << "\"cpus\" must always be printed";
@@ -224,7 +225,8 @@ TEST_F(InspectCli, CpuLessNodesPrintAnEmptyCpusString) {
       if (list.kind_case() != Value::kStringValue || !list.string_value().empty()) continue;
       found_cpu_less_node = true;
       SCOPED_TRACE(machine.filename().string() + " node" + id);
-      const auto run = RunCommand({AgentPath(), "inspect", "--root", machine.string(), "-o", "json"});
+      const auto run =
+          RunCommand({AgentPath(), "inspect", "--root", machine.string(), "-o", "json"});
       ASSERT_EQ(run.exit_code, 0) << run.err;
       const std::string key = "\"id\": " + id + ",";
       const size_t node_at = run.out.find(key);
@@ -248,12 +250,14 @@ TEST_F(InspectCli, TextOutputNamesEveryNumaNode) {
         << run.out;
     for (unsigned id : ids)
       EXPECT_NE(run.out.find("node " + std::to_string(id) + " "), std::string::npos)
-          << "node " << id << " missing from:\n" << run.out;
+          << "node " << id << " missing from:\n"
+          << run.out;
   }
 }
 
 TEST_F(InspectCli, UnknownOutputFormatIsRejected) {
-  const auto run = RunCommand({AgentPath(), "inspect", "--root", machines_.front().string(), "-o", "yaml"});
+  const auto run =
+      RunCommand({AgentPath(), "inspect", "--root", machines_.front().string(), "-o", "yaml"});
   EXPECT_NE(run.exit_code, 0);
   EXPECT_TRUE(run.out.empty()) << run.out;
   EXPECT_FALSE(run.err.empty());

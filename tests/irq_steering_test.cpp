@@ -41,7 +41,7 @@ class FakeProcIrq : public ::testing::Test {
  protected:
   void SetUp() override {
     for (const auto& [irq, list] : kInitialAffinities) tree.Write(AffinityFile(irq), list + "\n");
-    tree.Write("proc/irq/default_smp_affinity", "f\n");  // not an IRQ: ignored
+    tree.Write("proc/irq/default_smp_affinity", "f\n");   // not an IRQ: ignored
     fs::create_directories(tree.path() / "proc/irq/30");  // an IRQ without the file
   }
   std::string Affinity(unsigned irq) const { return tree.Read(AffinityFile(irq)); }
@@ -192,8 +192,8 @@ TEST(RealProcIrq, ListsAndPlansWithoutWriting) {
 
   const CpuSet online = *root.ReadCpuListOptional("sys/devices/system/cpu/online");
   if (online.Count() < 2) GTEST_SKIP() << "one CPU: nothing to steer to";
-  const CpuSet vm = CpuSet::Range(static_cast<unsigned>(online.Last()),
-                                  static_cast<unsigned>(online.Last()));
+  const CpuSet vm =
+      CpuSet::Range(static_cast<unsigned>(online.Last()), static_cast<unsigned>(online.Last()));
   const CpuSet housekeeping = online - vm;
   for (const PlannedIrqMove& move : PlanIrqSteering(root, vm, housekeeping)) {
     EXPECT_NE(move.irq, 0u);

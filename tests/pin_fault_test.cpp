@@ -33,7 +33,8 @@ class PinCrash : public RealAgentTest, public ::testing::WithParamInterface<std:
     } else {
       ASSERT_TRUE(saved) << "the allocation was not saved before " << point;
       ASSERT_EQ(saved->vcpu_cpus_size(), 1);
-      EXPECT_EQ(vcpu, std::to_string(saved->vcpu_cpus(0))) << "libvirt was not pinned before " << point;
+      EXPECT_EQ(vcpu, std::to_string(saved->vcpu_cpus(0)))
+          << "libvirt was not pinned before " << point;
     }
   }
 };
@@ -70,11 +71,14 @@ TEST_P(PinCrash, KilledPinLeavesWhatReconcileRepairs) {
 
   RunResult r = Agent({"reconcile"});
   ExpectReconciled(r);
-  EXPECT_NE(r.out.find(y), std::string::npos) << "reconcile did not report " << y << ":\n" << r.Describe();
+  EXPECT_NE(r.out.find(y), std::string::npos) << "reconcile did not report " << y << ":\n"
+                                              << r.Describe();
   ExpectStateIsLibvirtTruth(*hv_, state_.path(), {x, y});
 }
 
-INSTANTIATE_TEST_SUITE_P(PinSteps, PinCrash, ::testing::Values("after-allocation", "after-state-write", "after-libvirt"),
+INSTANTIATE_TEST_SUITE_P(PinSteps, PinCrash,
+                         ::testing::Values("after-allocation", "after-state-write",
+                                           "after-libvirt"),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            std::string name = info.param;
                            std::replace(name.begin(), name.end(), '-', '_');
@@ -129,7 +133,8 @@ TEST_F(PinFault, CorruptStateIsRebuiltFromLibvirtAndADomainGoneMeanwhileIsFreed)
 
   RunResult r = Agent({"reconcile"});
   ExpectReconciled(r);
-  EXPECT_NE(r.out.find("state file missing or corrupt: rebuilt from libvirt"), std::string::npos) << r.Describe();
+  EXPECT_NE(r.out.find("state file missing or corrupt: rebuilt from libvirt"), std::string::npos)
+      << r.Describe();
   int aside = 0;
   for (const auto& entry : fs::directory_iterator(state_.path()))
     aside += entry.path().filename().string().rfind(StateStore::kCorruptPrefix, 0) == 0;
@@ -156,7 +161,8 @@ TEST_F(PinFault, CorruptStateIsRebuiltFromLibvirtAndADomainGoneMeanwhileIsFreed)
   r = Agent({"reconcile"});
   ExpectReconciled(r);
   EXPECT_NE(r.out.find("freed 1: "), std::string::npos) << r.Describe();
-  EXPECT_TRUE(r.out.find(d_uuid) != std::string::npos || r.out.find(d) != std::string::npos) << r.Describe();
+  EXPECT_TRUE(r.out.find(d_uuid) != std::string::npos || r.out.find(d) != std::string::npos)
+      << r.Describe();
   EXPECT_TRUE(AllocationsOf(State(), d_uuid).empty());
   ASSERT_TRUE(Allocation(s));
   EXPECT_EQ(Allocation(s)->shared_cpus(), online);

@@ -101,7 +101,8 @@ TEST_F(PinIntegration, DomainWithoutMetadataIsPinnedAsTheTypeGivenElseReportedAs
   ASSERT_TRUE(r.end.Exited(0)) << r.Describe();
   r = Agent({"pin", anon});
   ASSERT_TRUE(r.end.Exited(0)) << r.Describe();
-  EXPECT_NE(r.out.find("2 catalog types match; treated as shared"), std::string::npos) << r.Describe();
+  EXPECT_NE(r.out.find("2 catalog types match; treated as shared"), std::string::npos)
+      << r.Describe();
   a = Allocation(anon);
   ASSERT_TRUE(a);
   EXPECT_FALSE(a->dedicated());
@@ -119,7 +120,8 @@ TEST_F(PinIntegration, WatcherPinsStartingDomainsFreesStoppedOnesAndSurvivesKill
   ASSERT_TRUE(WaitForAllocation(ded)) << "the watcher did not pin " << ded << ":\n" << WatcherLog();
   const unsigned cpu = OnlyCpu(*Allocation(ded));
   // The allocation is saved before libvirt is touched: wait for the kernel too.
-  EXPECT_TRUE(WaitUntil([&] { return hv_->VcpuCpus(ded, 0) == std::to_string(cpu); })) << hv_->VcpuCpus(ded, 0);
+  EXPECT_TRUE(WaitUntil([&] { return hv_->VcpuCpus(ded, 0) == std::to_string(cpu); }))
+      << hv_->VcpuCpus(ded, 0);
 
   hv_->Start(shr);
   ASSERT_TRUE(WaitForAllocation(shr)) << "the watcher did not pin " << shr << ":\n" << WatcherLog();
@@ -146,12 +148,16 @@ TEST_F(PinIntegration, WatcherPinsStartingDomainsFreesStoppedOnesAndSurvivesKill
 
   // The restarted watcher gets the stop event: the CPU goes back to the shared pool.
   hv_->Destroy(ded);
-  ASSERT_TRUE(WaitForAllocation(ded, false)) << ded << " still allocated after it stopped:\n" << WatcherLog();
+  ASSERT_TRUE(WaitForAllocation(ded, false)) << ded << " still allocated after it stopped:\n"
+                                             << WatcherLog();
   // The state is saved before the line is logged: wait for it.
-  EXPECT_TRUE(WaitUntil([&] { return WatcherLog().find(ded + " stopped: freed its CPUs") != std::string::npos; }))
-      << WatcherLog();
-  EXPECT_TRUE(WaitUntil([&] { return Allocation(shr) && Allocation(shr)->shared_cpus() == online.ToList(); }));
-  EXPECT_TRUE(WaitUntil([&] { return hv_->VcpuCpus(shr, 0) == online.ToList(); })) << hv_->VcpuCpus(shr, 0);
+  EXPECT_TRUE(WaitUntil([&] {
+    return WatcherLog().find(ded + " stopped: freed its CPUs") != std::string::npos;
+  })) << WatcherLog();
+  EXPECT_TRUE(WaitUntil(
+      [&] { return Allocation(shr) && Allocation(shr)->shared_cpus() == online.ToList(); }));
+  EXPECT_TRUE(WaitUntil([&] { return hv_->VcpuCpus(shr, 0) == online.ToList(); }))
+      << hv_->VcpuCpus(shr, 0);
   ExpectStateIsLibvirtTruth(*hv_, state_.path(), {shr});
 }
 
@@ -167,28 +173,34 @@ TEST_F(PinIntegration, WatcherReconnectsAndReconcilesAfterLibvirtdRestarts) {
 
   // The harness restarts only a libvirtd it started, and only when no other
   // build tree's run shares it; otherwise this test skips.
-  RunResult r = RunProcess({"/bin/bash", (source_ / "tests/harness/libvirtd.sh").string(), "restart", KVHOST_LIBVIRTD_DIR});
+  RunResult r = RunProcess({"/bin/bash", (source_ / "tests/harness/libvirtd.sh").string(),
+                            "restart", KVHOST_LIBVIRTD_DIR});
   if (r.end.Exited(77)) GTEST_SKIP() << r.out;
   ASSERT_TRUE(r.end.Exited(0)) << r.Describe();
   hv_->Reconnect();
 
   // The watcher notices the dead connection, reopens it (with backoff while
   // libvirtd is still down) and reconciles over the new one.
-  ASSERT_TRUE(WaitUntil([&] { return WatcherLog().find("reconciled: ", log_before) != std::string::npos; }, 60s))
-      << "no reconcile after the libvirtd restart:\n" << WatcherLog();
+  ASSERT_TRUE(WaitUntil(
+      [&] { return WatcherLog().find("reconciled: ", log_before) != std::string::npos; }, 60s))
+      << "no reconcile after the libvirtd restart:\n"
+      << WatcherLog();
   const std::string after_restart = WatcherLog().substr(log_before);
   EXPECT_NE(after_restart.find("lost; reconnecting"), std::string::npos) << after_restart;
-  EXPECT_NE(after_restart.find("connection qemu:///system open"), std::string::npos) << after_restart;
+  EXPECT_NE(after_restart.find("connection qemu:///system open"), std::string::npos)
+      << after_restart;
   ExpectStateIsLibvirtTruth(*hv_, state_.path(), {ded, shr});
   for (const auto& name : {ded, shr}) {
     auto was = AllocationOf(before, hv_->Uuid(name)), is = AllocationOf(State(), hv_->Uuid(name));
     ASSERT_TRUE(was && is) << name;
-    EXPECT_EQ(is->SerializeAsString(), was->SerializeAsString()) << name << " moved across the restart";
+    EXPECT_EQ(is->SerializeAsString(), was->SerializeAsString())
+        << name << " moved across the restart";
   }
 
   // Events flow on the new connection: a stop still frees the CPU.
   hv_->Destroy(ded);
-  ASSERT_TRUE(WaitForAllocation(ded, false)) << ded << " still allocated after it stopped:\n" << WatcherLog();
+  ASSERT_TRUE(WaitForAllocation(ded, false)) << ded << " still allocated after it stopped:\n"
+                                             << WatcherLog();
   ExpectStateIsLibvirtTruth(*hv_, state_.path(), {shr});
 }
 

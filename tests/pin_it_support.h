@@ -63,7 +63,9 @@ class Hypervisor {
   Hypervisor& operator=(const Hypervisor&) = delete;
 
   const LibvirtConnection& connection() const { return *connection_; }
-  void Reconnect() { connection_ = std::make_unique<LibvirtConnection>(LibvirtConnection::Open(kUri)); }
+  void Reconnect() {
+    connection_ = std::make_unique<LibvirtConnection>(LibvirtConnection::Open(kUri));
+  }
 
   // Defines kvhost-it-<pid>-<suffix>: `type` goes into the kvhost metadata,
   // none when empty. Returns the name.
@@ -71,8 +73,9 @@ class Hypervisor {
     const std::string name = DomainPrefix() + suffix;
     const std::string metadata =
         type.empty() ? ""
-                     : "<metadata><kvhost:instance xmlns:kvhost='https://kvhost.cozystack.io/xmlns/v1' type='" + type +
-                           "'/></metadata>";
+                     : "<metadata><kvhost:instance "
+                       "xmlns:kvhost='https://kvhost.cozystack.io/xmlns/v1' type='" +
+                           type + "'/></metadata>";
     // 128 MiB, the it.* size, so a domain without metadata matches it.dedicated and it.shared.
     const std::string xml = "<domain type='kvm'><name>" + name + "</name>" + metadata +
                             "<memory unit='MiB'>128</memory><vcpu>" + std::to_string(vcpus) +
@@ -119,17 +122,20 @@ inline v1::AgentState ReadState(const fs::path& state_dir) {
   if (ec) return {};  // no state file yet
   LoadedState loaded = StateStore(copy.path()).Load();
   if (loaded.status != StateLoadStatus::kLoaded)
-    throw std::runtime_error("state file in " + state_dir.string() + " unreadable: " + loaded.problem);
+    throw std::runtime_error("state file in " + state_dir.string() +
+                             " unreadable: " + loaded.problem);
   return loaded.state;
 }
 
-inline std::vector<v1::Allocation> AllocationsOf(const v1::AgentState& state, const std::string& uuid) {
+inline std::vector<v1::Allocation> AllocationsOf(const v1::AgentState& state,
+                                                 const std::string& uuid) {
   std::vector<v1::Allocation> out;
   for (const auto& a : state.allocations())
     if (a.domain_uuid() == uuid) out.push_back(a);
   return out;
 }
-inline std::optional<v1::Allocation> AllocationOf(const v1::AgentState& state, const std::string& uuid) {
+inline std::optional<v1::Allocation> AllocationOf(const v1::AgentState& state,
+                                                  const std::string& uuid) {
   auto all = AllocationsOf(state, uuid);
   if (all.size() != 1) return std::nullopt;
   return all.front();
@@ -145,7 +151,9 @@ inline CpuSet OnlineCpus() {
 inline std::vector<CpuSet> ExpectedVcpuCpus(const v1::Allocation& a, unsigned vcpus) {
   std::vector<CpuSet> out;
   for (unsigned v = 0; v < vcpus; ++v)
-    out.push_back(a.dedicated() ? (v < static_cast<unsigned>(a.vcpu_cpus_size()) ? CpuSet::Range(a.vcpu_cpus(v), a.vcpu_cpus(v)) : CpuSet())
+    out.push_back(a.dedicated() ? (v < static_cast<unsigned>(a.vcpu_cpus_size())
+                                       ? CpuSet::Range(a.vcpu_cpus(v), a.vcpu_cpus(v))
+                                       : CpuSet())
                                 : ParseCpuList(a.shared_cpus()));
   return out;
 }
@@ -162,18 +170,21 @@ inline void ExpectStateIsLibvirtTruth(const Hypervisor& hv, const fs::path& stat
     if (s.active) active[s.uuid] = s.name;
   CpuSet dedicated;
   for (const auto& a : state.allocations()) {
-    EXPECT_TRUE(active.count(a.domain_uuid())) << "allocation of " << a.domain_uuid() << " (" << a.instance_type()
-                                               << ") whose domain does not run";
+    EXPECT_TRUE(active.count(a.domain_uuid()))
+        << "allocation of " << a.domain_uuid() << " (" << a.instance_type()
+        << ") whose domain does not run";
     if (!a.dedicated()) continue;
     const CpuSet cpus = PlacementFromAllocation(a).DedicatedCpus();
-    EXPECT_FALSE(cpus.Intersects(dedicated)) << "CPUs " << cpus.ToList() << " of " << active[a.domain_uuid()]
-                                             << " are already given to another dedicated domain";
+    EXPECT_FALSE(cpus.Intersects(dedicated))
+        << "CPUs " << cpus.ToList() << " of " << active[a.domain_uuid()]
+        << " are already given to another dedicated domain";
     dedicated |= cpus;
   }
   for (const auto& a : state.allocations()) {
     if (a.dedicated()) continue;
     EXPECT_FALSE(ParseCpuList(a.shared_cpus()).Intersects(dedicated))
-        << active[a.domain_uuid()] << " floats on " << a.shared_cpus() << ", over dedicated CPUs " << dedicated.ToList();
+        << active[a.domain_uuid()] << " floats on " << a.shared_cpus() << ", over dedicated CPUs "
+        << dedicated.ToList();
   }
 
   for (const auto& name : running) {
@@ -193,7 +204,8 @@ inline void ExpectStateIsLibvirtTruth(const Hypervisor& hv, const fs::path& stat
     ASSERT_EQ(live.vcpus.size(), vcpus);
     for (unsigned v = 0; v < vcpus; ++v) {
       EXPECT_EQ(live.vcpus[v].ToList(), want[v].ToList()) << "libvirt pins vCPU " << v;
-      EXPECT_EQ(hv.VcpuCpus(name, v), want[v].ToList()) << "the kernel lets vCPU " << v << " run on";
+      EXPECT_EQ(hv.VcpuCpus(name, v), want[v].ToList())
+          << "the kernel lets vCPU " << v << " run on";
     }
   }
 }
@@ -219,15 +231,18 @@ class RealAgentTest : public ::testing::Test {
     // The harness exits 77 (skip) in exactly these cases, and ctest still runs
     // the tests needing its fixture: they skip too, rather than fail.
     if (geteuid() != 0) GTEST_SKIP() << "needs root for qemu:///system";
-    if (int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC); fd < 0) GTEST_SKIP() << "/dev/kvm cannot be opened here";
-    else close(fd);
+    if (int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC); fd < 0)
+      GTEST_SKIP() << "/dev/kvm cannot be opened here";
+    else
+      close(fd);
     // libvirt's client writes to its socket with write(): a call on a
     // connection to a libvirtd that restarted would kill the test with SIGPIPE.
     // libvirt leaves that signal to the application (virsh ignores it too).
     std::signal(SIGPIPE, SIG_IGN);
     const char* agent = std::getenv("KVHOST_AGENT");
     const char* source = std::getenv("KVHOST_SOURCE_DIR");
-    ASSERT_TRUE(agent && source) << "run through ctest: KVHOST_AGENT and KVHOST_SOURCE_DIR are unset";
+    ASSERT_TRUE(agent && source)
+        << "run through ctest: KVHOST_AGENT and KVHOST_SOURCE_DIR are unset";
     agent_ = agent;
     source_ = source;
     data_ = source_ / "tests/data/it";
@@ -236,7 +251,8 @@ class RealAgentTest : public ::testing::Test {
     // test's CPUs: one run at a time, machine-wide.
     lock_fd_ = open("/run/lock/kvhost-it-pin-tests.lock", O_CREAT | O_RDWR | O_CLOEXEC, 0644);
     ASSERT_GE(lock_fd_, 0) << std::strerror(errno);
-    ASSERT_TRUE(WaitUntil([&] { return flock(lock_fd_, LOCK_EX | LOCK_NB) == 0; }, 600s)) << "lock held for 10 min";
+    ASSERT_TRUE(WaitUntil([&] { return flock(lock_fd_, LOCK_EX | LOCK_NB) == 0; }, 600s))
+        << "lock held for 10 min";
     hv_.emplace();
     if (OnlineCpus().Count() < 2) GTEST_SKIP() << "needs a host with 2 or more CPUs";
   }
@@ -256,23 +272,30 @@ class RealAgentTest : public ::testing::Test {
     // orphaned watcher goes on pinning the next tests' domains.
     if (fs::exists(kSetpriv)) words.insert(words.begin(), {kSetpriv, "--pdeathsig", "TERM", "--"});
     for (std::string flag : {"--connect", kUri}) words.push_back(flag);
-    words.insert(words.end(), {"--state-dir", state_.path().string(), "--config", (data_ / "config.yaml").string(),
-                               "--catalog", (data_ / "catalog.yaml").string(), "--no-builtin-catalog"});
+    words.insert(words.end(), {"--state-dir", state_.path().string(), "--config",
+                               (data_ / "config.yaml").string(), "--catalog",
+                               (data_ / "catalog.yaml").string(), "--no-builtin-catalog"});
     return words;
   }
-  RunResult Agent(const std::vector<std::string>& words, const std::vector<std::string>& env = {}) const {
+  RunResult Agent(const std::vector<std::string>& words,
+                  const std::vector<std::string>& env = {}) const {
     return RunProcess(AgentArgs(words), env);
   }
 
-  // Starts `pin --watch` (its stderr, the log, read by WatcherLog()); waits for its first reconcile.
+  // Starts `pin --watch` (its stderr, the log, read by WatcherLog()); waits for its first
+  // reconcile.
   void StartWatcher(const std::vector<std::string>& env = {}) {
     watcher_.reset();
     ++watcher_runs_;
-    watcher_.emplace(AgentArgs({"pin", "--watch"}), env, logs_.path() / "watch.out", watcher_log_path());
+    watcher_.emplace(AgentArgs({"pin", "--watch"}), env, logs_.path() / "watch.out",
+                     watcher_log_path());
     ASSERT_TRUE(WaitUntil([&] { return WatcherLog().find("reconciled:") != std::string::npos; }))
-        << "the watcher never reconciled:\n" << WatcherLog();
+        << "the watcher never reconciled:\n"
+        << WatcherLog();
   }
-  fs::path watcher_log_path() const { return logs_.path() / ("watch-" + std::to_string(watcher_runs_) + ".log"); }
+  fs::path watcher_log_path() const {
+    return logs_.path() / ("watch-" + std::to_string(watcher_runs_) + ".log");
+  }
   std::string WatcherLog() const { return ReadFile(watcher_log_path()); }
 
   v1::AgentState State() const { return ReadState(state_.path()); }

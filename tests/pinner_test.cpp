@@ -2,6 +2,8 @@
 // model of a real fixture machine (hwloc-16amd64-4n4c-hugepages: 4 nodes of 4
 // CPUs, no SMT), derived to have 2048 free 2Mi pages (4 GiB of its 8) per node. Defaults:
 // reserved 0,4,8,12 (first core of each node); dedicated = shared = the rest.
+#include "agent/pinning/pinner.h"
+
 #include <gtest/gtest.h>
 #include <libvirt/libvirt.h>
 
@@ -12,7 +14,6 @@
 #include "agent/daemon/watch_loop.h"
 #include "agent/libvirt/pinning_reader.h"
 #include "agent/pinning/audit.h"
-#include "agent/pinning/pinner.h"
 #include "allocator_support.h"
 
 namespace kvhost::testing {
@@ -37,8 +38,9 @@ class PinnerTest : public ::testing::Test {
     HostModel model = LoadFixture("hwloc-16amd64-4n4c-hugepages");
     ReserveHugepages(model, 2048, 2048);
     host = std::make_shared<const HostResources>(BuildHostResources(model, AgentConfig{}));
-    state_dir = fs::temp_directory_path() / ("kvhost-pinner-" + std::to_string(::getpid()) + "-" +
-                                             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    state_dir = fs::temp_directory_path() /
+                ("kvhost-pinner-" + std::to_string(::getpid()) + "-" +
+                 ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(state_dir);
   }
   void TearDown() override { fs::remove_all(state_dir); }
@@ -64,7 +66,8 @@ TEST_F(PinnerTest, FreshReconcilePlacesAndPinsEveryRunningDomain) {
   std::string said;
   for (const auto& p : r.problems) said += p + "\n";
   for (const auto& p : r.placed) said += "placed " + p + "\n";
-  EXPECT_TRUE(Has(r.placed, "kv-cx1") && Has(r.placed, "kv-u1") && Has(r.placed, "kv-mystery")) << said;
+  EXPECT_TRUE(Has(r.placed, "kv-cx1") && Has(r.placed, "kv-u1") && Has(r.placed, "kv-mystery"))
+      << said;
   EXPECT_TRUE(Has(r.problems, "kv-rt")) << "rt1 needs a realtime-ready host";
   EXPECT_FALSE(Has(r.placed, "kv-off"));
   // cx1.large: node 0 is the tightest fit (all equal, lowest first): vCPUs on
@@ -80,7 +83,8 @@ TEST_F(PinnerTest, FreshReconcilePlacesAndPinsEveryRunningDomain) {
   // Shared guests float on what is left of the shared pool.
   EXPECT_EQ(Actual("kv-u1").vcpus[0].ToList(), "5-7,9-11,13-15");
   EXPECT_EQ(Actual("kv-mystery").vcpus[2].ToList(), "5-7,9-11,13-15");
-  EXPECT_EQ(pinner->owners().at("a0000000-0000-4000-8000-000000000003").type_source.find("unknown"), 0u);
+  EXPECT_EQ(pinner->owners().at("a0000000-0000-4000-8000-000000000003").type_source.find("unknown"),
+            0u);
   EXPECT_TRUE(fs::exists(state_dir / "state.pb"));
 }
 
@@ -107,7 +111,8 @@ TEST_F(PinnerTest, WhatTheAgentPinnedAuditsClean) {
   const auto violations = AuditPinning(*host, domains);
   EXPECT_FALSE(violations.empty());
   for (const auto& v : violations)
-    EXPECT_TRUE(v.domain == "kv-rt" || v.detail.find("'kv-rt'") != std::string::npos) << v.rule << ": " << v.detail;
+    EXPECT_TRUE(v.domain == "kv-rt" || v.detail.find("'kv-rt'") != std::string::npos)
+        << v.rule << ": " << v.detail;
 }
 
 TEST_F(PinnerTest, ARestartKeepsTheStateAndTouchesNothing) {
@@ -207,13 +212,15 @@ TEST_F(PinnerTest, UnpinFreesTheCoresAndPinIsIdempotent) {
   ASSERT_EQ(virDomainGetIOThreadInfo(connection.LookupDomain("kv-cx1").raw(), &info, 0), 1);
   CpuSet iothread_cpus;
   for (int cpu = 0; cpu < info[0]->cpumaplen * 8; ++cpu)
-    if (VIR_CPU_USABLE(info[0]->cpumap, info[0]->cpumaplen, 0, cpu)) iothread_cpus.Add(static_cast<unsigned>(cpu));
+    if (VIR_CPU_USABLE(info[0]->cpumap, info[0]->cpumaplen, 0, cpu))
+      iothread_cpus.Add(static_cast<unsigned>(cpu));
   virDomainIOThreadInfoFree(info[0]);
   free(info);
   EXPECT_EQ(iothread_cpus.ToList(), "3");
   EXPECT_TRUE(pinner->Unpin(connection.uri(), "kv-cx1"));
   EXPECT_TRUE(pinner->allocator().HeldCpus().Empty());
-  EXPECT_EQ(Actual("kv-cx1").vcpus[0].ToList(), "1-3,5-7,9-11,13-15") << "it floats with the shared guests";
+  EXPECT_EQ(Actual("kv-cx1").vcpus[0].ToList(), "1-3,5-7,9-11,13-15")
+      << "it floats with the shared guests";
   EXPECT_THROW(pinner->Pin(connection.uri(), "kv-off"), std::invalid_argument);
   EXPECT_THROW(pinner->Pin(connection.uri(), "kv-rt"), std::runtime_error);
 }
@@ -235,13 +242,15 @@ TEST_F(PinnerTest, LifecycleEventsPinStartedDomainsAndFreeStoppedOnes) {
   options.on_event_handled = [&](const std::string& what) {
     const LibvirtConnection* c = connections.Open().front();
     if (what == "started kv-off") {
-      started_seen = pinner.allocator().placements().count("a0000000-0000-4000-8000-000000000005") == 1;
+      started_seen =
+          pinner.allocator().placements().count("a0000000-0000-4000-8000-000000000005") == 1;
       virDomainPtr d = virDomainLookupByName(c->raw(), "kv-off");
       EXPECT_EQ(virDomainDestroy(d), 0);  // -> STOPPED -> freed
       virDomainFree(d);
     }
     if (what == "stopped kv-off")
-      stopped_seen = pinner.allocator().placements().count("a0000000-0000-4000-8000-000000000005") == 0;
+      stopped_seen =
+          pinner.allocator().placements().count("a0000000-0000-4000-8000-000000000005") == 0;
   };
   options.stop_requested = [&] { return stopped_seen.load(); };
   RunWatchLoop(pinner, connections, options, std::chrono::seconds(10));

@@ -195,10 +195,9 @@ TEST(VcpuIndexOfThreadTest, ParsesOnlyKvmVcpuThreadNames) {
   EXPECT_EQ(VcpuIndexOfThread("CPU 0/KVM"), 0u);
   EXPECT_EQ(VcpuIndexOfThread("CPU 3/KVM"), 3u);
   EXPECT_EQ(VcpuIndexOfThread("CPU 255/KVM"), 255u);
-  for (const char* other :
-       {"CPU 3/TCG", "CPU /KVM", "CPU -1/KVM", "CPU +1/KVM", "CPU 03/KVM", "CPU 3/KVMx",
-        "CPU 3 /KVM", "cpu 3/KVM", "CPU 3/kvm", "qemu-system-x86", "IO mon_iothread", "",
-        "CPU 99999999999/KVM"})
+  for (const char* other : {"CPU 3/TCG", "CPU /KVM", "CPU -1/KVM", "CPU +1/KVM", "CPU 03/KVM",
+                            "CPU 3/KVMx", "CPU 3 /KVM", "cpu 3/KVM", "CPU 3/kvm", "qemu-system-x86",
+                            "IO mon_iothread", "", "CPU 99999999999/KVM"})
     EXPECT_EQ(VcpuIndexOfThread(other), std::nullopt) << other;
 }
 

@@ -89,7 +89,8 @@ PlaceResult Allocator::Place(const InstanceType& type, const std::string& vm) co
     r.reasons.push_back(why);
   }
   if (type.gpus > 0) {
-    const std::string device = type.gpu_device_names.empty() ? "gpu" : type.gpu_device_names.front();
+    const std::string device =
+        type.gpu_device_names.empty() ? "gpu" : type.gpu_device_names.front();
     const unsigned free = FreeGpus(device);
     if (free < type.gpus)
       r.reasons.push_back("needs " + std::to_string(type.gpus) + " GPU " + device + ", " +
@@ -121,9 +122,11 @@ void Allocator::Commit(Placement p) {
   }
   if (p.emulator_cpu) {
     const unsigned cpu = *p.emulator_cpu;
-    if (!host_->dedicated.Contains(cpu)) fail("emulator CPU " + std::to_string(cpu) + " is not in the dedicated pool");
+    if (!host_->dedicated.Contains(cpu))
+      fail("emulator CPU " + std::to_string(cpu) + " is not in the dedicated pool");
     if (held_.Contains(cpu)) fail("emulator CPU " + std::to_string(cpu) + " is held by another VM");
-    if (vcpu_cores.Contains(cpu)) fail("emulator CPU " + std::to_string(cpu) + " shares a core with a vCPU");
+    if (vcpu_cores.Contains(cpu))
+      fail("emulator CPU " + std::to_string(cpu) + " shares a core with a vCPU");
   }
   for (const auto& g : p.hugepages) {
     int ni = host_->NodeIndex(g.node);
@@ -137,17 +140,20 @@ void Allocator::Commit(Placement p) {
     int ni = host_->NodeIndex(node);
     if (ni < 0) fail("memory bound to node " + std::to_string(node) + ", which holds no guests");
     if (kib > FreeBoundMemoryKib(static_cast<size_t>(ni)))
-      fail("node " + std::to_string(node) + " has " + FormatKib(FreeBoundMemoryKib(static_cast<size_t>(ni))) +
+      fail("node " + std::to_string(node) + " has " +
+           FormatKib(FreeBoundMemoryKib(static_cast<size_t>(ni))) +
            " ordinary memory free, needs " + FormatKib(kib));
   }
   if (bound.empty() && p.memory_kib > FreeOrdinaryMemoryKib())
-    fail(FormatKib(FreeOrdinaryMemoryKib()) + " ordinary memory free, needs " + FormatKib(p.memory_kib));
-  const CpuSet newly_held = vcpu_cores | (p.emulator_cpu ? CpuSet::Range(*p.emulator_cpu, *p.emulator_cpu) : CpuSet{});
+    fail(FormatKib(FreeOrdinaryMemoryKib()) + " ordinary memory free, needs " +
+         FormatKib(p.memory_kib));
+  const CpuSet newly_held =
+      vcpu_cores | (p.emulator_cpu ? CpuSet::Range(*p.emulator_cpu, *p.emulator_cpu) : CpuSet{});
   const unsigned slots_after = static_cast<unsigned>(
       std::floor((host_->shared - held_ - newly_held).Count() * host_->shared_cpu_ratio + 1e-9));
   if (shared_vcpus_ + p.shared_vcpus > slots_after)
-    fail("shared pool would hold " + std::to_string(shared_vcpus_ + p.shared_vcpus) +
-         " vCPUs on " + std::to_string(slots_after) + " slots");
+    fail("shared pool would hold " + std::to_string(shared_vcpus_ + p.shared_vcpus) + " vCPUs on " +
+         std::to_string(slots_after) + " slots");
   if (p.gpus > FreeGpus(p.gpu_device))
     fail(std::to_string(FreeGpus(p.gpu_device)) + " GPUs " + p.gpu_device + " free, needs " +
          std::to_string(p.gpus));
@@ -174,8 +180,10 @@ void Allocator::Account(const Placement& p, int sign) {
   for (unsigned cpu : p.vcpu_cpus)
     if (const CoreInfo* core = host_->CoreOf(cpu)) cpus |= core->pus;
   if (p.emulator_cpu) cpus.Add(*p.emulator_cpu);
-  if (sign > 0) held_ |= cpus;
-  else held_ -= cpus;
+  if (sign > 0)
+    held_ |= cpus;
+  else
+    held_ -= cpus;
   auto add = [sign](uint64_t& counter, uint64_t amount) {
     counter = sign > 0 ? counter + amount : counter - std::min(counter, amount);
   };

@@ -68,7 +68,7 @@ class Allocator {
 
   std::shared_ptr<const HostResources> host_;
   std::map<std::string, Placement> placements_;
-  CpuSet held_;       // vCPU cores (every sibling) and emulator CPUs of committed VMs
+  CpuSet held_;  // vCPU cores (every sibling) and emulator CPUs of committed VMs
   std::map<std::pair<unsigned, uint64_t>, uint64_t> hugepages_used_;  // (node, size) -> pages
   std::map<unsigned, uint64_t> bound_memory_used_;  // node -> KiB of ordinary memory
   uint64_t unbound_memory_used_ = 0;

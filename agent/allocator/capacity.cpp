@@ -62,8 +62,10 @@ FragmentationScore ComputeFragmentation(const Allocator& state, const Catalog& c
   }
   double sum = 0;
   int parts = 0;
-  if (f.free_dedicated_cpus) sum += double(f.stranded_dedicated_cpus) / f.free_dedicated_cpus, ++parts;
-  if (f.free_hugepage_kib) sum += double(f.stranded_hugepage_kib) / double(f.free_hugepage_kib), ++parts;
+  if (f.free_dedicated_cpus)
+    sum += double(f.stranded_dedicated_cpus) / f.free_dedicated_cpus, ++parts;
+  if (f.free_hugepage_kib)
+    sum += double(f.stranded_hugepage_kib) / double(f.free_hugepage_kib), ++parts;
   f.score = parts ? sum / parts : 0;
   return f;
 }
@@ -72,9 +74,12 @@ std::vector<WhatIfChange> ParseWhatIf(const std::string& text) {
   std::string_view s = text;
   while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
   WhatIfChange proto;
-  if (s.rfind("add ", 0) == 0) s.remove_prefix(4);
-  else if (s.rfind("remove ", 0) == 0) proto.add = false, s.remove_prefix(7);
-  else throw std::invalid_argument("what-if '" + text + "' must start with 'add ' or 'remove '");
+  if (s.rfind("add ", 0) == 0)
+    s.remove_prefix(4);
+  else if (s.rfind("remove ", 0) == 0)
+    proto.add = false, s.remove_prefix(7);
+  else
+    throw std::invalid_argument("what-if '" + text + "' must start with 'add ' or 'remove '");
   std::vector<WhatIfChange> out;
   while (!s.empty()) {
     const size_t comma = s.find(',');
@@ -90,7 +95,8 @@ std::vector<WhatIfChange> ParseWhatIf(const std::string& text) {
       std::string_view n = item.substr(eq + 1);
       auto [p, ec] = std::from_chars(n.data(), n.data() + n.size(), c.count);
       if (ec != std::errc() || p != n.data() + n.size() || c.count == 0)
-        throw std::invalid_argument("what-if '" + std::string(item) + "': count must be a positive integer");
+        throw std::invalid_argument("what-if '" + std::string(item) +
+                                    "': count must be a positive integer");
     }
     out.push_back(std::move(c));
   }

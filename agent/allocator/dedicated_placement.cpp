@@ -25,9 +25,9 @@ struct NodeTry {
   std::vector<unsigned> cpus;   // CPUs for the vCPUs, in order
   std::optional<unsigned> emulator;
   uint64_t pages = 0;
-  uint64_t memory_kib = 0;      // guest memory this node backs
-  unsigned free_cpus = 0;       // free dedicated CPUs on whole cores before placing
-  unsigned leftover = 0;        // free dedicated CPUs after placing (best-fit key)
+  uint64_t memory_kib = 0;  // guest memory this node backs
+  unsigned free_cpus = 0;   // free dedicated CPUs on whole cores before placing
+  unsigned leftover = 0;    // free dedicated CPUs after placing (best-fit key)
   // What failed, each a short phrase with the numbers.
   std::string cores_short, emulator_short, pages_short, memory_short, shared_short;
 };
@@ -81,9 +81,9 @@ FreeSnapshot TakeSnapshot(const Allocator& a, const InstanceType& type) {
     unsigned cpus = 0;
     for (unsigned c : s.cores.back()) cpus += host.cores[c].pus.Count();
     s.cpus.push_back(cpus);
-    s.memory_kib.push_back(type.hugepage_size_kib
-                               ? a.FreeHugepages(ni, type.hugepage_size_kib) * type.hugepage_size_kib
-                               : a.FreeBoundMemoryKib(ni));
+    s.memory_kib.push_back(type.hugepage_size_kib ? a.FreeHugepages(ni, type.hugepage_size_kib) *
+                                                        type.hugepage_size_kib
+                                                  : a.FreeBoundMemoryKib(ni));
   }
   return s;
 }
@@ -106,8 +106,9 @@ NodeTry TryNode(const Allocator& a, const FreeSnapshot& snap, size_t ni, unsigne
   if (vcpus > 0) {
     t.cores = PickCores(host, free_cores, vcpus);
     if (t.cores.empty())
-      t.cores_short = where() + " has " + std::to_string(free_cores.size()) + " free dedicated cores (" +
-                      std::to_string(t.free_cpus) + " CPUs), needs " + std::to_string(vcpus) + " CPUs";
+      t.cores_short = where() + " has " + std::to_string(free_cores.size()) +
+                      " free dedicated cores (" + std::to_string(t.free_cpus) + " CPUs), needs " +
+                      std::to_string(vcpus) + " CPUs";
     for (unsigned c : t.cores) {
       chosen_pus |= host.cores[c].pus;
       host.cores[c].pus.ForEach([&](unsigned cpu) {
@@ -133,7 +134,8 @@ NodeTry TryNode(const Allocator& a, const FreeSnapshot& snap, size_t ni, unsigne
       }
     });
     t.emulator = shared_core ? shared_core : partial_core ? partial_core : fresh_core;
-    if (!t.emulator) t.emulator_short = where() + " has no dedicated CPU left for the emulator thread";
+    if (!t.emulator)
+      t.emulator_short = where() + " has no dedicated CPU left for the emulator thread";
   }
   if (type.hugepage_size_kib) {
     t.pages = PagesFor(memory_kib, type.hugepage_size_kib);
@@ -142,7 +144,8 @@ NodeTry TryNode(const Allocator& a, const FreeSnapshot& snap, size_t ni, unsigne
       t.pages_short = where() + " has " + std::to_string(free) + " free " +
                       FormatKib(type.hugepage_size_kib) + " hugepages";
   } else if (a.FreeBoundMemoryKib(ni) < memory_kib) {
-    t.memory_short = where() + " has " + FormatKib(a.FreeBoundMemoryKib(ni)) + " ordinary memory free";
+    t.memory_short =
+        where() + " has " + FormatKib(a.FreeBoundMemoryKib(ni)) + " ordinary memory free";
   }
   t.ok = t.cores_short.empty() && t.emulator_short.empty() && t.pages_short.empty() &&
          t.memory_short.empty();
@@ -171,7 +174,7 @@ std::string SharedSqueeze(const Allocator& a, const CpuSet& newly_held) {
 namespace {
 
 struct SpanPlan {
-  std::vector<size_t> nodes;     // node indexes, emulator on the first
+  std::vector<size_t> nodes;  // node indexes, emulator on the first
   std::vector<NodeTry> tries;
   unsigned distance = 0;
   unsigned leftover = 0;
@@ -185,7 +188,8 @@ std::optional<SpanPlan> TrySpan(const Allocator& a, const FreeSnapshot& snap,
   const HostResources& host = a.host();
   std::vector<unsigned> room(nodes.size());  // vCPUs each node can take
   for (size_t k = 0; k < nodes.size(); ++k) {
-    const uint64_t by_memory = snap.memory_kib[nodes[k]] * type.vcpus / std::max<uint64_t>(1, type.memory_kib);
+    const uint64_t by_memory =
+        snap.memory_kib[nodes[k]] * type.vcpus / std::max<uint64_t>(1, type.memory_kib);
     room[k] = static_cast<unsigned>(std::min<uint64_t>(snap.cpus[nodes[k]], by_memory));
   }
   std::vector<size_t> order(nodes.size());
@@ -206,7 +210,8 @@ std::optional<SpanPlan> TrySpan(const Allocator& a, const FreeSnapshot& snap,
     };
     NodeTry t = attempt(share);
     // The emulator may need one of the node's free cores: give the vCPUs one core less.
-    if (!t.ok && emulator_here && share > host.threads_per_core) t = attempt(share -= host.threads_per_core);
+    if (!t.ok && emulator_here && share > host.threads_per_core)
+      t = attempt(share -= host.threads_per_core);
     if (!t.ok) return std::nullopt;
     for (unsigned c : t.cores) taken |= host.cores[c].pus;
     if (t.emulator) taken.Add(*t.emulator);
@@ -218,7 +223,8 @@ std::optional<SpanPlan> TrySpan(const Allocator& a, const FreeSnapshot& snap,
   }
   if (remaining > 0) return std::nullopt;
   for (size_t i = 0; i < plan.nodes.size(); ++i)
-    for (size_t j = i + 1; j < plan.nodes.size(); ++j) plan.distance += host.distance[plan.nodes[i]][plan.nodes[j]];
+    for (size_t j = i + 1; j < plan.nodes.size(); ++j)
+      plan.distance += host.distance[plan.nodes[i]][plan.nodes[j]];
   return plan;
 }
 
@@ -268,15 +274,18 @@ std::vector<std::string> Explain(const Allocator& a, const InstanceType& type,
   std::vector<std::string> out;
   if (tries.empty()) return {"no NUMA node with CPUs is in the dedicated pool"};
   auto all = [&](auto member) {
-    return std::all_of(tries.begin(), tries.end(), [&](const NodeTry& t) { return !(t.*member).empty(); });
+    return std::all_of(tries.begin(), tries.end(),
+                       [&](const NodeTry& t) { return !(t.*member).empty(); });
   };
   auto best = [&](auto key) {
-    return *std::max_element(tries.begin(), tries.end(), [&](const NodeTry& x, const NodeTry& y) { return key(x) < key(y); });
+    return *std::max_element(tries.begin(), tries.end(),
+                             [&](const NodeTry& x, const NodeTry& y) { return key(x) < key(y); });
   };
   if (all(&NodeTry::cores_short))
-    out.push_back("no NUMA node has " + CpuNeed(type) + "; most free: " +
-                  best([](const NodeTry& t) { return t.free_cpus; }).cores_short);
-  if (all(&NodeTry::emulator_short)) out.push_back("no NUMA node has a dedicated CPU left for the emulator thread");
+    out.push_back("no NUMA node has " + CpuNeed(type) +
+                  "; most free: " + best([](const NodeTry& t) { return t.free_cpus; }).cores_short);
+  if (all(&NodeTry::emulator_short))
+    out.push_back("no NUMA node has a dedicated CPU left for the emulator thread");
   if (all(&NodeTry::pages_short)) {
     uint64_t most = 0;
     size_t at = 0;
@@ -284,17 +293,23 @@ std::vector<std::string> Explain(const Allocator& a, const InstanceType& type,
       const uint64_t f = a.FreeHugepages(i, type.hugepage_size_kib);
       if (f > most) most = f, at = i;
     }
-    const std::string need = "need " + std::to_string(PagesFor(type.memory_kib, type.hugepage_size_kib)) +
+    const std::string need = "need " +
+                             std::to_string(PagesFor(type.memory_kib, type.hugepage_size_kib)) +
                              " for " + FormatKib(type.memory_kib);
-    out.push_back(most == 0 ? "no free " + FormatKib(type.hugepage_size_kib) + " hugepages on any NUMA node (" + need + ")"
-                            : "not enough free " + FormatKib(type.hugepage_size_kib) + " hugepages on any NUMA node (most: " +
-                                  std::to_string(most) + " on node " + std::to_string(a.host().nodes[at].id) + "; " + need + ")");
+    out.push_back(most == 0 ? "no free " + FormatKib(type.hugepage_size_kib) +
+                                  " hugepages on any NUMA node (" + need + ")"
+                            : "not enough free " + FormatKib(type.hugepage_size_kib) +
+                                  " hugepages on any NUMA node (most: " + std::to_string(most) +
+                                  " on node " + std::to_string(a.host().nodes[at].id) + "; " +
+                                  need + ")");
   }
-  if (all(&NodeTry::memory_short)) out.push_back("no NUMA node has " + FormatKib(type.memory_kib) + " ordinary memory free");
+  if (all(&NodeTry::memory_short))
+    out.push_back("no NUMA node has " + FormatKib(type.memory_kib) + " ordinary memory free");
   if (!out.empty()) return out;
   for (const auto& t : tries) {
     std::string line;
-    for (const auto* s : {&t.cores_short, &t.emulator_short, &t.pages_short, &t.memory_short, &t.shared_short})
+    for (const auto* s :
+         {&t.cores_short, &t.emulator_short, &t.pages_short, &t.memory_short, &t.shared_short})
       if (!s->empty()) line += (line.empty() ? "" : "; ") + *s;
     if (!line.empty()) out.push_back(line);
   }
@@ -311,10 +326,12 @@ PlaceResult Allocator::PlaceDedicated(const InstanceType& type, const std::strin
   // Best fit: the node left with the least free memory of this kind (pages are
   // the scarcer resource on hugepage hosts), then the fewest free CPUs.
   auto fit_key = [&](size_t ni, const NodeTry& t) {
-    return std::make_pair(snap.memory_kib[ni] - std::min(snap.memory_kib[ni], type.memory_kib), t.leftover);
+    return std::make_pair(snap.memory_kib[ni] - std::min(snap.memory_kib[ni], type.memory_kib),
+                          t.leftover);
   };
   for (size_t ni = 0; ni < host_->nodes.size(); ++ni) {
-    NodeTry t = TryNode(*this, snap, ni, type.vcpus, type.memory_kib, type, type.isolate_emulator_thread, {});
+    NodeTry t = TryNode(*this, snap, ni, type.vcpus, type.memory_kib, type,
+                        type.isolate_emulator_thread, {});
     if (t.ok) {
       CpuSet held;
       for (unsigned c : t.cores) held |= host_->cores[c].pus;
@@ -357,7 +374,8 @@ PlaceResult Allocator::PlaceDedicated(const InstanceType& type, const std::strin
         if (!enough(subset)) return;
         unsigned distance = 0;  // cheap to sum; a farther set than the best found cannot win
         for (size_t i = 0; i < subset.size(); ++i)
-          for (size_t j = i + 1; j < subset.size(); ++j) distance += host_->distance[subset[i]][subset[j]];
+          for (size_t j = i + 1; j < subset.size(); ++j)
+            distance += host_->distance[subset[i]][subset[j]];
         if (chosen && distance > chosen->distance) return;
         auto plan = TrySpan(*this, snap, subset, type);
         if (!plan) return;
@@ -367,7 +385,8 @@ PlaceResult Allocator::PlaceDedicated(const InstanceType& type, const std::strin
           if (t.emulator) held.Add(*t.emulator);
         }
         if (!SharedSqueeze(*this, held).empty()) return;
-        if (!chosen || std::tie(plan->distance, plan->leftover) < std::tie(chosen->distance, chosen->leftover))
+        if (!chosen ||
+            std::tie(plan->distance, plan->leftover) < std::tie(chosen->distance, chosen->leftover))
           chosen = std::move(plan);
       });
       if (chosen) {

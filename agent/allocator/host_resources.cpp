@@ -47,9 +47,12 @@ HostResources BuildHostResources(const HostModel& host, const AgentConfig& confi
   r.threads_per_core = std::max(1u, host.cpu.threads_per_core);
   r.reserved = (config.reserved_cpus ? *config.reserved_cpus : DefaultReserved(host)) & r.online;
   const CpuSet isolated = host.isolation.isolated & r.online;
-  if (config.dedicated_cpus) r.dedicated = *config.dedicated_cpus & r.online;
-  else if (!isolated.Empty()) r.dedicated = isolated;
-  else r.dedicated = r.online;
+  if (config.dedicated_cpus)
+    r.dedicated = *config.dedicated_cpus & r.online;
+  else if (!isolated.Empty())
+    r.dedicated = isolated;
+  else
+    r.dedicated = r.online;
   r.dedicated -= r.reserved;
   r.shared = r.online - isolated - r.reserved;
   r.shared_cpu_ratio = config.shared_cpu_ratio;

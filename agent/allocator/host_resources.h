@@ -17,27 +17,27 @@ namespace kvhost {
 struct CoreInfo {
   CpuSet pus;
   unsigned node = 0;
-  unsigned l3 = 0;  // index of the L3 group, for packing within a cache domain
+  unsigned l3 = 0;         // index of the L3 group, for packing within a cache domain
   bool dedicable = false;  // every sibling is in the dedicated pool
 };
 
 struct NodeResources {
   unsigned id = 0;
-  std::vector<unsigned> cores;  // indexes into HostResources::cores, dedicable ones
-  CpuSet dedicable_cpus;        // dedicated-pool CPUs of this node (emulator candidates too)
+  std::vector<unsigned> cores;       // indexes into HostResources::cores, dedicable ones
+  CpuSet dedicable_cpus;             // dedicated-pool CPUs of this node (emulator candidates too)
   uint64_t ordinary_memory_kib = 0;  // MemTotal - reserved - hugepage pools
   std::map<uint64_t, uint64_t> hugepages_free;  // page size KiB -> free pages
 };
 
 struct HostResources {
   std::vector<CoreInfo> cores;
-  std::vector<int> core_of_cpu;     // CPU id -> index in cores, -1 if offline
-  std::vector<NodeResources> nodes;  // nodes with CPUs, by id
+  std::vector<int> core_of_cpu;                 // CPU id -> index in cores, -1 if offline
+  std::vector<NodeResources> nodes;             // nodes with CPUs, by id
   std::vector<std::vector<unsigned>> distance;  // [i][j] between nodes[i] and nodes[j]
   CpuSet online;
-  CpuSet reserved;    // housekeeping: never given to VMs
-  CpuSet dedicated;   // may be dedicated to vCPUs and emulator threads
-  CpuSet shared;      // shared guests float here (minus CPUs dedicated at the moment)
+  CpuSet reserved;   // housekeeping: never given to VMs
+  CpuSet dedicated;  // may be dedicated to vCPUs and emulator threads
+  CpuSet shared;     // shared guests float here (minus CPUs dedicated at the moment)
   unsigned threads_per_core = 1;
   double shared_cpu_ratio = 4.0;
   bool allow_numa_span = true;

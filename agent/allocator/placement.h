@@ -27,16 +27,16 @@ struct Placement {
   std::string vm;             // domain key (name or UUID)
   std::string instance_type;  // catalog name
   bool dedicated = false;
-  std::vector<unsigned> vcpu_cpus;    // dedicated: host CPU of vCPU i
-  CpuSet shared_cpus;                 // shared: the pool the vCPUs float on
-  std::optional<unsigned> emulator_cpu;  // isolated emulator thread
-  std::vector<unsigned> numa_nodes;   // host nodes the memory is bound to
+  std::vector<unsigned> vcpu_cpus;         // dedicated: host CPU of vCPU i
+  CpuSet shared_cpus;                      // shared: the pool the vCPUs float on
+  std::optional<unsigned> emulator_cpu;    // isolated emulator thread
+  std::vector<unsigned> numa_nodes;        // host nodes the memory is bound to
   std::vector<GuestNumaCell> guest_cells;  // guest NUMA mirrors host (CX/RT)
   std::vector<HugepageGrant> hugepages;
-  uint64_t memory_kib = 0;          // ordinary memory taken (no hugepages)
-  unsigned shared_vcpus = 0;        // vCPUs counted against the shared pool
+  uint64_t memory_kib = 0;    // ordinary memory taken (no hugepages)
+  unsigned shared_vcpus = 0;  // vCPUs counted against the shared pool
   unsigned gpus = 0;
-  std::string gpu_device;           // e.g. "nvidia.com/A400"
+  std::string gpu_device;  // e.g. "nvidia.com/A400"
 
   // Every host CPU this VM holds exclusively (vCPUs, their SMT siblings are
   // tracked by the allocator, and the emulator CPU).

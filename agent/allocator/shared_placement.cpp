@@ -27,13 +27,13 @@ PlaceResult Allocator::PlaceShared(const InstanceType& type, const std::string& 
     r.reasons.push_back("no shared CPUs: every online CPU is isolated, reserved or dedicated");
   } else if (type.vcpus > slots) {
     r.reasons.push_back("shared pool too small: " + std::to_string(slots) + " vCPU slots (" +
-                        std::to_string(pool.Count()) + " CPUs x ratio " + Ratio(host_->shared_cpu_ratio) +
-                        "), needs " + std::to_string(type.vcpus));
+                        std::to_string(pool.Count()) + " CPUs x ratio " +
+                        Ratio(host_->shared_cpu_ratio) + "), needs " + std::to_string(type.vcpus));
   } else if (shared_vcpus_ + type.vcpus > slots) {
     r.reasons.push_back("shared pool full: " + std::to_string(shared_vcpus_) + " of " +
-                        std::to_string(slots) + " vCPU slots used (" + std::to_string(pool.Count()) +
-                        " CPUs x ratio " + Ratio(host_->shared_cpu_ratio) + "), needs " +
-                        std::to_string(type.vcpus));
+                        std::to_string(slots) + " vCPU slots used (" +
+                        std::to_string(pool.Count()) + " CPUs x ratio " +
+                        Ratio(host_->shared_cpu_ratio) + "), needs " + std::to_string(type.vcpus));
   }
 
   Placement p;
@@ -42,7 +42,8 @@ PlaceResult Allocator::PlaceShared(const InstanceType& type, const std::string& 
   p.shared_cpus = pool;
   p.shared_vcpus = type.vcpus;
   p.gpus = type.gpus;
-  if (type.gpus) p.gpu_device = type.gpu_device_names.empty() ? "gpu" : type.gpu_device_names.front();
+  if (type.gpus)
+    p.gpu_device = type.gpu_device_names.empty() ? "gpu" : type.gpu_device_names.front();
 
   if (type.hugepage_size_kib) {
     const uint64_t size = type.hugepage_size_kib;
@@ -60,8 +61,9 @@ PlaceResult Allocator::PlaceShared(const InstanceType& type, const std::string& 
       p.hugepages.push_back({host_->nodes[*best].id, size, need});
     } else if (total_free >= need) {
       // No node holds it all: take from the nodes with most pages first (fewest nodes).
-      std::sort(order.begin(), order.end(),
-                [&](size_t x, size_t y) { return FreeHugepages(x, size) > FreeHugepages(y, size); });
+      std::sort(order.begin(), order.end(), [&](size_t x, size_t y) {
+        return FreeHugepages(x, size) > FreeHugepages(y, size);
+      });
       uint64_t left = need;
       for (size_t ni : order) {
         const uint64_t take = std::min(left, FreeHugepages(ni, size));
@@ -70,9 +72,11 @@ PlaceResult Allocator::PlaceShared(const InstanceType& type, const std::string& 
         if (!left) break;
       }
     } else {
-      const std::string want = "need " + std::to_string(need) + " for " + FormatKib(type.memory_kib);
+      const std::string want =
+          "need " + std::to_string(need) + " for " + FormatKib(type.memory_kib);
       r.reasons.push_back(total_free == 0
-                              ? "no free " + FormatKib(size) + " hugepages on any NUMA node (" + want + ")"
+                              ? "no free " + FormatKib(size) + " hugepages on any NUMA node (" +
+                                    want + ")"
                               : "only " + std::to_string(total_free) + " free " + FormatKib(size) +
                                     " hugepages on all NUMA nodes (" + want + ")");
     }
@@ -82,10 +86,10 @@ PlaceResult Allocator::PlaceShared(const InstanceType& type, const std::string& 
     if (p.memory_kib > FreeOrdinaryMemoryKib())
       r.reasons.push_back(FormatKib(FreeOrdinaryMemoryKib()) + " ordinary memory free, needs " +
                           FormatKib(p.memory_kib) +
-                          (type.overcommit_percent ? " (" + FormatKib(type.memory_kib) + " at " +
-                                                         std::to_string(type.overcommit_percent) +
-                                                         "% overcommit)"
-                                                   : ""));
+                          (type.overcommit_percent
+                               ? " (" + FormatKib(type.memory_kib) + " at " +
+                                     std::to_string(type.overcommit_percent) + "% overcommit)"
+                               : ""));
   }
   if (r.reasons.empty()) r.placement = std::move(p);
   return r;

@@ -12,9 +12,12 @@ inline std::string FormatKib(uint64_t kib) {
   if (kib && kib % (1024 * 1024) == 0) return std::to_string(kib / (1024 * 1024)) + "Gi";
   if (kib && kib % 1024 == 0 && kib < 1024 * 1024) return std::to_string(kib / 1024) + "Mi";
   char buf[32];
-  if (kib >= 1024 * 1024) std::snprintf(buf, sizeof buf, "%.2fGi", kib / 1048576.0);
-  else if (kib >= 1024) std::snprintf(buf, sizeof buf, "%.2fMi", kib / 1024.0);
-  else std::snprintf(buf, sizeof buf, "%lluKi", static_cast<unsigned long long>(kib));
+  if (kib >= 1024 * 1024)
+    std::snprintf(buf, sizeof buf, "%.2fGi", kib / 1048576.0);
+  else if (kib >= 1024)
+    std::snprintf(buf, sizeof buf, "%.2fMi", kib / 1024.0);
+  else
+    std::snprintf(buf, sizeof buf, "%lluKi", static_cast<unsigned long long>(kib));
   return buf;
 }
 

@@ -46,9 +46,11 @@ std::map<std::string, Placement> ReadAllocations(const std::string& state_dir) {
 
 std::string Format(const v1::AuditReport& r) {
   std::ostringstream out;
-  out << r.domains_checked() << " running domain(s) checked, " << r.violations_size() << " violation(s)\n";
+  out << r.domains_checked() << " running domain(s) checked, " << r.violations_size()
+      << " violation(s)\n";
   for (const auto& v : r.violations())
-    out << "- " << v.domain() << " [" << v.rule() << "] CPUs " << v.cpus() << ": " << v.detail() << "\n    fix: " << v.fix() << "\n";
+    out << "- " << v.domain() << " [" << v.rule() << "] CPUs " << v.cpus() << ": " << v.detail()
+        << "\n    fix: " << v.fix() << "\n";
   return out.str();
 }
 
@@ -56,18 +58,21 @@ std::string Format(const v1::AuditReport& r) {
 
 void AddAuditCommand(CLI::App& app, int& exit_code) {
   auto opt = std::make_shared<AuditOptions>();
-  CLI::App* cmd = app.add_subcommand("audit", "Check every running domain's pinning against the placement rules");
+  CLI::App* cmd = app.add_subcommand(
+      "audit", "Check every running domain's pinning against the placement rules");
   opt->AddTo(cmd, true);
   cmd->add_option("--connect", opt->connect, "libvirt URI (repeatable; default qemu:///system)");
-  cmd->add_option("--state-dir", opt->state_dir, "The agent's state (read only, for types and intended spans)")
+  cmd->add_option("--state-dir", opt->state_dir,
+                  "The agent's state (read only, for types and intended spans)")
       ->capture_default_str();
   cmd->callback([opt, &exit_code] {
     const HostModel host = DiscoverHost(opt->root);
     const HostResources resources = BuildHostResources(host, opt->LoadConfig());
     const Catalog catalog = opt->LoadCatalog();
     const auto allocations = ReadAllocations(opt->state_dir);
-    ConnectionSet connections(opt->connect.empty() ? std::vector<std::string>{"qemu:///system"} : opt->connect,
-                              std::nullopt);
+    ConnectionSet connections(
+        opt->connect.empty() ? std::vector<std::string>{"qemu:///system"} : opt->connect,
+        std::nullopt);
     std::vector<AuditDomain> domains;
     for (const LibvirtConnection* c : OpenConnections(connections)) {
       for (const DomainSummary& s : c->ListDomainSummaries()) {
@@ -95,7 +100,8 @@ void AddAuditCommand(CLI::App& app, int& exit_code) {
         domains.push_back(std::move(d));
       }
     }
-    const auto report = AuditReportToProto(AuditPinning(resources, domains, &host.numa), domains.size());
+    const auto report =
+        AuditReportToProto(AuditPinning(resources, domains, &host.numa), domains.size());
     std::cout << (opt->output == "json" ? ToJson(report) : Format(report));
     exit_code = report.violations_size() ? 4 : 0;
   });

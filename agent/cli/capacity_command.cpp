@@ -21,23 +21,27 @@ struct CapacityOptions : HostOptions {
 Allocator LoadState(const CapacityOptions& options, const Catalog&) {
   const HostModel host = DiscoverHost(options.root);
   for (const auto& w : host.warnings) spdlog::warn("{}", w);
-  return Allocator(std::make_shared<const HostResources>(BuildHostResources(host, options.LoadConfig())));
+  return Allocator(
+      std::make_shared<const HostResources>(BuildHostResources(host, options.LoadConfig())));
 }
 
 }  // namespace
 
 void AddCapacityCommands(CLI::App& app, int& exit_code) {
   auto cap = std::make_shared<CapacityOptions>();
-  CLI::App* capacity = app.add_subcommand("capacity", "How many more of each instance type fit on this host now");
+  CLI::App* capacity =
+      app.add_subcommand("capacity", "How many more of each instance type fit on this host now");
   cap->AddTo(capacity, true);
   capacity->add_option("--what-if", cap->what_if,
-                       "Hypothetical change first: 'add cx1.large=3,rt1.medium=1' or 'remove cx1.large=1' (repeatable, in order)");
+                       "Hypothetical change first: 'add cx1.large=3,rt1.medium=1' or 'remove "
+                       "cx1.large=1' (repeatable, in order)");
   capacity->callback([cap, &exit_code] {
     const Catalog catalog = cap->LoadCatalog();
     Allocator state = LoadState(*cap, catalog);
     std::vector<std::string> applied;
     for (const auto& text : cap->what_if)
-      for (auto& line : ApplyWhatIf(state, catalog, ParseWhatIf(text))) applied.push_back(std::move(line));
+      for (auto& line : ApplyWhatIf(state, catalog, ParseWhatIf(text)))
+        applied.push_back(std::move(line));
     const auto report = BuildCapacityReport(state, ComputeCapacity(state, catalog),
                                             ComputeFragmentation(state, catalog), applied);
     std::cout << (cap->output == "json" ? ToJson(report) : FormatCapacityTable(report));
@@ -45,7 +49,8 @@ void AddCapacityCommands(CLI::App& app, int& exit_code) {
   });
 
   auto ex = std::make_shared<CapacityOptions>();
-  CLI::App* explain = app.add_subcommand("explain", "Why an instance type does not fit (or what caps it), with the numbers");
+  CLI::App* explain = app.add_subcommand(
+      "explain", "Why an instance type does not fit (or what caps it), with the numbers");
   ex->AddTo(explain, true);
   explain->add_option("type", ex->type, "Instance type name, e.g. cx1.large")->required();
   explain->callback([ex, &exit_code] {

@@ -8,13 +8,18 @@
 namespace kvhost::cli {
 
 void HostOptions::AddTo(CLI::App* command, bool with_catalog) {
-  command->add_option("--root", root, "Filesystem root to read (a sysfs/procfs dump)")->capture_default_str();
+  command->add_option("--root", root, "Filesystem root to read (a sysfs/procfs dump)")
+      ->capture_default_str();
   command->add_option("-o,--output", output, "text or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
   if (!with_catalog) return;
-  command->add_option("--config", config, "Agent config YAML (default /etc/kvhost-agent/config.yaml; absent = defaults)");
-  command->add_option("--catalog", catalogs, "KubeVirt instancetype YAML; extends (or, by name, replaces) the built-in set");
+  command->add_option(
+      "--config", config,
+      "Agent config YAML (default /etc/kvhost-agent/config.yaml; absent = defaults)");
+  command->add_option(
+      "--catalog", catalogs,
+      "KubeVirt instancetype YAML; extends (or, by name, replaces) the built-in set");
   command->add_flag("--no-builtin-catalog", no_builtin_catalog, "Use only the --catalog files");
 }
 

@@ -11,7 +11,8 @@ namespace kvhost::cli {
 
 void AddInspectCommand(CLI::App& app, int& exit_code) {
   auto options = std::make_shared<HostOptions>();
-  CLI::App* cmd = app.add_subcommand("inspect", "Print the host's topology, hugepages, isolation and realtime readiness");
+  CLI::App* cmd = app.add_subcommand(
+      "inspect", "Print the host's topology, hugepages, isolation and realtime readiness");
   options->AddTo(cmd, false);
   cmd->callback([options, &exit_code] {
     const HostModel host = DiscoverHost(options->root);

@@ -9,17 +9,22 @@ namespace {
 std::string OrNone(const std::string& s) { return s.empty() ? "none" : s; }
 
 std::string PageSize(uint64_t kib) {
-  if (kib >= 1024 * 1024 && kib % (1024 * 1024) == 0) return std::to_string(kib / 1024 / 1024) + "G";
+  if (kib >= 1024 * 1024 && kib % (1024 * 1024) == 0)
+    return std::to_string(kib / 1024 / 1024) + "G";
   if (kib >= 1024 && kib % 1024 == 0) return std::to_string(kib / 1024) + "M";
   return std::to_string(kib) + "K";
 }
 
 const char* VerdictWord(v1::Verdict v) {
   switch (v) {
-    case v1::VERDICT_OK: return "ok";
-    case v1::VERDICT_WARN: return "warn";
-    case v1::VERDICT_FAIL: return "FAIL";
-    default: return "unknown";
+    case v1::VERDICT_OK:
+      return "ok";
+    case v1::VERDICT_WARN:
+      return "warn";
+    case v1::VERDICT_FAIL:
+      return "FAIL";
+    default:
+      return "unknown";
   }
 }
 
@@ -27,9 +32,12 @@ const char* VerdictWord(v1::Verdict v) {
 
 std::string HumanKib(uint64_t kib) {
   char buf[32];
-  if (kib >= 1024ull * 1024) std::snprintf(buf, sizeof buf, "%.1f GiB", kib / 1048576.0);
-  else if (kib >= 1024) std::snprintf(buf, sizeof buf, "%.1f MiB", kib / 1024.0);
-  else std::snprintf(buf, sizeof buf, "%llu KiB", static_cast<unsigned long long>(kib));
+  if (kib >= 1024ull * 1024)
+    std::snprintf(buf, sizeof buf, "%.1f GiB", kib / 1048576.0);
+  else if (kib >= 1024)
+    std::snprintf(buf, sizeof buf, "%.1f MiB", kib / 1024.0);
+  else
+    std::snprintf(buf, sizeof buf, "%llu KiB", static_cast<unsigned long long>(kib));
   return buf;
 }
 
@@ -48,25 +56,30 @@ std::string FormatHostSummary(const v1::HostReport& r) {
   out << "numa      " << t.numa_nodes_size() << " node(s)\n";
   for (const auto& n : t.numa_nodes()) {
     char line[64];
-    std::snprintf(line, sizeof line, "  node %-3u %10s  cpus ", n.id(), HumanKib(n.memory_kib()).c_str());
+    std::snprintf(line, sizeof line, "  node %-3u %10s  cpus ", n.id(),
+                  HumanKib(n.memory_kib()).c_str());
     out << line << (n.cpus().empty() ? "none (memory only)" : n.cpus());
     for (const auto& p : n.hugepages())
-      if (p.total() || p.free()) out << "  hp" << PageSize(p.size_kib()) << " " << p.free() << "/" << p.total() << " free";
+      if (p.total() || p.free())
+        out << "  hp" << PageSize(p.size_kib()) << " " << p.free() << "/" << p.total() << " free";
     out << "\n";
   }
   if (t.numa_nodes_size() > 1 && t.numa_nodes(0).distances_size() > 0) {
     out << "  distances";
-    for (const auto& n : t.numa_nodes()) out << " " << n.id() << ":[" << [&] {
-      std::string row;
-      for (int i = 0; i < n.distances_size(); ++i) row += (i ? " " : "") + std::to_string(n.distances(i));
-      return row;
-    }() << "]";
+    for (const auto& n : t.numa_nodes())
+      out << " " << n.id() << ":[" << [&] {
+        std::string row;
+        for (int i = 0; i < n.distances_size(); ++i)
+          row += (i ? " " : "") + std::to_string(n.distances(i));
+        return row;
+      }() << "]";
     out << "\n";
   }
   if (!t.cpus_without_numa().empty()) out << "  cpus in no node: " << t.cpus_without_numa() << "\n";
 
   const auto& hp = r.hugepages();
-  out << "hugepages default " << (hp.default_size_kib() ? PageSize(hp.default_size_kib()) : "unknown");
+  out << "hugepages default "
+      << (hp.default_size_kib() ? PageSize(hp.default_size_kib()) : "unknown");
   for (const auto& p : hp.global())
     out << "; " << PageSize(p.size_kib()) << " " << p.free() << "/" << p.total() << " free"
         << (p.reserved() ? " (" + std::to_string(p.reserved()) + " reserved)" : "");
@@ -82,12 +95,9 @@ std::string FormatHostSummary(const v1::HostReport& r) {
   const auto& rt = r.realtime();
   out << "realtime  " << (rt.ready() ? "ready" : "not ready") << "\n";
   const std::pair<const char*, const v1::Fact*> facts[] = {
-      {"preempt_rt", &rt.preempt_rt()},
-      {"sched_rt_runtime_us", &rt.sched_rt_runtime_us()},
-      {"isolated cpus", &rt.isolated_cpus()},
-      {"governors", &rt.isolated_cpu_governors()},
-      {"thp", &rt.transparent_hugepages()},
-      {"kvm", &rt.kvm()}};
+      {"preempt_rt", &rt.preempt_rt()},       {"sched_rt_runtime_us", &rt.sched_rt_runtime_us()},
+      {"isolated cpus", &rt.isolated_cpus()}, {"governors", &rt.isolated_cpu_governors()},
+      {"thp", &rt.transparent_hugepages()},   {"kvm", &rt.kvm()}};
   for (const auto& [name, f] : facts) {
     char line[64];
     std::snprintf(line, sizeof line, "  %-20s %-7s ", name, VerdictWord(f->verdict()));

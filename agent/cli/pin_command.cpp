@@ -35,9 +35,12 @@ struct PinOptions : HostOptions {
   void AddConnectionOptions(CLI::App* cmd) {
     AddTo(cmd, true);
     cmd->add_option("--connect", connect, "libvirt URI (repeatable; default qemu:///system)");
-    cmd->add_flag("--kubevirt", kubevirt, "Also connect to every virt-launcher pod's virtqemud socket");
-    cmd->add_option("--kubevirt-sockets", kubevirt_glob, "Glob of the per-pod sockets")->capture_default_str();
-    cmd->add_option("--state-dir", state_dir, "Where allocations are kept (state.pb)")->capture_default_str();
+    cmd->add_flag("--kubevirt", kubevirt,
+                  "Also connect to every virt-launcher pod's virtqemud socket");
+    cmd->add_option("--kubevirt-sockets", kubevirt_glob, "Glob of the per-pod sockets")
+        ->capture_default_str();
+    cmd->add_option("--state-dir", state_dir, "Where allocations are kept (state.pb)")
+        ->capture_default_str();
   }
   ConnectionSet Connections() const {
     std::vector<std::string> uris = connect;
@@ -60,31 +63,37 @@ struct PinOptions : HostOptions {
 std::string Describe(const PinOutcome& out) {
   std::ostringstream s;
   const Placement& p = out.placement;
-  s << (out.already_pinned ? "re-applied " : "pinned ") << out.domain << " as " << p.instance_type << " ("
-    << out.type_source << ")\n";
+  s << (out.already_pinned ? "re-applied " : "pinned ") << out.domain << " as " << p.instance_type
+    << " (" << out.type_source << ")\n";
   if (p.dedicated) {
     s << "  vCPUs:";
     for (size_t i = 0; i < p.vcpu_cpus.size(); ++i) s << " " << i << "->" << p.vcpu_cpus[i];
-    s << "\n  emulator: " << (p.emulator_cpu ? std::to_string(*p.emulator_cpu) : "with the vCPUs") << "\n";
+    s << "\n  emulator: " << (p.emulator_cpu ? std::to_string(*p.emulator_cpu) : "with the vCPUs")
+      << "\n";
   } else {
     s << "  shared pool: " << p.shared_cpus.ToList() << "\n";
   }
   if (!p.numa_nodes.empty()) {
     s << "  memory strict on node(s)";
     for (unsigned n : p.numa_nodes) s << " " << n;
-    s << " (" << NumaOutcomeName(out.applied.numa) << (out.applied.numa_deferred_reason.empty() ? "" : ": " + out.applied.numa_deferred_reason) << ")\n";
+    s << " (" << NumaOutcomeName(out.applied.numa)
+      << (out.applied.numa_deferred_reason.empty() ? "" : ": " + out.applied.numa_deferred_reason)
+      << ")\n";
   }
-  for (const auto& g : p.hugepages) s << "  hugepages: " << g.pages << " x " << g.size_kib << " KiB on node " << g.node << "\n";
+  for (const auto& g : p.hugepages)
+    s << "  hugepages: " << g.pages << " x " << g.size_kib << " KiB on node " << g.node << "\n";
   s << "  verified: libvirt read-back" << (out.local.verified_from_proc ? " and /proc" : "")
     << (out.local.note.empty() ? "" : " (" + out.local.note + ")") << "\n";
-  if (out.local.fifo_threads) s << "  realtime: " << out.local.fifo_threads << " vCPU threads SCHED_FIFO 1\n";
-  if (!out.local.steered_irqs.empty()) s << "  irqs: " << out.local.steered_irqs.size() << " device IRQs steered off its CPUs\n";
+  if (out.local.fifo_threads)
+    s << "  realtime: " << out.local.fifo_threads << " vCPU threads SCHED_FIFO 1\n";
+  if (!out.local.steered_irqs.empty())
+    s << "  irqs: " << out.local.steered_irqs.size() << " device IRQs steered off its CPUs\n";
   return s.str();
 }
 
 void LogReconcile(const ReconcileReport& r) {
-  spdlog::info("reconciled: {} kept, {} adopted, {} placed, {} re-pinned, {} freed", r.kept.size(), r.adopted.size(),
-               r.placed.size(), r.repinned.size(), r.freed.size());
+  spdlog::info("reconciled: {} kept, {} adopted, {} placed, {} re-pinned, {} freed", r.kept.size(),
+               r.adopted.size(), r.placed.size(), r.repinned.size(), r.freed.size());
   for (const auto& p : r.problems) spdlog::warn("reconcile: {}", p);
 }
 
@@ -117,11 +126,13 @@ struct PinSession {
 
 void AddPinCommands(CLI::App& app, int& exit_code) {
   auto pin = std::make_shared<PinOptions>();
-  CLI::App* cmd = app.add_subcommand("pin", "Place a running domain with the allocator and pin it through libvirt");
+  CLI::App* cmd = app.add_subcommand(
+      "pin", "Place a running domain with the allocator and pin it through libvirt");
   pin->AddConnectionOptions(cmd);
   cmd->add_option("domain", pin->domain, "Domain name or UUID");
   cmd->add_option("--type", pin->type, "Instance type when the domain carries no kvhost metadata");
-  cmd->add_flag("--watch", pin->watch, "Stay in the foreground: pin domains as they start, free them as they stop");
+  cmd->add_flag("--watch", pin->watch,
+                "Stay in the foreground: pin domains as they start, free them as they stop");
   cmd->callback([pin, &exit_code] {
     if (pin->watch == !pin->domain.empty())
       throw CLI::ValidationError("pin", "give either a DOMAIN or --watch");
@@ -150,13 +161,17 @@ void AddPinCommands(CLI::App& app, int& exit_code) {
       }
     }
     if (!outcome) throw std::runtime_error(last_error);
-    if (pin->output == "json") std::cout << ToJson(AllocationFromPlacement(outcome->placement, outcome->uuid, ""));
-    else std::cout << Describe(*outcome);
+    if (pin->output == "json")
+      std::cout << ToJson(AllocationFromPlacement(outcome->placement, outcome->uuid, ""));
+    else
+      std::cout << Describe(*outcome);
     exit_code = 0;
   });
 
   auto rec = std::make_shared<PinOptions>();
-  CLI::App* rcmd = app.add_subcommand("reconcile", "Rebuild allocations from the state file and libvirt, re-pin drift, free the gone");
+  CLI::App* rcmd = app.add_subcommand(
+      "reconcile",
+      "Rebuild allocations from the state file and libvirt, re-pin drift, free the gone");
   rec->AddConnectionOptions(rcmd);
   rcmd->callback([rec, &exit_code] {
     PinSession session(*rec, rec->Host());
@@ -177,7 +192,8 @@ void AddPinCommands(CLI::App& app, int& exit_code) {
   });
 
   auto unpin = std::make_shared<PinOptions>();
-  CLI::App* ucmd = app.add_subcommand("unpin", "Free a domain's allocation and let it float on the shared pool");
+  CLI::App* ucmd =
+      app.add_subcommand("unpin", "Free a domain's allocation and let it float on the shared pool");
   unpin->AddConnectionOptions(ucmd);
   ucmd->add_option("domain", unpin->domain, "Domain name or UUID")->required();
   ucmd->callback([unpin, &exit_code] {
@@ -197,7 +213,8 @@ void AddPinCommands(CLI::App& app, int& exit_code) {
         if (!e.DomainVanished()) throw;  // not behind this connection: try the next
       }
     }
-    if (!found) throw std::runtime_error("no domain '" + unpin->domain + "' on any libvirt connection");
+    if (!found)
+      throw std::runtime_error("no domain '" + unpin->domain + "' on any libvirt connection");
     std::cout << unpin->domain << " holds no allocation\n";
     exit_code = 0;
   });

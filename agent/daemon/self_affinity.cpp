@@ -24,7 +24,8 @@ void BindSelfToCpus(const CpuSet& cpus) {
     if (cpu < mask->size) numa_bitmask_setbit(mask.get(), cpu);
   });
   if (numa_sched_setaffinity(0, mask.get()) != 0)
-    throw std::runtime_error("cannot bind the agent to CPUs " + cpus.ToList() + ": " + std::strerror(errno));
+    throw std::runtime_error("cannot bind the agent to CPUs " + cpus.ToList() + ": " +
+                             std::strerror(errno));
 }
 
 CpuSet SelfAffinity() {

@@ -18,8 +18,8 @@ namespace kvhost {
 namespace {
 
 void LogReconcile(const ReconcileReport& r) {
-  spdlog::info("reconciled: {} kept, {} adopted, {} placed, {} re-pinned, {} freed{}", r.kept.size(),
-               r.adopted.size(), r.placed.size(), r.repinned.size(), r.freed.size(),
+  spdlog::info("reconciled: {} kept, {} adopted, {} placed, {} re-pinned, {} freed{}",
+               r.kept.size(), r.adopted.size(), r.placed.size(), r.repinned.size(), r.freed.size(),
                r.state_was_rebuilt ? " (state rebuilt from libvirt)" : "");
   for (const auto& p : r.problems) spdlog::warn("reconcile: {}", p);
 }
@@ -39,11 +39,13 @@ void RunWatchLoop(Pinner& pinner, ConnectionSet& connections, const WatchOptions
       if (e.event == VIR_DOMAIN_EVENT_STARTED) {
         if (!pinner.allocator().placements().count(e.domain_uuid)) {
           const PinOutcome out = pinner.Pin(uri, e.domain_uuid);
-          spdlog::info("{} started: pinned as {} ({})", e.domain_name, out.placement.instance_type, out.type_source);
+          spdlog::info("{} started: pinned as {} ({})", e.domain_name, out.placement.instance_type,
+                       out.type_source);
         }
       } else if (e.event == VIR_DOMAIN_EVENT_STOPPED || e.event == VIR_DOMAIN_EVENT_UNDEFINED ||
                  e.event == VIR_DOMAIN_EVENT_CRASHED) {
-        if (pinner.Forget(e.domain_uuid)) spdlog::info("{} {}: freed its CPUs", e.domain_name, LifecycleEventName(e.event));
+        if (pinner.Forget(e.domain_uuid))
+          spdlog::info("{} {}: freed its CPUs", e.domain_name, LifecycleEventName(e.event));
       }
     } catch (const std::exception& ex) {
       spdlog::error("{}: {}", what, ex.what());
@@ -75,9 +77,10 @@ void RunWatchLoop(Pinner& pinner, ConnectionSet& connections, const WatchOptions
     for (const LibvirtConnection* c : changes.opened) {
       pinner.AddConnection(c);
       const std::string uri = c->uri();
-      watchers[uri] = std::make_unique<DomainLifecycleWatcher>(*c, [&io, &handle, uri](const DomainLifecycleEvent& e) {
-        boost::asio::post(io, [&handle, uri, e] { handle(uri, e); });
-      });
+      watchers[uri] = std::make_unique<DomainLifecycleWatcher>(
+          *c, [&io, &handle, uri](const DomainLifecycleEvent& e) {
+            boost::asio::post(io, [&handle, uri, e] { handle(uri, e); });
+          });
     }
     // A connection that closed says nothing about its domains; the one that
     // (re)opens brings the news, so only openings (and the start) reconcile.

@@ -13,7 +13,9 @@ constexpr std::chrono::milliseconds kMaxBackoff{30000};
 
 class GlobResult {
  public:
-  explicit GlobResult(const std::string& pattern) { ok_ = ::glob(pattern.c_str(), 0, nullptr, &g_) == 0; }
+  explicit GlobResult(const std::string& pattern) {
+    ok_ = ::glob(pattern.c_str(), 0, nullptr, &g_) == 0;
+  }
   ~GlobResult() { ::globfree(&g_); }
   GlobResult(const GlobResult&) = delete;
   GlobResult& operator=(const GlobResult&) = delete;
@@ -35,7 +37,8 @@ std::string SessionUriForSocket(const std::string& socket_path) {
   return "qemu+unix:///session?socket=" + socket_path;
 }
 
-ConnectionSet::ConnectionSet(std::vector<std::string> fixed_uris, std::optional<std::string> socket_glob)
+ConnectionSet::ConnectionSet(std::vector<std::string> fixed_uris,
+                             std::optional<std::string> socket_glob)
     : fixed_(std::move(fixed_uris)), glob_(std::move(socket_glob)) {}
 
 std::vector<std::string> ConnectionSet::WantedUris() const {
@@ -51,8 +54,8 @@ std::vector<const LibvirtConnection*> ConnectionSet::Open() const {
   return out;
 }
 
-ConnectionSet::Changes ConnectionSet::Refresh(Clock::time_point now,
-                                              const std::function<void(const std::string&)>& before_close) {
+ConnectionSet::Changes ConnectionSet::Refresh(
+    Clock::time_point now, const std::function<void(const std::string&)>& before_close) {
   Changes changes;
   const std::vector<std::string> wanted = WantedUris();
   for (auto it = open_.begin(); it != open_.end();) {
@@ -62,7 +65,8 @@ ConnectionSet::Changes ConnectionSet::Refresh(Clock::time_point now,
       ++it;
       continue;
     }
-    spdlog::warn("libvirt connection {} {}", it->first, still_wanted ? "lost; reconnecting" : "gone (pod left)");
+    spdlog::warn("libvirt connection {} {}", it->first,
+                 still_wanted ? "lost; reconnecting" : "gone (pod left)");
     if (before_close) before_close(it->first);
     changes.closed.push_back(it->first);
     if (still_wanted) retry_[it->first] = {now, std::chrono::milliseconds(500)};
@@ -86,7 +90,8 @@ ConnectionSet::Changes ConnectionSet::Refresh(Clock::time_point now,
     }
   }
   for (auto it = retry_.begin(); it != retry_.end();)
-    it = std::find(wanted.begin(), wanted.end(), it->first) == wanted.end() ? retry_.erase(it) : std::next(it);
+    it = std::find(wanted.begin(), wanted.end(), it->first) == wanted.end() ? retry_.erase(it)
+                                                                            : std::next(it);
   return changes;
 }
 

@@ -34,7 +34,8 @@ class ConnectionSet {
   };
   // Opens what is due, drops what died or whose socket vanished. `before_close`
   // runs for each URI about to be closed, so watchers can go first.
-  Changes Refresh(Clock::time_point now, const std::function<void(const std::string&)>& before_close);
+  Changes Refresh(Clock::time_point now,
+                  const std::function<void(const std::string&)>& before_close);
 
   std::vector<const LibvirtConnection*> Open() const;
   std::vector<std::string> WantedUris() const;

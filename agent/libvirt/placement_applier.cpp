@@ -113,15 +113,16 @@ void VerifyCpus(const LibvirtDomain& domain, const DesiredPinning& desired,
 
 // IOThreads do the guest's disk I/O emulation: like the emulator thread they
 // must stay off the vCPUs' cores, so they go where the emulator goes.
-void PinIoThreads(const LibvirtDomain& domain, const CpuSet& cpus, unsigned host_cpus, unsigned flags,
-                  ApplyReport& report) {
+void PinIoThreads(const LibvirtDomain& domain, const CpuSet& cpus, unsigned host_cpus,
+                  unsigned flags, ApplyReport& report) {
   virDomainIOThreadInfoPtr* info = nullptr;
   // Listing takes one definition (live for a running domain); pinning takes `flags`.
   const int n = virDomainGetIOThreadInfo(domain.raw(), &info, VIR_DOMAIN_AFFECT_CURRENT);
   if (n < 0) {
     // Drivers without IOThread support have none to pin.
     virErrorPtr err = virGetLastError();
-    if (err && (err->code == VIR_ERR_NO_SUPPORT || err->code == VIR_ERR_OPERATION_UNSUPPORTED)) return;
+    if (err && (err->code == VIR_ERR_NO_SUPPORT || err->code == VIR_ERR_OPERATION_UNSUPPORTED))
+      return;
     ThrowLastLibvirtError("list IOThreads of " + domain.Describe());
   }
   std::vector<unsigned> ids;
@@ -131,8 +132,8 @@ void PinIoThreads(const LibvirtDomain& domain, const CpuSet& cpus, unsigned host
   }
   free(info);  // allocated by libvirt with malloc
   for (unsigned id : ids) {
-    const std::string what = "pin IOThread " + std::to_string(id) + " of " + domain.Describe() + " to CPUs " +
-                             cpus.ToList() + " (" + DescribeAffectFlags(flags) + ")";
+    const std::string what = "pin IOThread " + std::to_string(id) + " of " + domain.Describe() +
+                             " to CPUs " + cpus.ToList() + " (" + DescribeAffectFlags(flags) + ")";
     std::vector<unsigned char> map = MapFor(cpus, host_cpus, what);
     if (virDomainPinIOThread(domain.raw(), id, map.data(), static_cast<int>(map.size()), flags) < 0)
       ThrowLastLibvirtError(what);

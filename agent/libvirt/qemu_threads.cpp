@@ -90,8 +90,8 @@ StatScheduling SchedulingFromStat(const SysfsRoot& root, const std::string& rela
     const std::string_view text = fields[field - kFirstField];
     auto value = ParseInt(text);
     if (!value || *value < 0 || *value > 1000)
-      throw InputError(root.PathOf(relative), std::string("field ") + std::to_string(field) +
-                                                  " (" + what + ") '" + std::string(text) +
+      throw InputError(root.PathOf(relative), std::string("field ") + std::to_string(field) + " (" +
+                                                  what + ") '" + std::string(text) +
                                                   "' is not a small non-negative integer");
     return static_cast<int>(*value);
   };
@@ -161,13 +161,20 @@ std::optional<unsigned> VcpuIndexOfThread(const std::string& comm) {
 
 std::string SchedulingPolicyName(int policy) {
   switch (policy) {
-    case SCHED_OTHER: return "SCHED_OTHER";
-    case SCHED_FIFO: return "SCHED_FIFO";
-    case SCHED_RR: return "SCHED_RR";
-    case SCHED_BATCH: return "SCHED_BATCH";
-    case SCHED_IDLE: return "SCHED_IDLE";
-    case SCHED_DEADLINE: return "SCHED_DEADLINE";
-    default: return "policy " + std::to_string(policy);
+    case SCHED_OTHER:
+      return "SCHED_OTHER";
+    case SCHED_FIFO:
+      return "SCHED_FIFO";
+    case SCHED_RR:
+      return "SCHED_RR";
+    case SCHED_BATCH:
+      return "SCHED_BATCH";
+    case SCHED_IDLE:
+      return "SCHED_IDLE";
+    case SCHED_DEADLINE:
+      return "SCHED_DEADLINE";
+    default:
+      return "policy " + std::to_string(policy);
   }
 }
 

@@ -24,7 +24,7 @@ std::optional<int> QemuPid(const SysfsRoot& root, const std::string& domain_name
 
 struct QemuThread {
   int tid = 0;
-  std::string name;    // comm: "CPU 3/KVM", "qemu-system-x86", "IO iothread1"...
+  std::string name;     // comm: "CPU 3/KVM", "qemu-system-x86", "IO iothread1"...
   CpuSet cpus_allowed;  // status: Cpus_allowed_list
   int policy = 0;       // SCHED_OTHER, SCHED_FIFO... (stat field 41)
   int rt_priority = 0;  // 1..99 for SCHED_FIFO/SCHED_RR, else 0 (stat field 40)

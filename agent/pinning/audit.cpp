@@ -9,12 +9,12 @@ namespace {
 // What one domain holds, derived once from its pinning.
 struct DomainCpus {
   const AuditDomain* domain = nullptr;
-  size_t order = 0;           // index in the input, for grouping the output
-  CpuSet vcpus;               // every CPU any vCPU may run on
-  CpuSet single_pinned;       // CPUs of the vCPUs pinned to exactly one CPU
+  size_t order = 0;      // index in the input, for grouping the output
+  CpuSet vcpus;          // every CPU any vCPU may run on
+  CpuSet single_pinned;  // CPUs of the vCPUs pinned to exactly one CPU
   bool every_vcpu_single = true;
-  CpuSet emulator;            // empty when libvirt reported no emulator pinning
-  CpuSet vcpu_cores;          // every SMT sibling of single_pinned (dedicated only)
+  CpuSet emulator;    // empty when libvirt reported no emulator pinning
+  CpuSet vcpu_cores;  // every SMT sibling of single_pinned (dedicated only)
 
   CpuSet Occupied() const { return vcpus | emulator; }
   const std::string& name() const { return domain->name; }
@@ -42,8 +42,10 @@ class Auditor {
     d.order = order;
     for (const CpuSet& pin : domain.actual.vcpus) {
       d.vcpus |= pin;
-      if (pin.Count() == 1) d.single_pinned |= pin;
-      else d.every_vcpu_single = false;
+      if (pin.Count() == 1)
+        d.single_pinned |= pin;
+      else
+        d.every_vcpu_single = false;
     }
     if (domain.actual.emulator) d.emulator = *domain.actual.emulator;
     if (domain.dedicated) d.vcpu_cores = CoresOf(d.single_pinned);
@@ -68,32 +70,32 @@ class Auditor {
     const bool later_dedicated = later.domain->dedicated;
     if (!earlier_dedicated && !later_dedicated) return;  // shared domains may overlap
     // The one to move: a shared domain floating over a dedicated one, else the later.
-    const DomainCpus& mover = earlier_dedicated && !later_dedicated ? later
+    const DomainCpus& mover = earlier_dedicated && !later_dedicated   ? later
                               : !earlier_dedicated && later_dedicated ? earlier
                                                                       : later;
     const DomainCpus& keeper = &mover == &later ? earlier : later;
     const bool mover_shared = !mover.domain->dedicated;
-    const std::string fix =
-        mover_shared ? PinFix(mover.name(), "float it on the shared pool only, off the "
-                                            "dedicated CPUs of " + Quoted(keeper.name()))
-                     : PinFix(mover.name(), "re-place it on cores of its own");
+    const std::string fix = mover_shared ? PinFix(mover.name(),
+                                                  "float it on the shared pool only, off the "
+                                                  "dedicated CPUs of " +
+                                                      Quoted(keeper.name()))
+                                         : PinFix(mover.name(), "re-place it on cores of its own");
 
     const CpuSet overlap = earlier.Occupied() & later.Occupied();
     if (!overlap.Empty()) {
       Add(mover, audit_rule::kCpuSharedBetweenDomains, overlap,
-          Quoted(mover.name()) + (mover_shared ? " (shared) floats over" : " runs on") +
-              " CPUs " + overlap.ToList() + " that dedicated domain " + Quoted(keeper.name()) +
-              " also holds",
+          Quoted(mover.name()) + (mover_shared ? " (shared) floats over" : " runs on") + " CPUs " +
+              overlap.ToList() + " that dedicated domain " + Quoted(keeper.name()) + " also holds",
           fix);
     }
     // CPUs of one domain that are SMT siblings of the other's dedicated vCPUs.
-    const CpuSet siblings = ((later.Occupied() & earlier.vcpu_cores) |
-                             (earlier.Occupied() & later.vcpu_cores)) - overlap;
+    const CpuSet siblings =
+        ((later.Occupied() & earlier.vcpu_cores) | (earlier.Occupied() & later.vcpu_cores)) -
+        overlap;
     if (!siblings.Empty()) {
       Add(mover, audit_rule::kSmtSiblingShared, siblings,
-          Quoted(mover.name()) + " and " + Quoted(keeper.name()) +
-              " share physical cores: CPUs " + siblings.ToList() +
-              " are SMT siblings of the other's dedicated vCPUs",
+          Quoted(mover.name()) + " and " + Quoted(keeper.name()) + " share physical cores: CPUs " +
+              siblings.ToList() + " are SMT siblings of the other's dedicated vCPUs",
           fix);
     }
   }
@@ -109,8 +111,8 @@ class Auditor {
  private:
   void Add(const DomainCpus& d, const char* rule, CpuSet cpus, std::string detail,
            std::string fix) {
-    found_.emplace_back(d.order, AuditViolation{d.name(), rule, std::move(cpus),
-                                                std::move(detail), std::move(fix)});
+    found_.emplace_back(d.order, AuditViolation{d.name(), rule, std::move(cpus), std::move(detail),
+                                                std::move(fix)});
   }
 
   CpuSet CoresOf(const CpuSet& cpus) const {
@@ -235,8 +237,8 @@ class Auditor {
     if (memory.Empty()) return;  // unbound: nothing promised
     const CpuSet vcpu_nodes = NodesOf(d.vcpus);
     if (vcpu_nodes.Empty() || memory == vcpu_nodes) return;
-    std::string detail = "memory of " + Quoted(d.name()) + " is bound to nodes " +
-                         memory.ToList() + ", its vCPUs run on nodes " + vcpu_nodes.ToList();
+    std::string detail = "memory of " + Quoted(d.name()) + " is bound to nodes " + memory.ToList() +
+                         ", its vCPUs run on nodes " + vcpu_nodes.ToList();
     const CpuSet remote = memory - vcpu_nodes;
     if (!remote.Empty()) {
       detail += "; nodes " + remote.ToList() + " hold memory but none of its vCPUs";
@@ -257,8 +259,8 @@ class Auditor {
       if (auto node = NodeOf(cpu); node && starved.Contains(*node)) cpus.Add(cpu);
     });
     Add(d, audit_rule::kMemoryOffVcpuNodes, cpus, detail,
-        PinFix(d.name(), "bind its memory to nodes " + vcpu_nodes.ToList() +
-                             ", where its vCPUs run"));
+        PinFix(d.name(),
+               "bind its memory to nodes " + vcpu_nodes.ToList() + ", where its vCPUs run"));
   }
 
   const HostResources& host_;

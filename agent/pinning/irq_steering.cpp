@@ -87,7 +87,8 @@ IrqSteeringResult SteerIrqsAway(const SysfsRoot& root, const CpuSet& vm_cpus,
       result.changed.push_back({move.irq, move.old_affinity});
     } else if (RefusedByKernel(error) || error == ENOENT) {
       // ENOENT: the device went away after the plan was read; nothing to move.
-      result.skipped.push_back({move.irq, move.old_affinity, std::generic_category().message(error)});
+      result.skipped.push_back(
+          {move.irq, move.old_affinity, std::generic_category().message(error)});
     } else {
       try {
         RestoreIrqs(root, result.changed, writer);

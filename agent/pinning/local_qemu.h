@@ -26,8 +26,8 @@ struct LocalTuning {
 // `root` is the host's root ("/"); QEMU's pid comes from
 // var/run/libvirt/qemu/<name>.pid. Throws PlacementApplyError when /proc shows
 // a vCPU thread elsewhere than libvirt reported.
-LocalTuning TuneLocalQemu(const SysfsRoot& root, const std::string& domain_name, const Placement& placement,
-                          const DesiredPinning& want, const InstanceType* type, const CpuSet& housekeeping,
-                          bool steer_irqs);
+LocalTuning TuneLocalQemu(const SysfsRoot& root, const std::string& domain_name,
+                          const Placement& placement, const DesiredPinning& want,
+                          const InstanceType* type, const CpuSet& housekeeping, bool steer_irqs);
 
 }  // namespace kvhost

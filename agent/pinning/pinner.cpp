@@ -12,9 +12,14 @@
 namespace kvhost {
 
 Pinner::Pinner(std::shared_ptr<const HostResources> host, Catalog catalog, StateStore store)
-    : host_(std::move(host)), catalog_(std::move(catalog)), store_(std::move(store)), allocator_(host_) {}
+    : host_(std::move(host)),
+      catalog_(std::move(catalog)),
+      store_(std::move(store)),
+      allocator_(host_) {}
 
-void Pinner::AddConnection(const LibvirtConnection* connection) { connections_[connection->uri()] = connection; }
+void Pinner::AddConnection(const LibvirtConnection* connection) {
+  connections_[connection->uri()] = connection;
+}
 
 void Pinner::RemoveConnection(const std::string& uri) { connections_.erase(uri); }
 
@@ -64,8 +69,8 @@ PinOutcome Pinner::Pin(const std::string& uri, const std::string& domain_key,
   if (!result.placement) {
     std::string why;
     for (const auto& r : result.reasons) why += "\n  - " + r;
-    throw std::runtime_error(domain.Describe() + " (" + resolved.type.name + ", " + resolved.source +
-                             ") does not fit:" + why);
+    throw std::runtime_error(domain.Describe() + " (" + resolved.type.name + ", " +
+                             resolved.source + ") does not fit:" + why);
   }
   out.placement = *result.placement;
   out.type_source = resolved.source;
@@ -96,16 +101,19 @@ bool Pinner::Unpin(const std::string& uri, const std::string& domain_key) {
   if (!Forget(domain.uuid())) return false;
   // An unpinned guest floats with the shared guests, never over dedicated cores.
   const CpuSet pool = allocator_.SharedPoolNow();
-  if (domain.IsActive()) UnpinDomain(connection, domain, pool.Empty() ? host_->online - host_->reserved : pool);
+  if (domain.IsActive())
+    UnpinDomain(connection, domain, pool.Empty() ? host_->online - host_->reserved : pool);
   return true;
 }
 
 bool Pinner::Forget(const std::string& uuid) {
   auto it = allocator_.placements().find(uuid);
   if (it == allocator_.placements().end()) return false;
-  if (auto owner = owners_.find(uuid); owner != owners_.end() && !owner->second.steered_irqs.empty() && local_root_) {
+  if (auto owner = owners_.find(uuid);
+      owner != owners_.end() && !owner->second.steered_irqs.empty() && local_root_) {
     for (const auto& skipped : RestoreIrqs(*local_root_, owner->second.steered_irqs))
-      spdlog::warn("IRQ {} could not be given back its affinity {}: {}", skipped.irq, skipped.affinity.ToList(), skipped.reason);
+      spdlog::warn("IRQ {} could not be given back its affinity {}: {}", skipped.irq,
+                   skipped.affinity.ToList(), skipped.reason);
   }
   const bool dedicated = it->second.dedicated;
   allocator_.Release(uuid);
@@ -118,17 +126,20 @@ bool Pinner::Forget(const std::string& uuid) {
   return true;
 }
 
-LocalTuning Pinner::TuneLocal(const std::string& uri, const std::string& uuid, const LibvirtDomain& domain) {
+LocalTuning Pinner::TuneLocal(const std::string& uri, const std::string& uuid,
+                              const LibvirtDomain& domain) {
   // Only qemu:///system's QEMU runs in this host's process namespace with
   // libvirt's pid files; virt-launcher pods keep theirs inside the pod.
   if (!local_root_ || uri.rfind("qemu:///system", 0) != 0) return {};
   const Placement& p = allocator_.placements().at(uuid);
   const DesiredPinning want = PinningForPlacement(p, domain.Describe(), domain.MaxVcpus());
-  const CpuSet housekeeping = host_->reserved.Empty() ? host_->online - host_->dedicated : host_->reserved;
+  const CpuSet housekeeping =
+      host_->reserved.Empty() ? host_->online - host_->dedicated : host_->reserved;
   Owner& owner = owners_[uuid];
   // IRQs are steered once per VM: a second pass would save steered affinities as the originals.
-  LocalTuning t = TuneLocalQemu(*local_root_, domain.name(), p, want, catalog_.Find(p.instance_type), housekeeping,
-                                owner.steered_irqs.empty());
+  LocalTuning t =
+      TuneLocalQemu(*local_root_, domain.name(), p, want, catalog_.Find(p.instance_type),
+                    housekeeping, owner.steered_irqs.empty());
   if (!t.steered_irqs.empty()) owner.steered_irqs = t.steered_irqs;
   return t;
 }
@@ -147,7 +158,8 @@ void Pinner::RefreshSharedPool(std::vector<std::string>* repinned) {
       if (repinned) repinned->push_back(owner.name + " (shared pool " + pool.ToList() + ")");
     } catch (const std::exception& e) {
       // The allocation stands; the next reconcile retries the pin.
-      spdlog::warn("could not move shared domain '{}' to the shared pool {}: {}", owner.name, pool.ToList(), e.what());
+      spdlog::warn("could not move shared domain '{}' to the shared pool {}: {}", owner.name,
+                   pool.ToList(), e.what());
     }
   }
 }

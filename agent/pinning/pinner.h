@@ -35,13 +35,13 @@ struct PinOutcome {
 };
 
 struct ReconcileReport {
-  std::vector<std::string> kept;       // saved allocation still true (or its libvirt is unreachable)
-  std::vector<std::string> adopted;    // pinned in libvirt but missing from the state
-  std::vector<std::string> placed;     // running without an allocation: placed now
-  std::vector<std::string> repinned;   // libvirt drifted from the allocation: re-applied
-  std::vector<std::string> freed;      // saved allocation of a domain that no longer runs
-  std::vector<std::string> problems;   // domains left as they are, and why
-  bool state_was_rebuilt = false;      // the state file was missing or corrupt
+  std::vector<std::string> kept;      // saved allocation still true (or its libvirt is unreachable)
+  std::vector<std::string> adopted;   // pinned in libvirt but missing from the state
+  std::vector<std::string> placed;    // running without an allocation: placed now
+  std::vector<std::string> repinned;  // libvirt drifted from the allocation: re-applied
+  std::vector<std::string> freed;     // saved allocation of a domain that no longer runs
+  std::vector<std::string> problems;  // domains left as they are, and why
+  bool state_was_rebuilt = false;     // the state file was missing or corrupt
 };
 
 class Pinner {
@@ -89,7 +89,8 @@ class Pinner {
   // Shared guests follow the shared pool when dedicated cores come or go.
   void RefreshSharedPool(std::vector<std::string>* repinned);
   // Verifies from /proc and applies realtime / IRQ settings when QEMU is local.
-  LocalTuning TuneLocal(const std::string& uri, const std::string& uuid, const LibvirtDomain& domain);
+  LocalTuning TuneLocal(const std::string& uri, const std::string& uuid,
+                        const LibvirtDomain& domain);
   bool Adopt(const LibvirtConnection& c, const LibvirtDomain& d, const DomainSummary& s,
              const ResolvedType& type);
 

@@ -15,9 +15,8 @@ unsigned SetVcpuThreadsFifo(const SysfsRoot& proc_root, int qemu_pid, int priori
   const int lowest = sched_get_priority_min(SCHED_FIFO);
   const int highest = sched_get_priority_max(SCHED_FIFO);
   if (priority < lowest || priority > highest)
-    throw std::invalid_argument("SCHED_FIFO priority " + std::to_string(priority) +
-                                " is outside " + std::to_string(lowest) + ".." +
-                                std::to_string(highest));
+    throw std::invalid_argument("SCHED_FIFO priority " + std::to_string(priority) + " is outside " +
+                                std::to_string(lowest) + ".." + std::to_string(highest));
   unsigned set = 0;
   for (const QemuThread& thread : ReadQemuThreads(proc_root, qemu_pid)) {
     if (!VcpuIndexOfThread(thread.name)) continue;
@@ -28,8 +27,8 @@ unsigned SetVcpuThreadsFifo(const SysfsRoot& proc_root, int qemu_pid, int priori
       if (error == ESRCH) continue;  // the vCPU thread exited after it was listed
       throw std::system_error(error, std::generic_category(),
                               "set SCHED_FIFO priority " + std::to_string(priority) +
-                                  " on thread " + std::to_string(thread.tid) + " '" +
-                                  thread.name + "' of QEMU pid " + std::to_string(qemu_pid));
+                                  " on thread " + std::to_string(thread.tid) + " '" + thread.name +
+                                  "' of QEMU pid " + std::to_string(qemu_pid));
     }
     ++set;
   }

@@ -3,13 +3,13 @@
 #include <libvirt/libvirt.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "agent/allocator/units.h"
 #include "agent/libvirt/desired_pinning.h"
 #include "agent/libvirt/pinning_reader.h"
 #include "agent/pinning/pinner.h"
 #include "agent/state/allocation_convert.h"
-
-#include <algorithm>
 
 namespace kvhost {
 namespace {
@@ -24,14 +24,15 @@ bool CpusMatch(const DesiredPinning& want, const DomainPinning& have) {
 }
 
 bool NumaMatches(const DesiredPinning& want, const DomainPinning& have) {
-  return !want.strict_numa_nodes ||
-         (have.numa && have.numa->mode == "strict" && have.numa->nodeset == *want.strict_numa_nodes);
+  return !want.strict_numa_nodes || (have.numa && have.numa->mode == "strict" &&
+                                     have.numa->nodeset == *want.strict_numa_nodes);
 }
 
 // Drift is what re-pinning can repair. QEMU refuses a live change of a strict
 // nodeset, so a numatune that the config holds (it applies at next start)
 // counts as in place: re-applying it would only be refused again.
-bool Drifted(const LibvirtConnection& connection, const LibvirtDomain& domain, const DesiredPinning& want) {
+bool Drifted(const LibvirtConnection& connection, const LibvirtDomain& domain,
+             const DesiredPinning& want) {
   const DomainPinning live = ReadPinning(connection, domain, VIR_DOMAIN_AFFECT_CURRENT);
   if (!CpusMatch(want, live)) return true;
   if (NumaMatches(want, live)) return false;
@@ -88,7 +89,8 @@ bool Pinner::Adopt(const LibvirtConnection& c, const LibvirtDomain& d, const Dom
   try {
     allocator_.Commit(p);
   } catch (const AllocationConflict& e) {
-    spdlog::warn("{}: its libvirt pinning cannot be adopted ({}); placing it anew", d.Describe(), e.what());
+    spdlog::warn("{}: its libvirt pinning cannot be adopted ({}); placing it anew", d.Describe(),
+                 e.what());
     return false;
   }
   owners_[s.uuid] = {c.uri(), s.name, type.source + ", adopted from libvirt", {}};
@@ -105,9 +107,11 @@ ReconcileReport Pinner::Reconcile(const std::string& leave_unplaced) {
     try {
       const std::string key = a.domain_uuid().empty() ? a.vm() : a.domain_uuid();
       saved[key] = PlacementFromAllocation(a);
-      for (const auto& irq : a.steered_irqs()) saved_irqs[key].push_back({irq.irq(), ParseCpuList(irq.original_cpus())});
+      for (const auto& irq : a.steered_irqs())
+        saved_irqs[key].push_back({irq.irq(), ParseCpuList(irq.original_cpus())});
     } catch (const std::exception& e) {
-      report.problems.push_back("state entry " + a.vm() + " unreadable (" + e.what() + "): rebuilt from libvirt");
+      report.problems.push_back("state entry " + a.vm() + " unreadable (" + e.what() +
+                                "): rebuilt from libvirt");
     }
   }
 
@@ -128,35 +132,43 @@ ReconcileReport Pinner::Reconcile(const std::string& leave_unplaced) {
     }
     try {
       allocator_.Commit(it->second);
-      owners_[r.summary.uuid] = {r.connection->uri(), r.summary.name, "state file", saved_irqs[r.summary.uuid]};
+      owners_[r.summary.uuid] = {r.connection->uri(), r.summary.name, "state file",
+                                 saved_irqs[r.summary.uuid]};
       report.kept.push_back(r.summary.name);
     } catch (const AllocationConflict& e) {
-      report.problems.push_back(r.summary.name + ": saved allocation conflicts (" + e.what() + "); placing it anew");
+      report.problems.push_back(r.summary.name + ": saved allocation conflicts (" + e.what() +
+                                "); placing it anew");
       unplaced.push_back(&r);
     }
     saved.erase(it);
   }
   for (const auto& [uuid, p] : saved) {
-    const Allocation& a = *std::find_if(loaded.state.allocations().begin(), loaded.state.allocations().end(),
-                                        [&](const Allocation& x) { return (x.domain_uuid().empty() ? x.vm() : x.domain_uuid()) == uuid; });
+    const Allocation& a =
+        *std::find_if(loaded.state.allocations().begin(), loaded.state.allocations().end(),
+                      [&](const Allocation& x) {
+                        return (x.domain_uuid().empty() ? x.vm() : x.domain_uuid()) == uuid;
+                      });
     if (!a.connection_uri().empty() && !connections_.count(a.connection_uri())) {
       // Its libvirt is not reachable now: no news is not death. Keep it whole.
       try {
         allocator_.Commit(p);
-        owners_[uuid] = {a.connection_uri(), p.vm, "state file (libvirt unreachable)", saved_irqs[uuid]};
+        owners_[uuid] = {a.connection_uri(), p.vm, "state file (libvirt unreachable)",
+                         saved_irqs[uuid]};
         report.kept.push_back(p.vm + " (" + a.connection_uri() + " not connected)");
         continue;
       } catch (const AllocationConflict& e) {
-        report.problems.push_back(p.vm + ": saved allocation behind an unreachable connection conflicts: " + e.what());
+        report.problems.push_back(
+            p.vm + ": saved allocation behind an unreachable connection conflicts: " + e.what());
       }
     }
-    report.freed.push_back((a.domain_name().empty() ? p.vm : a.domain_name()) + " (" + p.instance_type +
-                           ", no longer running)");
+    report.freed.push_back((a.domain_name().empty() ? p.vm : a.domain_name()) + " (" +
+                           p.instance_type + ", no longer running)");
   }
 
   // 2: running domains the state does not know: adopt their pinning, else place them.
   for (const RunningDomain* r : unplaced) {
-    if (!leave_unplaced.empty() && (r->summary.name == leave_unplaced || r->summary.uuid == leave_unplaced))
+    if (!leave_unplaced.empty() &&
+        (r->summary.name == leave_unplaced || r->summary.uuid == leave_unplaced))
       continue;
     try {
       const ResolvedType type = ResolveInstanceType(r->summary, catalog_, std::nullopt);
@@ -169,7 +181,8 @@ ReconcileReport Pinner::Reconcile(const std::string& leave_unplaced) {
       if (!placed.placement) {
         std::string why;
         for (const auto& reason : placed.reasons) why += "; " + reason;
-        report.problems.push_back(r->summary.name + " (" + type.type.name + ") runs but does not fit" + why);
+        report.problems.push_back(r->summary.name + " (" + type.type.name +
+                                  ") runs but does not fit" + why);
         continue;
       }
       allocator_.Commit(*placed.placement);

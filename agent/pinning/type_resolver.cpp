@@ -38,8 +38,9 @@ ResolvedType ResolveInstanceType(const DomainSummary& domain, const Catalog& cat
   shared.memory_kib = domain.memory_kib;
   shared.source = "domain " + domain.name;
   return {shared,
-          matches == 0 ? "unknown: no catalog type matches; treated as shared"
-                       : "unknown: " + std::to_string(matches) + " catalog types match; treated as shared",
+          matches == 0
+              ? "unknown: no catalog type matches; treated as shared"
+              : "unknown: " + std::to_string(matches) + " catalog types match; treated as shared",
           false};
 }
 

@@ -22,7 +22,8 @@ std::string Needs(const InstanceType& t) {
 
 }  // namespace
 
-v1::CapacityReport BuildCapacityReport(const Allocator& state, const std::vector<TypeCapacity>& types,
+v1::CapacityReport BuildCapacityReport(const Allocator& state,
+                                       const std::vector<TypeCapacity>& types,
                                        const FragmentationScore& fragmentation,
                                        const std::vector<std::string>& what_if) {
   v1::CapacityReport report;
@@ -73,13 +74,17 @@ std::string FormatCapacityTable(const v1::CapacityReport& r) {
   for (const auto& t : r.instance_types()) {
     std::snprintf(line, sizeof line, "%-14s %6u  ", t.name().c_str(), t.count());
     out << line << (t.blockers_size() ? t.blockers(0) : "-");
-    if (t.blockers_size() > 1) out << " (+" << t.blockers_size() - 1 << " more: explain " << t.name() << ")";
+    if (t.blockers_size() > 1)
+      out << " (+" << t.blockers_size() - 1 << " more: explain " << t.name() << ")";
     out << "\n";
   }
   const auto& f = r.fragmentation();
-  std::snprintf(line, sizeof line, "fragmentation %.2f: %u of %u free dedicated CPUs and %s of %s free hugepages no type can use\n",
+  std::snprintf(line, sizeof line,
+                "fragmentation %.2f: %u of %u free dedicated CPUs and %s of %s free hugepages no "
+                "type can use\n",
                 f.score(), f.stranded_dedicated_cpus(), f.free_dedicated_cpus(),
-                FormatKib(f.stranded_hugepage_kib()).c_str(), FormatKib(f.free_hugepage_kib()).c_str());
+                FormatKib(f.stranded_hugepage_kib()).c_str(),
+                FormatKib(f.free_hugepage_kib()).c_str());
   out << line;
   return out.str();
 }
@@ -87,8 +92,10 @@ std::string FormatCapacityTable(const v1::CapacityReport& r) {
 std::string FormatExplain(const TypeCapacity& c) {
   std::ostringstream out;
   out << c.type->name << ": needs " << Needs(*c.type) << "\n";
-  if (c.count == 0) out << c.type->name << " does not fit now:\n";
-  else out << c.count << " more fit now; the next one does not:\n";
+  if (c.count == 0)
+    out << c.type->name << " does not fit now:\n";
+  else
+    out << c.count << " more fit now; the next one does not:\n";
   for (const auto& b : c.blockers) out << "  - " << b << "\n";
   return out.str();
 }

@@ -10,7 +10,8 @@
 
 namespace kvhost {
 
-v1::CapacityReport BuildCapacityReport(const Allocator& state, const std::vector<TypeCapacity>& types,
+v1::CapacityReport BuildCapacityReport(const Allocator& state,
+                                       const std::vector<TypeCapacity>& types,
                                        const FragmentationScore& fragmentation,
                                        const std::vector<std::string>& what_if);
 

@@ -17,10 +17,14 @@ void FillPool(const HugepagePool& from, v1::HugepagePool* to) {
 
 v1::Verdict ToProto(Verdict v) {
   switch (v) {
-    case Verdict::kOk: return v1::VERDICT_OK;
-    case Verdict::kWarn: return v1::VERDICT_WARN;
-    case Verdict::kFail: return v1::VERDICT_FAIL;
-    case Verdict::kUnknown: return v1::VERDICT_UNKNOWN;
+    case Verdict::kOk:
+      return v1::VERDICT_OK;
+    case Verdict::kWarn:
+      return v1::VERDICT_WARN;
+    case Verdict::kFail:
+      return v1::VERDICT_FAIL;
+    case Verdict::kUnknown:
+      return v1::VERDICT_UNKNOWN;
   }
   return v1::VERDICT_UNSPECIFIED;
 }

@@ -23,7 +23,8 @@ StateLock::StateLock(const std::filesystem::path& directory, int wait_ms) {
       const int err = errno;
       ::close(fd_);
       throw std::runtime_error(file.string() + ": another kvhost-agent holds the state (" +
-                               (err == EWOULDBLOCK ? std::string("locked") : std::strerror(err)) + ")");
+                               (err == EWOULDBLOCK ? std::string("locked") : std::strerror(err)) +
+                               ")");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }

@@ -74,6 +74,40 @@ Fact ReadKvm(const SysfsRoot& root) {
   return {"absent", Verdict::kFail, "no /dev/kvm: hardware virtualization unavailable"};
 }
 
+Fact ReadGuestRtBudget(const SysfsRoot& root) {
+  constexpr const char* kRootBudget = "sys/fs/cgroup/cpu/cpu.rt_runtime_us";
+  std::optional<int64_t> host_budget;
+  try {
+    host_budget = root.ReadIntOptional(kRootBudget);
+  } catch (const InputError& e) {
+    return {"", Verdict::kUnknown, e.what()};
+  }
+  if (!host_budget)
+    return {"none", Verdict::kOk,
+            "no cgroup v1 RT group scheduling: SCHED_FIFO needs no cgroup budget"};
+  // libvirt puts guests under machine/ (cgroupfs) or machine.slice/ (systemd).
+  for (const char* dir : {"sys/fs/cgroup/cpu/machine.slice", "sys/fs/cgroup/cpu/machine"}) {
+    std::optional<int64_t> budget;
+    try {
+      budget = root.ReadIntOptional(std::string(dir) + "/cpu.rt_runtime_us");
+    } catch (const InputError& e) {
+      return {"", Verdict::kUnknown, e.what()};
+    }
+    if (!budget) continue;
+    const std::string where = std::string(dir).substr(4);  // "fs/cgroup/cpu/..."
+    if (*budget == 0)
+      return {"0", Verdict::kFail,
+              "/sys/" + where +
+                  "/cpu.rt_runtime_us is 0: the kernel refuses SCHED_FIFO for guest vCPU threads"};
+    return {std::to_string(*budget), Verdict::kOk, "guests' cgroup has a realtime budget"};
+  }
+  // A new cgroup starts with no RT budget, so the one libvirt creates will too.
+  return {
+      "0", Verdict::kFail,
+      "RT group scheduling is on and libvirt's machine cgroup will start with cpu.rt_runtime_us 0: "
+      "the kernel would refuse SCHED_FIFO for guest vCPU threads"};
+}
+
 }  // namespace
 
 const char* VerdictName(Verdict v) {
@@ -97,7 +131,8 @@ std::vector<std::string> RealtimeReadiness::Blockers() const {
   const std::pair<const char*, const Fact*> facts[] = {{"preemptRt", &preempt_rt},
                                                        {"schedRtRuntimeUs", &sched_rt_runtime_us},
                                                        {"isolatedCpus", &isolated_cpus},
-                                                       {"kvm", &kvm}};
+                                                       {"kvm", &kvm},
+                                                       {"guestRtBudget", &guest_rt_budget}};
   // Governors and THP only warn: they cost latency but do not rule realtime out.
   for (const auto& [name, f] : facts)
     if (f->verdict == Verdict::kFail || f->verdict == Verdict::kUnknown)
@@ -116,6 +151,7 @@ RealtimeReadiness ReadRealtime(const SysfsRoot& root, const CpuSet& isolated) {
   rt.isolated_cpu_governors = ReadGovernors(root, isolated);
   rt.transparent_hugepages = ReadThp(root);
   rt.kvm = ReadKvm(root);
+  rt.guest_rt_budget = ReadGuestRtBudget(root);
   return rt;
 }
 

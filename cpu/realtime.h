@@ -24,6 +24,9 @@ struct RealtimeReadiness {
   Fact isolated_cpu_governors;
   Fact transparent_hugepages;
   Fact kvm;
+  // cgroup v1 RT group scheduling: the guests' cgroup needs a realtime budget,
+  // or the kernel refuses SCHED_FIFO for their vCPU threads (EPERM, even as root).
+  Fact guest_rt_budget;
   // No fact failed or is unknown: realtime guests may be placed here.
   bool Ready() const;
   // The facts that keep the host from being ready, as "name: reason".

@@ -3,8 +3,14 @@
 // matters: in the kernel's view of the QEMU threads, in libvirt, and in the
 // agent's state file. Written for a host with 2 or more CPUs, run with
 // tests/data/it/config.yaml (no reserved CPUs) and tests/data/it/catalog.yaml.
+#include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
+#include <sched.h>
 
+#include "agent/libvirt/qemu_threads.h"
+#include "agent/pinning/realtime_threads.h"
+#include "audit.pb.h"
+#include "cpu/realtime.h"
 #include "pin_it_support.h"
 
 namespace kvhost::it {
@@ -53,6 +59,42 @@ TEST_F(PinIntegration, PinPlacesDedicatedAndSharedDomainsAndUnpinGivesTheCpuBack
   EXPECT_EQ(s->shared_cpus(), Without(online, cpu).ToList());
   EXPECT_EQ(hv_->VcpuCpus(shr, 0), Without(online, cpu).ToList());
   ExpectStateIsLibvirtTruth(*hv_, state_.path(), {ded, shr});
+
+  // What the agent pinned audits clean against the real libvirt.
+  r = Agent({"audit", "-o", "json"});
+  EXPECT_TRUE(r.end.Exited(0)) << r.Describe();
+  v1::AuditReport audit;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &audit).ok()) << r.Describe();
+  EXPECT_GE(audit.domains_checked(), 2u);
+  EXPECT_EQ(audit.violations_size(), 0) << r.Describe();
+
+  // SCHED_FIFO on a real QEMU's vCPU threads (what rt1 gets): the readiness
+  // fact about the guests' cgroup RT budget must predict what the kernel does.
+  // With cgroup v1 RT group scheduling and no budget for libvirt's machine
+  // cgroup (this machine), the kernel refuses even root; with a budget, or
+  // without RT group scheduling, the threads become FIFO 1 (read back, undone).
+  {
+    const SysfsRoot root("/");
+    const int pid = *QemuPid(root, ded);
+    const Fact budget = ReadRealtime(root, CpuSet()).guest_rt_budget;
+    if (budget.verdict == Verdict::kFail) {
+      try {
+        SetVcpuThreadsFifo(root, pid, 1);
+        ADD_FAILURE() << "the kernel took SCHED_FIFO although " << budget.reason;
+      } catch (const std::system_error& e) {
+        EXPECT_EQ(e.code().value(), EPERM) << e.what();
+      }
+    } else {
+      EXPECT_EQ(SetVcpuThreadsFifo(root, pid, 1), 1u);
+      for (const QemuThread& t : ReadQemuThreads(root, pid)) {
+        if (!VcpuIndexOfThread(t.name)) continue;
+        EXPECT_EQ(t.policy, SCHED_FIFO) << t.name;
+        EXPECT_EQ(t.rt_priority, 1) << t.name;
+        sched_param normal{};
+        ::sched_setscheduler(t.tid, SCHED_OTHER, &normal);
+      }
+    }
+  }
 
   // Pinning a pinned domain re-applies the same placement; nothing is taken twice.
   r = Agent({"pin", ded});

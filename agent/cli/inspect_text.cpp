@@ -95,9 +95,10 @@ std::string FormatHostSummary(const v1::HostReport& r) {
   const auto& rt = r.realtime();
   out << "realtime  " << (rt.ready() ? "ready" : "not ready") << "\n";
   const std::pair<const char*, const v1::Fact*> facts[] = {
-      {"preempt_rt", &rt.preempt_rt()},       {"sched_rt_runtime_us", &rt.sched_rt_runtime_us()},
-      {"isolated cpus", &rt.isolated_cpus()}, {"governors", &rt.isolated_cpu_governors()},
-      {"thp", &rt.transparent_hugepages()},   {"kvm", &rt.kvm()}};
+      {"preempt_rt", &rt.preempt_rt()},          {"sched_rt_runtime_us", &rt.sched_rt_runtime_us()},
+      {"isolated cpus", &rt.isolated_cpus()},    {"governors", &rt.isolated_cpu_governors()},
+      {"thp", &rt.transparent_hugepages()},      {"kvm", &rt.kvm()},
+      {"guest rt budget", &rt.guest_rt_budget()}};
   for (const auto& [name, f] : facts) {
     char line[64];
     std::snprintf(line, sizeof line, "  %-20s %-7s ", name, VerdictWord(f->verdict()));

@@ -97,6 +97,7 @@ v1::HostReport BuildHostReport(const HostModel& host) {
   FillFact(host.realtime.isolated_cpu_governors, rt->mutable_isolated_cpu_governors());
   FillFact(host.realtime.transparent_hugepages, rt->mutable_transparent_hugepages());
   FillFact(host.realtime.kvm, rt->mutable_kvm());
+  FillFact(host.realtime.guest_rt_budget, rt->mutable_guest_rt_budget());
   rt->set_ready(host.realtime.Ready());
   for (const auto& b : host.realtime.Blockers()) rt->add_blockers(b);
   for (const auto& w : host.warnings) report.add_warnings(w);

@@ -13,9 +13,7 @@
 #include "agent/allocator/capacity.h"
 
 #include <cstdio>
-#include <cstdlib>
 #include <memory>
-#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -32,52 +30,13 @@ using namespace kvhost::bench;
 
 namespace {
 
-#ifndef KVHOST_FIXTURES_TARBALL
-#error "KVHOST_FIXTURES_TARBALL must be set by bench/CMakeLists.txt"
-#endif
-
 constexpr double kGoal = 0.1;
 
-struct Options {
-  fs::path fixtures;  // empty: unpack the tarball
-  fs::path tarball = KVHOST_FIXTURES_TARBALL;
-  int rounds = 21;  // odd, so the median is one real sample
-  int warmup = 2;   // fills caches (page cache, allocator's first copies) first
-  std::optional<std::string> only;
-};
-
-[[noreturn]] void Usage(const char* argv0, int status) {
-  std::fprintf(
-      status ? stderr : stdout,
-      "usage: %s [--rounds N] [--warmup N] [--only NAME] [--fixtures DIR] [--tarball FILE]\n"
-      "  --rounds N      timed rounds per machine (default 21)\n"
-      "  --warmup N      untimed rounds per machine first (default 2)\n"
-      "  --only NAME     one machine (\"host\" for this host's root /)\n"
-      "  --fixtures DIR  machine dirs already unpacked (default: unpack --tarball)\n",
-      argv0);
-  std::exit(status);
-}
-
-Options ParseArgs(int argc, char** argv) {
-  Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "-h" || a == "--help") Usage(argv[0], 0);
-    if (i + 1 >= argc) Usage(argv[0], 2);
-    const std::string v = argv[++i];
-    if (a == "--rounds")
-      o.rounds = static_cast<int>(ParseCount(v, "--rounds", 1, 100000));
-    else if (a == "--warmup")
-      o.warmup = static_cast<int>(ParseCount(v, "--warmup", 0, 100000));
-    else if (a == "--only")
-      o.only = v;
-    else if (a == "--fixtures")
-      o.fixtures = v;
-    else if (a == "--tarball")
-      o.tarball = v;
-    else
-      Usage(argv[0], 2);
-  }
+BenchOptions ParseArgs(int argc, char** argv) {
+  BenchOptions o;
+  o.rounds = 21;  // odd, so the median is one real sample
+  o.warmup = 2;   // fills caches (page cache, allocator's first copies) first
+  ParseBenchArgs(argc, argv, {true, "one machine (\"host\" for this host's root /)", {}}, o);
   return o;
 }
 
@@ -117,7 +76,7 @@ struct Row {
 // A burst of load from other jobs must hit every measurement alike: each round
 // times one discovery and one capacity per variant back to back, and the
 // order rotates so no measurement always runs first on a cold cache.
-std::vector<Row> Bench(const Machine& m, const Catalog& catalog, const Options& opt) {
+std::vector<Row> Bench(const Machine& m, const Catalog& catalog, const BenchOptions& opt) {
   const HostModel model = DiscoverHost(m.root);
   const ConfiguredHost configured = ConfigureVariant(model, VariantShape{});
   std::vector<Subject> subjects;
@@ -145,16 +104,9 @@ std::vector<Row> Bench(const Machine& m, const Catalog& catalog, const Options& 
   return rows;
 }
 
-int Run(const Options& opt) {
+int Run(const BenchOptions& opt) {
   const FixtureMachines fixtures(opt.fixtures, opt.tarball);
-  std::vector<Machine> machines = ListMachines(fixtures.root());
-  if (machines.empty())
-    throw std::runtime_error(fixtures.root().string() + ": no machine dirs (<name>/sys)");
-  machines.push_back({"host", "/"});
-  if (opt.only) {
-    std::erase_if(machines, [&](const Machine& m) { return m.name != *opt.only; });
-    if (machines.empty()) throw std::runtime_error("--only " + *opt.only + ": no such machine");
-  }
+  const std::vector<Machine> machines = SelectMachines(fixtures.root(), opt.only, MachineChoice{});
   const Catalog catalog = BuiltinCatalog();
 
   std::printf("catalog: %zu types; rounds: %d (after %d warm-up), medians; goal: ratio <= %.1f\n\n",

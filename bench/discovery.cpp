@@ -6,7 +6,7 @@
 // The goal is a ratio <= 1.3 on every machine. Run by hand, not in ctest:
 // timings on a shared CI box are too noisy to gate on.
 //
-//   bench/discovery [--fixtures DIR] [--rounds N] [--warmup N] [--only NAME]
+//   bench/discovery [--rounds N] [--warmup N] [--only NAME] [--fixtures DIR] [--tarball FILE]
 //
 // Each call is timed up to its return, not through the destruction of what it
 // returns (the brief: Load(root) alone). DiscoverHost destroys its own hwloc
@@ -14,7 +14,6 @@
 // against discovery only: the ratio errs against us, never for us.
 #include <csignal>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <optional>
 #include <stdexcept>
@@ -29,10 +28,6 @@ namespace fs = std::filesystem;
 using namespace kvhost::bench;
 
 namespace {
-
-#ifndef KVHOST_FIXTURES_TARBALL
-#error "KVHOST_FIXTURES_TARBALL must be set by bench/CMakeLists.txt"
-#endif
 
 constexpr double kGoal = 1.3;
 
@@ -51,47 +46,11 @@ void CatchSignals() {
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
 }
 
-struct Options {
-  fs::path fixtures;  // already unpacked; empty: we unpack the tarball
-  fs::path tarball = KVHOST_FIXTURES_TARBALL;
-  int rounds = 31;                  // odd, so the median is one real sample
-  int warmup = 3;                   // fills the page cache and dentry cache first
-  std::optional<std::string> only;  // one machine name, or "host"
-};
-
-[[noreturn]] void Usage(const char* argv0, int status) {
-  std::fprintf(
-      status ? stderr : stdout,
-      "usage: %s [--fixtures DIR] [--tarball FILE] [--rounds N] [--warmup N] [--only NAME]\n"
-      "  --fixtures DIR  machine dirs already unpacked from topologies.tar.gz\n"
-      "                  (default: unpack --tarball into a temp dir, removed at exit)\n"
-      "  --rounds N      timed rounds per machine (default 31)\n"
-      "  --warmup N      untimed rounds per machine first (default 3)\n"
-      "  --only NAME     bench one machine (\"host\" for this host's root /)\n",
-      argv0);
-  std::exit(status);
-}
-
-Options ParseArgs(int argc, char** argv) {
-  Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "-h" || a == "--help") Usage(argv[0], 0);
-    if (i + 1 >= argc) Usage(argv[0], 2);
-    const std::string v = argv[++i];
-    if (a == "--fixtures")
-      o.fixtures = v;
-    else if (a == "--tarball")
-      o.tarball = v;
-    else if (a == "--rounds")
-      o.rounds = static_cast<int>(ParseCount(v, "--rounds", 1, 100000));
-    else if (a == "--warmup")
-      o.warmup = static_cast<int>(ParseCount(v, "--warmup", 0, 100000));
-    else if (a == "--only")
-      o.only = v;
-    else
-      Usage(argv[0], 2);
-  }
+BenchOptions ParseArgs(int argc, char** argv) {
+  BenchOptions o;
+  o.rounds = 31;  // odd, so the median is one real sample
+  o.warmup = 3;   // fills the page cache and dentry cache first
+  ParseBenchArgs(argc, argv, {true, "bench one machine (\"host\" for this host's root /)", {}}, o);
   return o;
 }
 
@@ -157,18 +116,11 @@ Result Bench(const fs::path& root, int warmup, int rounds) {
   return r;
 }
 
-int Run(const Options& opt) {
+int Run(const BenchOptions& opt) {
   // Declared before the machine list so it outlives every path into it.
   const FixtureMachines fixtures(opt.fixtures, opt.tarball);
   if (g_interrupted) throw Interrupted{};  // the signal came during the unpack and tar survived it
-  std::vector<Machine> machines = ListMachines(fixtures.root());
-  if (machines.empty())
-    throw std::runtime_error(fixtures.root().string() + ": no machine dirs (<name>/sys)");
-  machines.push_back({"host", "/"});
-  if (opt.only) {
-    std::erase_if(machines, [&](const Machine& m) { return m.name != *opt.only; });
-    if (machines.empty()) throw std::runtime_error("--only " + *opt.only + ": no such machine");
-  }
+  const std::vector<Machine> machines = SelectMachines(fixtures.root(), opt.only, MachineChoice{});
 
   std::printf("rounds: %d (after %d warm-up), medians; goal: ratio <= %.1f\n\n", opt.rounds,
               opt.warmup, kGoal);

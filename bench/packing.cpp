@@ -10,10 +10,8 @@
 //                 [--detail] [--fixtures DIR] [--tarball FILE]
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
 #include <map>
 #include <memory>
-#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -32,74 +30,47 @@ using namespace kvhost::bench;
 
 namespace {
 
-#ifndef KVHOST_FIXTURES_TARBALL
-#error "KVHOST_FIXTURES_TARBALL must be set by bench/CMakeLists.txt"
-#endif
-
 constexpr double kBoundGoal = 0.97;
 
 // Different shapes: 2-node SMT2 Xeon, 4-node SNC SMT2 with memory-only PMEM
 // nodes, 8-node SMT4 POWER7, 4-node 1-thread ARM, an old 2-node SMT2 Xeon
-// with little memory, and a 2-node Xeon with SMT off.
-const char* const kDefaultHosts[] = {
-    "hwloc-32intel64-2p8co2t-hugepages", "nri-server-pmem-isolated", "hwloc-256ppc-8n8s4t",
-    "hwloc-128arm-2pa2n8cluster4co",     "ghw-intel-xeon-L5640",     "nto-worker2-smt-off",
-};
+// with little memory, and a 2-node Xeon with SMT off. No "host": this box's
+// pools are not configured, so its numbers would say nothing about packing.
+const MachineChoice kHosts{
+    /*with_host=*/false,
+    {"hwloc-32intel64-2p8co2t-hugepages", "nri-server-pmem-isolated", "hwloc-256ppc-8n8s4t",
+     "hwloc-128arm-2pa2n8cluster4co", "ghw-intel-xeon-L5640", "nto-worker2-smt-off"}};
 
 struct Options {
-  fs::path fixtures;  // empty: unpack the tarball
-  fs::path tarball = KVHOST_FIXTURES_TARBALL;
+  BenchOptions common;  // only --only, --fixtures and --tarball: a simulation has no rounds
   uint64_t seed = 20240611;
   double load = 1.3;       // offered load on the scarcest pool, x its capacity
   double hours = 20000;    // simulated arrival window: ~7,000-60,000 arrivals per host
   double lifetime_h = 24;  // mean VM lifetime
-  std::optional<std::string> only;
   bool detail = false;
 };
 
-[[noreturn]] void Usage(const char* argv0, int status) {
-  std::fprintf(
-      status ? stderr : stdout,
-      "usage: %s [--seed N] [--load X] [--hours H] [--lifetime H] [--only NAME] [--detail]\n"
-      "          [--fixtures DIR] [--tarball FILE]\n"
-      "  --seed N      event stream seed (default 20240611)\n"
-      "  --load X      offered load on each host's scarcest pool (default 1.3)\n"
-      "  --hours H     simulated hours of arrivals (default 20000)\n"
-      "  --lifetime H  mean VM lifetime in hours (default 24)\n"
-      "  --only NAME   one fixture machine (any in the tarball)\n"
-      "  --detail      also print admitted VMs per type and policy, and why ours refused\n",
-      argv0);
-  std::exit(status);
-}
-
 Options ParseArgs(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "-h" || a == "--help") Usage(argv[0], 0);
-    if (a == "--detail") {
-      o.detail = true;
-      continue;
-    }
-    if (i + 1 >= argc) Usage(argv[0], 2);
-    const std::string v = argv[++i];
-    if (a == "--seed")
-      o.seed = static_cast<uint64_t>(ParseCount(v, "--seed", 0, 0x7fffffffffffffffL));
-    else if (a == "--load")
-      o.load = ParsePositive(v, "--load");
-    else if (a == "--hours")
-      o.hours = ParsePositive(v, "--hours");
-    else if (a == "--lifetime")
-      o.lifetime_h = ParsePositive(v, "--lifetime");
-    else if (a == "--only")
-      o.only = v;
-    else if (a == "--fixtures")
-      o.fixtures = v;
-    else if (a == "--tarball")
-      o.tarball = v;
-    else
-      Usage(argv[0], 2);
-  }
+  const auto positive = [](double& field, const char* flag) {
+    return [&field, flag](const std::string& v) { field = ParsePositive(v, flag); };
+  };
+  const ArgSpec spec{
+      /*timed=*/false,
+      "one fixture machine (any in the tarball)",
+      {{"--seed", "N", "event stream seed (default 20240611)",
+        [&](const std::string& v) {
+          o.seed = static_cast<uint64_t>(ParseCount(v, "--seed", 0, 0x7fffffffffffffffL));
+        }},
+       {"--load", "X", "offered load on each host's scarcest pool (default 1.3)",
+        positive(o.load, "--load")},
+       {"--hours", "H", "simulated hours of arrivals (default 20000)",
+        positive(o.hours, "--hours")},
+       {"--lifetime", "H", "mean VM lifetime in hours (default 24)",
+        positive(o.lifetime_h, "--lifetime")},
+       {"--detail", "", "also print admitted VMs per type and policy, and why ours refused",
+        [&](const std::string&) { o.detail = true; }}}};
+  ParseBenchArgs(argc, argv, spec, o.common);
   return o;
 }
 
@@ -279,16 +250,8 @@ HostResult PrintHost(const HostRun& run, const Options& opt) {
 }
 
 int Run(const Options& opt) {
-  const FixtureMachines fixtures(opt.fixtures, opt.tarball);
-  std::vector<Machine> machines;
-  for (const auto& m : ListMachines(fixtures.root())) {
-    const bool wanted = opt.only ? m.name == *opt.only
-                                 : std::find(std::begin(kDefaultHosts), std::end(kDefaultHosts),
-                                             m.name) != std::end(kDefaultHosts);
-    if (wanted) machines.push_back(m);
-  }
-  if (machines.empty())
-    throw std::runtime_error("no fixture machine to run (check --only and --fixtures)");
+  const FixtureMachines fixtures(opt.common.fixtures, opt.common.tarball);
+  const std::vector<Machine> machines = SelectMachines(fixtures.root(), opt.common.only, kHosts);
   const Catalog catalog = BuiltinCatalog();
   const std::vector<MixEntry> mix = DefaultMix(catalog);
 

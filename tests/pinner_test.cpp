@@ -125,6 +125,28 @@ TEST_F(PinnerTest, ARestartKeepsTheStateAndTouchesNothing) {
   EXPECT_TRUE(r.placed.empty());
 }
 
+TEST_F(PinnerTest, ARestartDoesNotCountARunningVmsHugepagesTwice) {
+  NewPinner()->Reconcile();  // kv-cx1: 2048 x 2Mi pages on node 0
+  // The agent restarts: discovery now sees node 0's pages taken by kv-cx1's QEMU.
+  HostModel model = LoadFixture("hwloc-16amd64-4n4c-hugepages");
+  ReserveHugepages(model, 2048, 2048);
+  for (auto& pool : model.hugepages.per_node[0])
+    if (pool.size_kib == 2048) pool.free = 0;
+  auto rediscovered =
+      std::make_shared<const HostResources>(BuildHostResources(model, AgentConfig{}));
+  Pinner restarted(rediscovered, BuiltinCatalog(), StateStore(state_dir));
+  restarted.AddConnection(&connection);
+  const ReconcileReport r = restarted.Reconcile();
+  EXPECT_TRUE(Has(r.kept, "kv-cx1")) << (r.problems.empty() ? "" : r.problems.front());
+  EXPECT_TRUE(r.problems.size() == 1 && Has(r.problems, "kv-rt")) << "only rt1 may be a problem";
+  // Node 0 has no page to spare, the other nodes all of theirs.
+  EXPECT_EQ(restarted.allocator().FreeHugepages(0, 2048), 0u);
+  EXPECT_EQ(restarted.allocator().FreeHugepages(1, 2048), 2048u);
+  // When kv-cx1 goes, its pages come back.
+  EXPECT_TRUE(restarted.Forget("a0000000-0000-4000-8000-000000000001"));
+  EXPECT_EQ(restarted.allocator().FreeHugepages(0, 2048), 2048u);
+}
+
 TEST_F(PinnerTest, AnUnreachableLibvirtFreesNothing) {
   NewPinner()->Reconcile();
   // Restarted while libvirt is down: no connection at all.

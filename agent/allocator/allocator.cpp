@@ -48,7 +48,31 @@ uint64_t Allocator::FreeHugepages(size_t node_index, uint64_t size_kib) const {
   if (it == node.hugepages_free.end()) return 0;
   auto used = hugepages_used_.find({node.id, size_kib});
   const uint64_t taken = used == hugepages_used_.end() ? 0 : used->second;
-  return it->second > taken ? it->second - taken : 0;
+  auto credit = hugepages_credit_.find({node.id, size_kib});
+  const uint64_t free = it->second + (credit == hugepages_credit_.end() ? 0 : credit->second);
+  return free > taken ? free - taken : 0;
+}
+
+void Allocator::CommitRunning(Placement p) {
+  std::map<std::pair<unsigned, uint64_t>, uint64_t> before = hugepages_credit_;
+  for (const auto& g : p.hugepages) {
+    const int ni = host_->NodeIndex(g.node);
+    if (ni < 0) continue;
+    const auto& node = host_->nodes[static_cast<size_t>(ni)];
+    auto total = node.hugepages_total.find(g.size_kib);
+    auto free = node.hugepages_free.find(g.size_kib);
+    if (total == node.hugepages_total.end() || free == node.hugepages_free.end()) continue;
+    const uint64_t used_at_discovery =
+        total->second > free->second ? total->second - free->second : 0;
+    uint64_t& credit = hugepages_credit_[{g.node, g.size_kib}];
+    credit = std::min(credit + g.pages, used_at_discovery);
+  }
+  try {
+    Commit(std::move(p));
+  } catch (...) {
+    hugepages_credit_ = std::move(before);  // a refused VM earns no credit
+    throw;
+  }
 }
 
 uint64_t Allocator::FreeBoundMemoryKib(size_t node_index) const {

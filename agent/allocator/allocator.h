@@ -36,6 +36,11 @@ class Allocator {
   // Records a placement after checking every invariant; throws AllocationConflict.
   // Taken by value: callers that are done with their placement move it in.
   void Commit(Placement placement);
+  // Commit for a VM that already ran when the host was discovered: its
+  // hugepages are missing from the discovered `free` already, so they are
+  // credited back first (never more than the kernel showed as used), lest
+  // they be counted twice and the VM's allocation refused.
+  void CommitRunning(Placement placement);
   // Returns exactly what `vm` took; false if it holds nothing.
   bool Release(const std::string& vm);
   // Shared guests float on the pool as it is now: after dedicated cores come
@@ -70,6 +75,8 @@ class Allocator {
   std::map<std::string, Placement> placements_;
   CpuSet held_;  // vCPU cores (every sibling) and emulator CPUs of committed VMs
   std::map<std::pair<unsigned, uint64_t>, uint64_t> hugepages_used_;  // (node, size) -> pages
+  // Pages running VMs held at discovery, given back to the discovered `free`.
+  std::map<std::pair<unsigned, uint64_t>, uint64_t> hugepages_credit_;
   std::map<unsigned, uint64_t> bound_memory_used_;  // node -> KiB of ordinary memory
   uint64_t unbound_memory_used_ = 0;
   unsigned shared_vcpus_ = 0;

@@ -76,7 +76,10 @@ HostResources BuildHostResources(const HostModel& host, const AgentConfig& confi
     nr.ordinary_memory_kib = node.memory_kib > taken ? node.memory_kib - taken : 0;
     r.ordinary_memory_kib += nr.ordinary_memory_kib;
     if (auto it = host.hugepages.per_node.find(node.id); it != host.hugepages.per_node.end())
-      for (const auto& p : it->second) nr.hugepages_free[p.size_kib] = p.free;
+      for (const auto& p : it->second) {
+        nr.hugepages_free[p.size_kib] = p.free;
+        nr.hugepages_total[p.size_kib] = p.total;
+      }
     r.nodes.push_back(std::move(nr));
   }
 

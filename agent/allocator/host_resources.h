@@ -26,7 +26,8 @@ struct NodeResources {
   std::vector<unsigned> cores;       // indexes into HostResources::cores, dedicable ones
   CpuSet dedicable_cpus;             // dedicated-pool CPUs of this node (emulator candidates too)
   uint64_t ordinary_memory_kib = 0;  // MemTotal - reserved - hugepage pools
-  std::map<uint64_t, uint64_t> hugepages_free;  // page size KiB -> free pages
+  std::map<uint64_t, uint64_t> hugepages_free;   // page size KiB -> free pages at discovery
+  std::map<uint64_t, uint64_t> hugepages_total;  // page size KiB -> pool size
 };
 
 struct HostResources {

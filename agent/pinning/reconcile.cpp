@@ -87,7 +87,7 @@ bool Pinner::Adopt(const LibvirtConnection& c, const LibvirtDomain& d, const Dom
   }
   if (!type.type.hugepage_size_kib) p.memory_kib = type.type.memory_kib;
   try {
-    allocator_.Commit(p);
+    allocator_.CommitRunning(p);
   } catch (const AllocationConflict& e) {
     spdlog::warn("{}: its libvirt pinning cannot be adopted ({}); placing it anew", d.Describe(),
                  e.what());
@@ -131,7 +131,7 @@ ReconcileReport Pinner::Reconcile(const std::string& leave_unplaced) {
       continue;
     }
     try {
-      allocator_.Commit(it->second);
+      allocator_.CommitRunning(it->second);
       owners_[r.summary.uuid] = {r.connection->uri(), r.summary.name, "state file",
                                  saved_irqs[r.summary.uuid]};
       report.kept.push_back(r.summary.name);
@@ -151,7 +151,7 @@ ReconcileReport Pinner::Reconcile(const std::string& leave_unplaced) {
     if (!a.connection_uri().empty() && !connections_.count(a.connection_uri())) {
       // Its libvirt is not reachable now: no news is not death. Keep it whole.
       try {
-        allocator_.Commit(p);
+        allocator_.CommitRunning(p);
         owners_[uuid] = {a.connection_uri(), p.vm, "state file (libvirt unreachable)",
                          saved_irqs[uuid]};
         report.kept.push_back(p.vm + " (" + a.connection_uri() + " not connected)");

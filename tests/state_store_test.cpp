@@ -250,6 +250,24 @@ TEST_F(StateStoreTest, ACrashBeforeTheRenameKeepsTheOldState) {
   EXPECT_EQ(Files(), std::vector<std::string>{"state.pb"});
 }
 
+TEST_F(StateStoreTest, ReadVerifiesLikeLoadButTouchesNothing) {
+  StateStore store(dir_);
+  store.Save(SampleState());
+  const LoadedState good = store.Read();
+  EXPECT_EQ(good.status, StateLoadStatus::kLoaded);
+  EXPECT_EQ(good.state.allocations_size(), SampleState().allocations_size());
+  {
+    std::fstream f(store.file(), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(25);
+    f.put('\x5a');
+  }
+  const LoadedState bad = store.Read();
+  EXPECT_EQ(bad.status, StateLoadStatus::kCorrupt);
+  EXPECT_FALSE(bad.problem.empty());
+  EXPECT_TRUE(bad.moved_aside_to.empty());
+  EXPECT_EQ(Files(), std::vector<std::string>{"state.pb"}) << "Read must not move the file aside";
+}
+
 TEST_F(StateStoreTest, AFailedSaveLeavesTheOldStateAndNoTempFile) {
   StateStore store(dir_);
   store.Save(SampleState());

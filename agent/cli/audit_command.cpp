@@ -1,7 +1,6 @@
 #include <libvirt/libvirt.h>
 #include <spdlog/spdlog.h>
 
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <sstream>
@@ -15,7 +14,6 @@
 #include "agent/pinning/type_resolver.h"
 #include "agent/report/host_report.h"
 #include "agent/state/allocation_convert.h"
-#include "agent/state/state_file_format.h"
 #include "agent/state/state_store.h"
 
 namespace kvhost::cli {
@@ -30,16 +28,16 @@ struct AuditOptions : HostOptions {
 // move a damaged state file aside (the daemon's reconcile does that).
 std::map<std::string, Placement> ReadAllocations(const std::string& state_dir) {
   std::map<std::string, Placement> out;
-  std::ifstream in(std::filesystem::path(state_dir) / StateStore::kFileName, std::ios::binary);
-  if (!in) return out;
-  std::stringstream bytes;
-  bytes << in.rdbuf();
-  try {
-    v1::AgentState state;
-    if (!state.ParseFromString(std::string(UnframeStatePayload(bytes.str())))) return out;
-    for (const auto& a : state.allocations()) out[a.domain_uuid()] = PlacementFromAllocation(a);
-  } catch (const std::exception& e) {
-    spdlog::warn("{}/state.pb not used by the audit: {}", state_dir, e.what());
+  const LoadedState loaded = StateStore(state_dir).Read();
+  if (loaded.status == StateLoadStatus::kCorrupt)
+    spdlog::warn("{}/state.pb not used by the audit: {}", state_dir, loaded.problem);
+  for (const auto& a : loaded.state.allocations()) {
+    try {
+      out[a.domain_uuid()] = PlacementFromAllocation(a);
+    } catch (const std::exception& e) {
+      spdlog::warn("{}/state.pb: allocation {} not used by the audit: {}", state_dir, a.vm(),
+                   e.what());
+    }
   }
   return out;
 }

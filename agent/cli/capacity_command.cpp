@@ -18,7 +18,7 @@ struct CapacityOptions : HostOptions {
 
 // The allocator as the host stands. The running VMs' allocations join here
 // once the libvirt edge reports them; until then the host is taken as empty.
-Allocator LoadState(const CapacityOptions& options, const Catalog&) {
+Allocator LoadState(const CapacityOptions& options) {
   const HostModel host = DiscoverHost(options.root);
   for (const auto& w : host.warnings) spdlog::warn("{}", w);
   return Allocator(
@@ -37,7 +37,7 @@ void AddCapacityCommands(CLI::App& app, int& exit_code) {
                        "cx1.large=1' (repeatable, in order)");
   capacity->callback([cap, &exit_code] {
     const Catalog catalog = cap->LoadCatalog();
-    Allocator state = LoadState(*cap, catalog);
+    Allocator state = LoadState(*cap);
     std::vector<std::string> applied;
     for (const auto& text : cap->what_if)
       for (auto& line : ApplyWhatIf(state, catalog, ParseWhatIf(text)))
@@ -57,7 +57,7 @@ void AddCapacityCommands(CLI::App& app, int& exit_code) {
     const Catalog catalog = ex->LoadCatalog();
     const InstanceType* type = catalog.Find(ex->type);
     if (!type) throw std::invalid_argument("unknown instance type '" + ex->type + "'");
-    const Allocator state = LoadState(*ex, catalog);
+    const Allocator state = LoadState(*ex);
     std::cout << FormatExplain(CountFits(state, *type));
     exit_code = 0;
   });

@@ -159,8 +159,7 @@ std::filesystem::path StateStore::MoveAside(const std::string& problem) const {
   return target;
 }
 
-LoadedState StateStore::Load() const {
-  RemoveStaleTempFiles();
+LoadedState StateStore::Read() const {
   LoadedState loaded;
   std::string bytes;
   if (!ReadWholeFile(file(), bytes)) {
@@ -190,7 +189,13 @@ LoadedState StateStore::Load() const {
   }
   loaded.state.Clear();
   loaded.status = StateLoadStatus::kCorrupt;
-  loaded.moved_aside_to = MoveAside(loaded.problem);
+  return loaded;
+}
+
+LoadedState StateStore::Load() const {
+  RemoveStaleTempFiles();
+  LoadedState loaded = Read();
+  if (loaded.status == StateLoadStatus::kCorrupt) loaded.moved_aside_to = MoveAside(loaded.problem);
   return loaded;
 }
 

@@ -62,6 +62,10 @@ class StateStore {
   // the file and the damage, renames it to state.pb.corrupt-<UTC timestamp>,
   // and returns an empty state with status kCorrupt.
   LoadedState Load() const;
+  // The same verification as Load, with no side effect: no temp file removed,
+  // a bad file left where it is (moved_aside_to stays empty). For readers such
+  // as `audit` that must not change what the daemon will find.
+  LoadedState Read() const;
 
   static constexpr char kFileName[] = "state.pb";
   static constexpr char kTempPrefix[] = "state.pb.tmp-";

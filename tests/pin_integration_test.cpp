@@ -243,6 +243,13 @@ TEST_F(PinIntegration, WatcherReconnectsAndReconcilesAfterLibvirtdRestarts) {
   hv_->Destroy(ded);
   ASSERT_TRUE(WaitForAllocation(ded, false)) << ded << " still allocated after it stopped:\n"
                                              << WatcherLog();
+  // The freed core reaches the shared guest in two steps (libvirt, then the
+  // state file): wait for both before comparing them.
+  const CpuSet online = OnlineCpus();
+  EXPECT_TRUE(WaitUntil(
+      [&] { return Allocation(shr) && Allocation(shr)->shared_cpus() == online.ToList(); }));
+  EXPECT_TRUE(WaitUntil([&] { return hv_->VcpuCpus(shr, 0) == online.ToList(); }))
+      << hv_->VcpuCpus(shr, 0);
   ExpectStateIsLibvirtTruth(*hv_, state_.path(), {shr});
 }
 

@@ -42,8 +42,12 @@ inline std::vector<std::string> CheckInvariants(const Allocator& a, const Catalo
       if (!core->pus.IsSubsetOf(host.dedicated))
         bad.push_back("2: " + vm + " vCPU core " + core->pus.ToList() + " not wholly dedicated");
       held |= core->pus;
-      if (p.emulator_cpu && core->pus.Contains(*p.emulator_cpu))
-        bad.push_back("2: " + vm + " emulator on a vCPU core");
+      // The emulator may take an idle sibling of its own VM's vCPU core, never
+      // a vCPU's CPU, and never for realtime types.
+      if (p.emulator_cpu && core->pus.Contains(*p.emulator_cpu) && type && type->realtime)
+        bad.push_back("2: " + vm + " realtime emulator on a vCPU core");
+      if (p.emulator_cpu && *p.emulator_cpu == cpu)
+        bad.push_back("2: " + vm + " emulator on a vCPU's CPU");
       core->pus.ForEach([&](unsigned s) {
         auto it = owner.find(s);
         if (it != owner.end() && it->second != vm)

@@ -165,10 +165,23 @@ class SncIsolated : public ::testing::Test {
   HostModel host = LoadFixture(kSnc);
 };
 
-TEST_F(SncIsolated, OneIsolatedCorePerNodeLeavesNoRoomForTheEmulator) {
-  // cx1.medium needs its vCPU's whole core plus one more CPU on the node for the
-  // emulator thread; each node has only the vCPU core.
-  TypeCapacity c = Count(MakeAllocator(host), "cx1.medium");
+TEST_F(SncIsolated, OneIsolatedCorePerNodeHoldsAnOddVmWithItsEmulatorOnTheIdleSibling) {
+  Allocator a = MakeAllocator(host);
+  // cx1.medium: its one vCPU takes the node's core {n+4, n+60}; the emulator
+  // takes the sibling the vCPU leaves idle (KubeVirt's AlignCPUs layout): 4.
+  EXPECT_EQ(Count(a, "cx1.medium").count, 4u);
+  PlaceResult r = a.Place(*Seed().Find("cx1.medium"), "vm");
+  ASSERT_TRUE(r.placement) << Joined(r.reasons);
+  EXPECT_EQ(r.placement->vcpu_cpus, (std::vector<unsigned>{4}));
+  EXPECT_EQ(r.placement->emulator_cpu, 60u);
+  // cx1.large: 2 vCPUs fill a core and leave no CPU for the emulator on any
+  // node. Spanning two nodes, one takes a vCPU and the emulator, the other a
+  // vCPU alone: 2 cores per VM, 4 cores -> 2.
+  EXPECT_EQ(Count(a, "cx1.large").count, 2u);
+  // Without spanning nothing holds it, and the emulator thread is why.
+  AgentConfig no_span;
+  no_span.allow_numa_span = false;
+  TypeCapacity c = Count(MakeAllocator(host, no_span), "cx1.large");
   EXPECT_EQ(c.count, 0u);
   EXPECT_NE(Joined(c.blockers).find("emulator thread"), std::string::npos) << Joined(c.blockers);
 }
@@ -176,12 +189,14 @@ TEST_F(SncIsolated, OneIsolatedCorePerNodeLeavesNoRoomForTheEmulator) {
 TEST_F(SncIsolated, TwoIsolatedCoresPerNodeHoldOneVmEach) {
   // Isolate 4-11,60-67: cores {4,60},{8,64} on node 0, and likewise on 1-3.
   // cx1.large: vCPUs on one core, emulator on the other -> one per node = 4.
+  // cx1.medium: vCPU and emulator on one core -> two per node = 8.
   Isolate(host, ParseCpuList("4-11,60-67"));
   Allocator a = MakeAllocator(host);
   EXPECT_EQ(Count(a, "cx1.large").count, 4u);
-  EXPECT_EQ(Count(a, "cx1.medium").count, 4u);
+  EXPECT_EQ(Count(a, "cx1.medium").count, 8u);
   // cx1.xlarge (4 vCPUs = 2 cores + emulator) fits no node; it spans the two
-  // closest nodes: 0 and 2 are 11 apart (same socket), 0 and 1 are 21.
+  // closest nodes (3 vCPUs and the emulator on one, 1 vCPU on the other):
+  // 0 and 2 are 11 apart (same socket), 0 and 1 are 21.
   PlaceResult r = a.Place(*Seed().Find("cx1.xlarge"), "vm");
   ASSERT_TRUE(r.placement) << Joined(r.reasons);
   EXPECT_EQ(r.placement->numa_nodes, (std::vector<unsigned>{0, 2}));

@@ -102,6 +102,7 @@ TEST_F(PinnerTest, WhatTheAgentPinnedAuditsClean) {
     if (s.instance_type && catalog.Find(*s.instance_type)) {
       d.dedicated = catalog.Find(*s.instance_type)->Dedicated();
       d.isolate_emulator_thread = catalog.Find(*s.instance_type)->isolate_emulator_thread;
+      d.realtime = catalog.Find(*s.instance_type)->realtime;
     }
     domains.push_back(d);
   }

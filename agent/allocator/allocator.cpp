@@ -149,8 +149,8 @@ void Allocator::Commit(Placement p) {
     if (!host_->dedicated.Contains(cpu))
       fail("emulator CPU " + std::to_string(cpu) + " is not in the dedicated pool");
     if (held_.Contains(cpu)) fail("emulator CPU " + std::to_string(cpu) + " is held by another VM");
-    if (vcpu_cores.Contains(cpu))
-      fail("emulator CPU " + std::to_string(cpu) + " shares a core with a vCPU");
+    // An idle sibling of the VM's own vCPU core is allowed (see node_fit.cpp).
+    if (seen.Contains(cpu)) fail("emulator CPU " + std::to_string(cpu) + " is a vCPU's CPU");
   }
   for (const auto& g : p.hugepages) {
     int ni = host_->NodeIndex(g.node);

@@ -5,8 +5,9 @@
 //  - one node when any fits; among those the tightest fit (best fit), so the
 //    big free blocks stay whole for big VMs;
 //  - inside a node, cores from the smallest L3 group that holds them all;
-//  - emulator threads share cores with other emulator threads before they
-//    open a fresh core, and never sit on a sibling of a vCPU;
+//  - the emulator takes the idle sibling the VM's own vCPUs leave in their
+//    last core (KubeVirt's AlignCPUs layout; not for realtime types), else a
+//    core other emulator threads already share, and opens a fresh core last;
 //  - otherwise the fewest nodes, closest first (SLIT), with guest NUMA cells
 //    mirroring how the vCPUs and memory were split.
 #include <algorithm>
@@ -35,48 +36,118 @@ struct SpanPlan {
   unsigned leftover = 0;
 };
 
-// Splits vCPUs over `nodes` and memory in proportion. A node takes no more
-// vCPUs than its free memory (pages) can back at the VM's memory per vCPU, so
-// a VM whose memory outgrows one node's pool still finds a split.
+// Memory is split in units: one hugepage, or 1 MiB of ordinary memory.
+uint64_t MemoryUnitKib(const InstanceType& type) {
+  return type.hugepage_size_kib ? type.hugepage_size_kib : 1024;
+}
+
+// Memory units per span node: in proportion to the node's vCPUs where its
+// free memory allows, the rest from the nodes with memory to spare, so a node
+// short of pages can still lend its cores. Every node backs at least one unit
+// (each guest cell has memory). Empty when the nodes cannot back it all.
+std::vector<uint64_t> SplitMemory(uint64_t units, const std::vector<unsigned>& vcpus,
+                                  unsigned total_vcpus, const std::vector<uint64_t>& free) {
+  std::vector<uint64_t> take(vcpus.size());
+  uint64_t given = 0;
+  for (size_t k = 0; k < vcpus.size(); ++k) {
+    take[k] = std::min(std::max<uint64_t>(1, units * vcpus[k] / total_vcpus), free[k]);
+    if (take[k] == 0) return {};
+    given += take[k];
+  }
+  if (given > units) return {};  // fewer units than nodes
+  for (size_t k = 0; k < take.size() && given < units; ++k) {
+    const uint64_t more = std::min(units - given, free[k] - take[k]);
+    take[k] += more;
+    given += more;
+  }
+  if (given < units) return {};
+  return take;
+}
+
+// vCPUs per node as even as the nodes' free CPUs allow (water-filling, the
+// smallest node first), every node at least one. Empty when they cannot hold them.
+std::vector<unsigned> SplitVcpus(unsigned vcpus, const std::vector<unsigned>& cpus) {
+  std::vector<size_t> order(cpus.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](size_t x, size_t y) { return cpus[x] < cpus[y]; });
+  std::vector<unsigned> share(cpus.size());
+  unsigned left = vcpus;
+  for (size_t i = 0; i < order.size(); ++i) {
+    const unsigned nodes_left = static_cast<unsigned>(order.size() - i);
+    share[order[i]] = std::min(cpus[order[i]], (left + nodes_left - 1) / nodes_left);
+    if (share[order[i]] == 0) return {};  // a node that adds nothing is not one of the fewest
+    left -= share[order[i]];
+  }
+  if (left > 0) return {};
+  return share;
+}
+
+// Splits vCPUs over `nodes` (SplitVcpus; the emulator on the node with the
+// most CPUs to spare), then memory (SplitMemory). Guest cells mirror the result.
 std::optional<SpanPlan> TrySpan(const Allocator& a, const FreeSnapshot& snap,
                                 const std::vector<size_t>& nodes, const InstanceType& type) {
   const HostResources& host = a.host();
-  std::vector<unsigned> room(nodes.size());  // vCPUs each node can take
-  for (size_t k = 0; k < nodes.size(); ++k) {
-    const uint64_t by_memory =
-        snap.memory_kib[nodes[k]] * type.vcpus / std::max<uint64_t>(1, type.memory_kib);
-    room[k] = static_cast<unsigned>(std::min<uint64_t>(snap.cpus[nodes[k]], by_memory));
-  }
-  std::vector<size_t> order(nodes.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](size_t x, size_t y) { return room[x] > room[y]; });
+  std::vector<unsigned> cpus;
+  for (size_t ni : nodes) cpus.push_back(snap.cpus[ni]);
+  std::vector<unsigned> shares = SplitVcpus(type.vcpus, cpus);
+  if (shares.empty()) return std::nullopt;
+  size_t first = 0;  // where the emulator goes; its node is tried first
+  for (size_t k = 1; k < nodes.size(); ++k)
+    if (cpus[k] - shares[k] > cpus[first] - shares[first]) first = k;
+  std::vector<size_t> order{first};
+  for (size_t k = 0; k < nodes.size(); ++k)
+    if (k != first) order.push_back(k);
+
   SpanPlan plan;
-  unsigned remaining = type.vcpus;
-  uint64_t memory_left = type.memory_kib;
   CpuSet taken;
   for (size_t k : order) {
     const bool emulator_here = plan.nodes.empty() && type.isolate_emulator_thread;
-    unsigned share = std::min(remaining, room[k]);
-    if (share == 0) return std::nullopt;  // a node that adds nothing is not one of the fewest
-    auto attempt = [&](unsigned vcpus) {
-      const bool last = vcpus == remaining;
-      const uint64_t mem = last ? memory_left : type.memory_kib * vcpus / type.vcpus;
-      return TryNode(a, snap, nodes[k], vcpus, mem, type, emulator_here, taken);
+    // Memory is checked once the split is known, below.
+    auto attempt = [&] {
+      return TryNode(a, snap, nodes[k], shares[k], 0, type, emulator_here, taken);
     };
-    NodeTry t = attempt(share);
-    // The emulator may need one of the node's free cores: give the vCPUs one core less.
-    if (!t.ok && emulator_here && share > host.threads_per_core)
-      t = attempt(share -= host.threads_per_core);
+    NodeTry t = attempt();
+    // The emulator may need room on this node: give one of its vCPUs (a core's
+    // worth for realtime types, whose emulator may not use an idle sibling) to
+    // nodes with CPUs to spare.
+    const unsigned step = type.realtime ? host.threads_per_core : 1;
+    if (!t.ok && emulator_here && shares[k] > step) {
+      unsigned moved = 0;
+      for (size_t j = 0; j < nodes.size() && moved < step; ++j) {
+        if (j == k) continue;
+        const unsigned more = std::min(step - moved, cpus[j] - shares[j]);
+        shares[j] += more;
+        moved += more;
+      }
+      if (moved < step) return std::nullopt;
+      shares[k] -= step;
+      t = attempt();
+    }
     if (!t.ok) return std::nullopt;
     for (unsigned c : t.cores) taken |= host.cores[c].pus;
     if (t.emulator) taken.Add(*t.emulator);
-    remaining -= share;
-    memory_left -= t.memory_kib;
     plan.nodes.push_back(nodes[k]);
     plan.leftover += t.leftover;
     plan.tries.push_back(std::move(t));
   }
-  if (remaining > 0) return std::nullopt;
+  std::vector<unsigned> planned;  // shares in plan order
+  for (size_t k : order) planned.push_back(shares[k]);
+  shares = planned;
+
+  const uint64_t unit = MemoryUnitKib(type);
+  std::vector<uint64_t> free_units;
+  for (size_t ni : plan.nodes) free_units.push_back(snap.memory_kib[ni] / unit);
+  const std::vector<uint64_t> units =
+      SplitMemory(PagesFor(type.memory_kib, unit), shares, type.vcpus, free_units);
+  if (units.empty()) return std::nullopt;
+  uint64_t memory_left = type.memory_kib;
+  for (size_t k = 0; k < plan.tries.size(); ++k) {
+    NodeTry& t = plan.tries[k];
+    // The last cell takes what is left when the memory is not a whole number of units.
+    t.memory_kib = k + 1 == plan.tries.size() ? memory_left : units[k] * unit;
+    t.pages = PagesFor(t.memory_kib, type.hugepage_size_kib);
+    memory_left -= t.memory_kib;
+  }
   for (size_t i = 0; i < plan.nodes.size(); ++i)
     for (size_t j = i + 1; j < plan.nodes.size(); ++j)
       plan.distance += host.distance[plan.nodes[i]][plan.nodes[j]];
@@ -201,29 +272,39 @@ PlaceResult Allocator::PlaceDedicated(const InstanceType& type, const std::strin
     result.placement = BuildPlacement(*this, type, vm, {*best}, {tries[*best]});
     return result;
   }
-  // Spanning can only help when the nodes together hold enough: a node takes at
-  // most the vCPUs its free cores hold and its free memory backs. Checking those
-  // sums before searching subsets keeps the search (capacity's costly part) short.
-  std::vector<unsigned> room(host_->nodes.size());
-  for (size_t ni = 0; ni < room.size(); ++ni)
-    room[ni] = static_cast<unsigned>(std::min<uint64_t>(
-        snap.cpus[ni], snap.memory_kib[ni] * type.vcpus / std::max<uint64_t>(1, type.memory_kib)));
-  std::vector<unsigned> most_room = room;
-  std::sort(most_room.rbegin(), most_room.rend());
-  auto enough = [&](const std::vector<size_t>& nodes) {
-    unsigned vcpus = 0;
-    for (size_t ni : nodes) {
-      if (room[ni] == 0) return false;  // a node that adds nothing is not one of the fewest
-      vcpus += room[ni];
+  // Spanning can only help when the nodes together hold enough: a node adds
+  // the CPUs of its free cores and its free memory, and must add some of each.
+  // Checking those sums before searching subsets keeps the search (capacity's
+  // costly part) short.
+  const uint64_t unit = MemoryUnitKib(type);
+  const uint64_t units = PagesFor(type.memory_kib, unit);
+  std::vector<unsigned> most_cpus;
+  std::vector<uint64_t> most_units;
+  for (size_t ni = 0; ni < host_->nodes.size(); ++ni)
+    if (snap.cpus[ni] > 0 && snap.memory_kib[ni] >= unit) {
+      most_cpus.push_back(snap.cpus[ni]);
+      most_units.push_back(snap.memory_kib[ni] / unit);
     }
-    return vcpus >= type.vcpus;
+  std::sort(most_cpus.rbegin(), most_cpus.rend());
+  std::sort(most_units.rbegin(), most_units.rend());
+  auto enough = [&](const std::vector<size_t>& nodes) {
+    unsigned cpus = 0;
+    uint64_t memory = 0;
+    for (size_t ni : nodes) {
+      // A node that adds nothing is not one of the fewest.
+      if (snap.cpus[ni] == 0 || snap.memory_kib[ni] < unit) return false;
+      cpus += snap.cpus[ni];
+      memory += snap.memory_kib[ni] / unit;
+    }
+    return cpus >= type.vcpus && memory >= units;
   };
   if (host_->allow_numa_span && host_->nodes.size() > 1) {
-    unsigned best_k_room = most_room[0];
-    for (size_t k = 2; k <= host_->nodes.size(); ++k) {
-      if (most_room[k - 1] == 0) break;  // every set this large has a node that adds nothing
-      best_k_room += most_room[k - 1];
-      if (best_k_room < type.vcpus) continue;  // no k nodes can hold it
+    unsigned best_k_cpus = most_cpus.empty() ? 0 : most_cpus[0];
+    uint64_t best_k_units = most_units.empty() ? 0 : most_units[0];
+    for (size_t k = 2; k <= most_cpus.size(); ++k) {  // larger sets include a node adding nothing
+      best_k_cpus += most_cpus[k - 1];
+      best_k_units += most_units[k - 1];
+      if (best_k_cpus < type.vcpus || best_k_units < units) continue;  // no k nodes can hold it
       std::optional<SpanPlan> chosen;
       ForEachSubset(host_->nodes.size(), k, [&](const std::vector<size_t>& subset) {
         if (!enough(subset)) return;

@@ -86,7 +86,18 @@ NodeTry TryNode(const Allocator& a, const FreeSnapshot& snap, size_t ni, unsigne
       });
     }
   }
-  if (with_emulator) {
+  // vCPUs that do not fill their last core leave siblings no other VM may use.
+  // KubeVirt (AlignCPUs, full-pcpus-only) puts the emulator on such a sibling,
+  // so it costs no CPU at all; realtime types keep their vCPU cores to the
+  // vCPUs alone, where a busy emulator sibling would add latency.
+  CpuSet idle_siblings;
+  if (with_emulator && !type.realtime) {
+    idle_siblings = chosen_pus;
+    for (unsigned cpu : t.cpus) idle_siblings.Remove(cpu);
+  }
+  if (with_emulator && !idle_siblings.Empty()) {
+    t.emulator = static_cast<unsigned>(idle_siblings.First());
+  } else if (with_emulator) {
     const CpuSet candidates = a.EmulatorCandidates(ni) - chosen_pus - taken_elsewhere;
     // Prefer a core that already runs emulator threads, then a core that cannot
     // take vCPUs anyway, and only then open a free core (the highest, so low

@@ -91,6 +91,7 @@ void AddAuditCommand(CLI::App& app, int& exit_code) {
             d.instance_type = t.type.name;
             d.dedicated = t.type.Dedicated();
             d.isolate_emulator_thread = t.type.isolate_emulator_thread;
+            d.realtime = t.type.realtime;
           }
         } catch (const std::exception& e) {
           spdlog::warn("{}: {}", s.name, e.what());

@@ -191,10 +191,11 @@ class Auditor {
           "the emulator thread of " + Quoted(d.name()) + " may run on CPUs " + on_vcpus.ToList() +
               " of its own vCPUs, though its type isolates the emulator",
           fix);
+    // Other types may use an idle sibling of their own vCPU core (node_fit.cpp).
     const CpuSet on_siblings = (d.emulator & d.vcpu_cores) - d.vcpus;
-    if (!on_siblings.Empty())
+    if (d.domain->realtime && !on_siblings.Empty())
       Add(d, audit_rule::kSmtSiblingShared, on_siblings,
-          "the emulator thread of " + Quoted(d.name()) + " may run on CPUs " +
+          "the emulator thread of realtime " + Quoted(d.name()) + " may run on CPUs " +
               on_siblings.ToList() + ", SMT siblings of its own vCPUs",
           fix);
   }

@@ -54,6 +54,10 @@ struct AuditDomain {
   // apply. Defaults to true so a caller that forgets to set it sees violations
   // rather than silence.
   bool isolate_emulator_thread = true;
+  // A realtime type (rt1): its vCPU cores are the vCPUs' alone, so an emulator
+  // on an idle sibling is a violation. Other types may put it there, as
+  // KubeVirt does with AlignCPUs for an odd number of vCPUs.
+  bool realtime = false;
   // The agent's own placement split this domain over nodes (Placement::
   // numa_nodes has several), because no single node had the memory or
   // hugepages: the span rule, which only sees CPUs, is then skipped.

@@ -1,6 +1,6 @@
 // Shared placement (U, O, M, GN): vCPUs float on the shared pool within the
 // vCPU:pCPU ratio; memory is ordinary (overcommitted for O) or, for M,
-// hugepages taken from the node with the tightest fit.
+// hugepages from the node whose pages dedicated VMs could use least.
 #include <algorithm>
 #include <numeric>
 
@@ -48,14 +48,20 @@ PlaceResult Allocator::PlaceShared(const InstanceType& type, const std::string& 
   if (type.hugepage_size_kib) {
     const uint64_t size = type.hugepage_size_kib;
     const uint64_t need = PagesFor(type.memory_kib, size);
-    std::optional<size_t> best;  // tightest single node
+    // One node: the one with the fewest free dedicated cores, whose pages
+    // dedicated VMs (which need cores and pages on one node) could use least;
+    // then the tightest fit.
+    std::optional<size_t> best;
+    std::pair<unsigned, uint64_t> best_key;
     uint64_t total_free = 0;
     std::vector<size_t> order(host_->nodes.size());
     std::iota(order.begin(), order.end(), 0);
     for (size_t ni : order) {
       const uint64_t f = FreeHugepages(ni, size);
       total_free += f;
-      if (f >= need && (!best || f < FreeHugepages(*best, size))) best = ni;
+      if (f < need) continue;
+      const std::pair<unsigned, uint64_t> key{FreeCoreCount(ni), f};
+      if (!best || key < best_key) best = ni, best_key = key;
     }
     if (best) {
       p.hugepages.push_back({host_->nodes[*best].id, size, need});

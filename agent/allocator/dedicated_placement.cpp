@@ -132,13 +132,13 @@ std::vector<std::string> Explain(const Allocator& a, const InstanceType& type,
     return std::all_of(tries.begin(), tries.end(),
                        [&](const NodeTry& t) { return !(t.*member).empty(); });
   };
-  auto best = [&](auto key) {
+  auto best = [&](auto key) -> const NodeTry& {
     return *std::max_element(tries.begin(), tries.end(),
                              [&](const NodeTry& x, const NodeTry& y) { return key(x) < key(y); });
   };
   if (all(&NodeTry::cores_short))
-    out.push_back("no NUMA node has " + CpuNeed(type) +
-                  "; most free: " + best([](const NodeTry& t) { return t.free_cpus; }).cores_short);
+    out.push_back(StrCat({"no NUMA node has ", CpuNeed(type), "; most free: ",
+                          best([](const NodeTry& t) { return t.free_cpus; }).cores_short}));
   if (all(&NodeTry::emulator_short))
     out.push_back("no NUMA node has a dedicated CPU left for the emulator thread");
   if (all(&NodeTry::pages_short)) {
@@ -148,18 +148,19 @@ std::vector<std::string> Explain(const Allocator& a, const InstanceType& type,
       const uint64_t f = a.FreeHugepages(i, type.hugepage_size_kib);
       if (f > most) most = f, at = i;
     }
-    const std::string need = "need " +
-                             std::to_string(PagesFor(type.memory_kib, type.hugepage_size_kib)) +
-                             " for " + FormatKib(type.memory_kib);
-    out.push_back(most == 0 ? "no free " + FormatKib(type.hugepage_size_kib) +
-                                  " hugepages on any NUMA node (" + need + ")"
-                            : "not enough free " + FormatKib(type.hugepage_size_kib) +
-                                  " hugepages on any NUMA node (most: " + std::to_string(most) +
-                                  " on node " + std::to_string(a.host().nodes[at].id) + "; " +
-                                  need + ")");
+    const std::string need =
+        StrCat({"need ", std::to_string(PagesFor(type.memory_kib, type.hugepage_size_kib)), " for ",
+                FormatKib(type.memory_kib)});
+    const std::string size = FormatKib(type.hugepage_size_kib);
+    out.push_back(
+        most == 0 ? StrCat({"no free ", size, " hugepages on any NUMA node (", need, ")"})
+                  : StrCat({"not enough free ", size,
+                            " hugepages on any NUMA node (most: ", std::to_string(most),
+                            " on node ", std::to_string(a.host().nodes[at].id), "; ", need, ")"}));
   }
   if (all(&NodeTry::memory_short))
-    out.push_back("no NUMA node has " + FormatKib(type.memory_kib) + " ordinary memory free");
+    out.push_back(
+        StrCat({"no NUMA node has ", FormatKib(type.memory_kib), " ordinary memory free"}));
   if (!out.empty()) return out;
   for (const auto& t : tries) {
     std::string line;
@@ -177,6 +178,7 @@ PlaceResult Allocator::PlaceDedicated(const InstanceType& type, const std::strin
   PlaceResult result;
   const FreeSnapshot snap = TakeSnapshot(*this, type);
   std::vector<NodeTry> tries;
+  tries.reserve(host_->nodes.size());
   std::optional<size_t> best;
   // Best fit: the node left with the least free memory of this kind (pages are
   // the scarcer resource on hugepage hosts), then the fewest free CPUs.
@@ -198,13 +200,16 @@ PlaceResult Allocator::PlaceDedicated(const InstanceType& type, const std::strin
     tries.push_back(std::move(t));
   }
   if (best) {
-    result.placement = BuildPlacement(*this, type, vm, {*best}, {tries[*best]});
+    std::vector<NodeTry> chosen;  // moved, not copied: this is every single-node placement
+    chosen.push_back(std::move(tries[*best]));
+    result.placement = BuildPlacement(*this, type, vm, {*best}, chosen);
     return result;
   }
   // Spanning can only help when the nodes together hold enough: a node takes at
   // most the vCPUs its free cores hold and its free memory backs. Checking those
   // sums before searching subsets keeps the search (capacity's costly part) short.
-  std::vector<unsigned> room(host_->nodes.size());
+  const bool may_span = host_->allow_numa_span && host_->nodes.size() > 1;
+  std::vector<unsigned> room(may_span ? host_->nodes.size() : 0);  // not needed otherwise
   for (size_t ni = 0; ni < room.size(); ++ni)
     room[ni] = static_cast<unsigned>(std::min<uint64_t>(
         snap.cpus[ni], snap.memory_kib[ni] * type.vcpus / std::max<uint64_t>(1, type.memory_kib)));
@@ -218,7 +223,7 @@ PlaceResult Allocator::PlaceDedicated(const InstanceType& type, const std::strin
     }
     return vcpus >= type.vcpus;
   };
-  if (host_->allow_numa_span && host_->nodes.size() > 1) {
+  if (may_span) {
     unsigned best_k_room = most_room[0];
     for (size_t k = 2; k <= host_->nodes.size(); ++k) {
       if (most_room[k - 1] == 0) break;  // every set this large has a node that adds nothing

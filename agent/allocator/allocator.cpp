@@ -127,6 +127,18 @@ PlaceResult Allocator::Place(const InstanceType& type, const std::string& vm) co
 }
 
 void Allocator::Commit(Placement p) {
+  Verify(p);
+  Account(p, +1);
+  std::string key = p.vm;
+  placements_.emplace(std::move(key), std::move(p));
+}
+
+void Allocator::CommitUnkept(const Placement& p) {
+  Verify(p);
+  Account(p, +1);
+}
+
+void Allocator::Verify(const Placement& p) const {
   auto fail = [&](const std::string& why) {
     throw AllocationConflict("cannot commit " + p.vm + " (" + p.instance_type + "): " + why);
   };
@@ -181,9 +193,6 @@ void Allocator::Commit(Placement p) {
   if (p.gpus > FreeGpus(p.gpu_device))
     fail(std::to_string(FreeGpus(p.gpu_device)) + " GPUs " + p.gpu_device + " free, needs " +
          std::to_string(p.gpus));
-  Account(p, +1);
-  std::string key = p.vm;
-  placements_.emplace(std::move(key), std::move(p));
 }
 
 bool Allocator::Release(const std::string& vm) {

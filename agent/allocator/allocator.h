@@ -36,6 +36,10 @@ class Allocator {
   // Records a placement after checking every invariant; throws AllocationConflict.
   // Taken by value: callers that are done with their placement move it in.
   void Commit(Placement placement);
+  // Commit for capacity's throwaway copies: the same checks and the same
+  // accounting, but the placement is not kept by name. Nothing reads it back,
+  // and keeping thousands of them was most of what a count cost.
+  void CommitUnkept(const Placement& placement);
   // Commit for a VM that already ran when the host was discovered: its
   // hugepages are missing from the discovered `free` already, so they are
   // credited back first (never more than the kernel showed as used), lest
@@ -52,7 +56,8 @@ class Allocator {
   const HostResources& host() const { return *host_; }
 
   // Free-resource views (for reports, capacity and the fragmentation score).
-  CpuSet HeldCpus() const { return held_; }
+  // By reference: placement asks for it once per candidate CPU.
+  const CpuSet& HeldCpus() const { return held_; }
   CpuSet FreeDedicatedCpus() const { return host_->dedicated - held_; }
   unsigned FreeCoreCount(size_t node_index) const;
   uint64_t FreeHugepages(size_t node_index, uint64_t size_kib) const;
@@ -69,6 +74,8 @@ class Allocator {
  private:
   PlaceResult PlaceDedicated(const InstanceType& type, const std::string& vm) const;
   PlaceResult PlaceShared(const InstanceType& type, const std::string& vm) const;
+  // Throws AllocationConflict when `p` breaks an invariant; Commit's checks.
+  void Verify(const Placement& p) const;
   void Account(const Placement& p, int sign);
 
   std::shared_ptr<const HostResources> host_;

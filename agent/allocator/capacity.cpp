@@ -11,16 +11,35 @@ namespace kvhost {
 TypeCapacity CountFits(const Allocator& state, const InstanceType& type, unsigned limit) {
   TypeCapacity out;
   out.type = &type;
+  if (limit == 0) return out;
+  // One name buffer, rewritten per try: "capacity/<type>/<n>".
+  std::string vm = "capacity/";
+  vm.reserve(vm.size() + type.name.size() + 12);
+  vm += type.name;
+  vm += '/';
+  const size_t prefix_size = vm.size();
+  vm += '0';
+  // The first try goes to `state` itself: a type that does not fit at all
+  // (most of them on small hosts) then costs no copy.
+  PlaceResult r = state.Place(type, vm);
+  if (!r.placement) {
+    out.blockers = std::move(r.reasons);
+    return out;
+  }
   Allocator copy = state;
-  const std::string prefix = "capacity/" + type.name + "/";
-  while (out.count < limit) {
-    PlaceResult r = copy.Place(type, prefix + std::to_string(out.count));
+  // Placements are committed unkept, so the copy's names stay those of `state`
+  // and Place's "already placed" check sees exactly what it would have seen.
+  for (;;) {
+    copy.CommitUnkept(*r.placement);
+    if (++out.count >= limit) break;
+    char digits[16];
+    const auto end = std::to_chars(digits, digits + sizeof digits, out.count).ptr;
+    vm.replace(prefix_size, std::string::npos, digits, static_cast<size_t>(end - digits));
+    r = copy.Place(type, vm);
     if (!r.placement) {
       out.blockers = std::move(r.reasons);
       break;
     }
-    copy.Commit(std::move(*r.placement));
-    ++out.count;
   }
   return out;
 }

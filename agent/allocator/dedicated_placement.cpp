@@ -203,13 +203,13 @@ std::vector<std::string> Explain(const Allocator& a, const InstanceType& type,
     return std::all_of(tries.begin(), tries.end(),
                        [&](const NodeTry& t) { return !(t.*member).empty(); });
   };
-  auto best = [&](auto key) {
+  auto best = [&](auto key) -> const NodeTry& {
     return *std::max_element(tries.begin(), tries.end(),
                              [&](const NodeTry& x, const NodeTry& y) { return key(x) < key(y); });
   };
   if (all(&NodeTry::cores_short))
-    out.push_back("no NUMA node has " + CpuNeed(type) +
-                  "; most free: " + best([](const NodeTry& t) { return t.free_cpus; }).cores_short);
+    out.push_back(StrCat({"no NUMA node has ", CpuNeed(type), "; most free: ",
+                          best([](const NodeTry& t) { return t.free_cpus; }).cores_short}));
   if (all(&NodeTry::emulator_short))
     out.push_back("no NUMA node has a dedicated CPU left for the emulator thread");
   if (all(&NodeTry::pages_short)) {
@@ -219,18 +219,19 @@ std::vector<std::string> Explain(const Allocator& a, const InstanceType& type,
       const uint64_t f = a.FreeHugepages(i, type.hugepage_size_kib);
       if (f > most) most = f, at = i;
     }
-    const std::string need = "need " +
-                             std::to_string(PagesFor(type.memory_kib, type.hugepage_size_kib)) +
-                             " for " + FormatKib(type.memory_kib);
-    out.push_back(most == 0 ? "no free " + FormatKib(type.hugepage_size_kib) +
-                                  " hugepages on any NUMA node (" + need + ")"
-                            : "not enough free " + FormatKib(type.hugepage_size_kib) +
-                                  " hugepages on any NUMA node (most: " + std::to_string(most) +
-                                  " on node " + std::to_string(a.host().nodes[at].id) + "; " +
-                                  need + ")");
+    const std::string need =
+        StrCat({"need ", std::to_string(PagesFor(type.memory_kib, type.hugepage_size_kib)), " for ",
+                FormatKib(type.memory_kib)});
+    const std::string size = FormatKib(type.hugepage_size_kib);
+    out.push_back(
+        most == 0 ? StrCat({"no free ", size, " hugepages on any NUMA node (", need, ")"})
+                  : StrCat({"not enough free ", size,
+                            " hugepages on any NUMA node (most: ", std::to_string(most),
+                            " on node ", std::to_string(a.host().nodes[at].id), "; ", need, ")"}));
   }
   if (all(&NodeTry::memory_short))
-    out.push_back("no NUMA node has " + FormatKib(type.memory_kib) + " ordinary memory free");
+    out.push_back(
+        StrCat({"no NUMA node has ", FormatKib(type.memory_kib), " ordinary memory free"}));
   if (!out.empty()) return out;
   for (const auto& t : tries) {
     std::string line;
@@ -248,6 +249,7 @@ PlaceResult Allocator::PlaceDedicated(const InstanceType& type, const std::strin
   PlaceResult result;
   const FreeSnapshot snap = TakeSnapshot(*this, type);
   std::vector<NodeTry> tries;
+  tries.reserve(host_->nodes.size());
   std::optional<size_t> best;
   // Best fit: the node left with the least free memory of this kind (pages are
   // the scarcer resource on hugepage hosts), then the fewest free CPUs.
@@ -269,7 +271,9 @@ PlaceResult Allocator::PlaceDedicated(const InstanceType& type, const std::strin
     tries.push_back(std::move(t));
   }
   if (best) {
-    result.placement = BuildPlacement(*this, type, vm, {*best}, {tries[*best]});
+    std::vector<NodeTry> chosen;  // moved, not copied: this is every single-node placement
+    chosen.push_back(std::move(tries[*best]));
+    result.placement = BuildPlacement(*this, type, vm, {*best}, chosen);
     return result;
   }
   // Spanning can only help when the nodes together hold enough: a node adds
@@ -278,9 +282,10 @@ PlaceResult Allocator::PlaceDedicated(const InstanceType& type, const std::strin
   // costly part) short.
   const uint64_t unit = MemoryUnitKib(type);
   const uint64_t units = PagesFor(type.memory_kib, unit);
+  const bool may_span = host_->allow_numa_span && host_->nodes.size() > 1;
   std::vector<unsigned> most_cpus;
   std::vector<uint64_t> most_units;
-  for (size_t ni = 0; ni < host_->nodes.size(); ++ni)
+  for (size_t ni = 0; may_span && ni < host_->nodes.size(); ++ni)  // not needed otherwise
     if (snap.cpus[ni] > 0 && snap.memory_kib[ni] >= unit) {
       most_cpus.push_back(snap.cpus[ni]);
       most_units.push_back(snap.memory_kib[ni] / unit);
@@ -298,7 +303,7 @@ PlaceResult Allocator::PlaceDedicated(const InstanceType& type, const std::strin
     }
     return cpus >= type.vcpus && memory >= units;
   };
-  if (host_->allow_numa_span && host_->nodes.size() > 1) {
+  if (may_span) {
     unsigned best_k_cpus = most_cpus.empty() ? 0 : most_cpus[0];
     uint64_t best_k_units = most_units.empty() ? 0 : most_units[0];
     for (size_t k = 2; k <= most_cpus.size(); ++k) {  // larger sets include a node adding nothing

@@ -11,28 +11,35 @@ namespace {
 // Picks cores covering `vcpus` CPUs, the smallest sufficient L3 group first.
 std::vector<unsigned> PickCores(const HostResources& host, const std::vector<unsigned>& free_cores,
                                 unsigned vcpus) {
-  std::map<unsigned, std::vector<unsigned>> groups;  // L3 -> cores
-  for (unsigned c : free_cores) groups[host.cores[c].l3].push_back(c);
-  auto pus = [&](const std::vector<unsigned>& cores) {
-    unsigned n = 0;
-    for (unsigned c : cores) n += host.cores[c].pus.Count();
-    return n;
+  // L3 groups by index, each with its free CPUs summed once (a flat list:
+  // capacity counts call this for every node of every placement).
+  struct Group {
+    unsigned l3 = 0, pus = 0;
   };
+  std::vector<Group> groups;
+  for (unsigned c : free_cores) {
+    const CoreInfo& core = host.cores[c];
+    auto g =
+        std::find_if(groups.begin(), groups.end(), [&](const Group& x) { return x.l3 == core.l3; });
+    if (g == groups.end()) g = groups.insert(groups.end(), {core.l3, 0});
+    g->pus += core.pus.Count();
+  }
+  std::sort(groups.begin(), groups.end(),
+            [](const Group& x, const Group& y) { return x.l3 < y.l3; });
   std::vector<unsigned> chosen;
   unsigned remaining = vcpus;
   while (remaining > 0 && !groups.empty()) {
     auto best = groups.end();
     for (auto it = groups.begin(); it != groups.end(); ++it) {
-      const unsigned n = pus(it->second);
-      if (n >= remaining && (best == groups.end() || n < pus(best->second))) best = it;
+      if (it->pus >= remaining && (best == groups.end() || it->pus < best->pus)) best = it;
     }
     if (best == groups.end()) {  // no group holds the rest: take the largest whole
-      best = std::max_element(groups.begin(), groups.end(), [&](const auto& a, const auto& b) {
-        return pus(a.second) < pus(b.second);
-      });
+      best = std::max_element(groups.begin(), groups.end(),
+                              [](const Group& a, const Group& b) { return a.pus < b.pus; });
     }
-    for (unsigned c : best->second) {
+    for (unsigned c : free_cores) {
       if (remaining == 0) break;
+      if (host.cores[c].l3 != best->l3) continue;
       chosen.push_back(c);
       remaining -= std::min(remaining, host.cores[c].pus.Count());
     }
@@ -46,6 +53,9 @@ std::vector<unsigned> PickCores(const HostResources& host, const std::vector<uns
 FreeSnapshot TakeSnapshot(const Allocator& a, const InstanceType& type) {
   const HostResources& host = a.host();
   FreeSnapshot s;
+  s.cores.reserve(host.nodes.size());
+  s.cpus.reserve(host.nodes.size());
+  s.memory_kib.reserve(host.nodes.size());
   for (size_t ni = 0; ni < host.nodes.size(); ++ni) {
     s.cores.push_back(a.FreeCores(ni));
     unsigned cpus = 0;
@@ -66,6 +76,7 @@ NodeTry TryNode(const Allocator& a, const FreeSnapshot& snap, size_t ni, unsigne
   NodeTry t;
   t.memory_kib = memory_kib;
   std::vector<unsigned> free_cores;
+  free_cores.reserve(snap.cores[ni].size());
   for (unsigned c : snap.cores[ni])
     if (!host.cores[c].pus.Intersects(taken_elsewhere)) free_cores.push_back(c);
   for (unsigned c : free_cores) t.free_cpus += host.cores[c].pus.Count();
@@ -76,9 +87,9 @@ NodeTry TryNode(const Allocator& a, const FreeSnapshot& snap, size_t ni, unsigne
   if (vcpus > 0) {
     t.cores = PickCores(host, free_cores, vcpus);
     if (t.cores.empty())
-      t.cores_short = where() + " has " + std::to_string(free_cores.size()) +
-                      " free dedicated cores (" + std::to_string(t.free_cpus) + " CPUs), needs " +
-                      std::to_string(vcpus) + " CPUs";
+      t.cores_short =
+          StrCat({where(), " has ", std::to_string(free_cores.size()), " free dedicated cores (",
+                  std::to_string(t.free_cpus), " CPUs), needs ", std::to_string(vcpus), " CPUs"});
     for (unsigned c : t.cores) {
       chosen_pus |= host.cores[c].pus;
       host.cores[c].pus.ForEach([&](unsigned cpu) {
@@ -122,11 +133,11 @@ NodeTry TryNode(const Allocator& a, const FreeSnapshot& snap, size_t ni, unsigne
     t.pages = PagesFor(memory_kib, type.hugepage_size_kib);
     const uint64_t free = a.FreeHugepages(ni, type.hugepage_size_kib);
     if (free < t.pages)
-      t.pages_short = where() + " has " + std::to_string(free) + " free " +
-                      FormatKib(type.hugepage_size_kib) + " hugepages";
+      t.pages_short = StrCat({where(), " has ", std::to_string(free), " free ",
+                              FormatKib(type.hugepage_size_kib), " hugepages"});
   } else if (a.FreeBoundMemoryKib(ni) < memory_kib) {
     t.memory_short =
-        where() + " has " + FormatKib(a.FreeBoundMemoryKib(ni)) + " ordinary memory free";
+        StrCat({where(), " has ", FormatKib(a.FreeBoundMemoryKib(ni)), " ordinary memory free"});
   }
   t.ok = t.cores_short.empty() && t.emulator_short.empty() && t.pages_short.empty() &&
          t.memory_short.empty();
@@ -135,8 +146,8 @@ NodeTry TryNode(const Allocator& a, const FreeSnapshot& snap, size_t ni, unsigne
 }
 
 std::string CpuNeed(const InstanceType& type) {
-  return std::to_string(type.vcpus) + " vCPUs on whole cores" +
-         (type.isolate_emulator_thread ? " + 1 emulator CPU" : "");
+  return StrCat({std::to_string(type.vcpus), " vCPUs on whole cores",
+                 type.isolate_emulator_thread ? " + 1 emulator CPU" : ""});
 }
 
 // Shared guests must keep their ratio when dedicated cores leave the shared pool.

@@ -26,20 +26,18 @@ PlaceResult Allocator::PlaceShared(const InstanceType& type, const std::string& 
   if (pool.Empty()) {
     r.reasons.push_back("no shared CPUs: every online CPU is isolated, reserved or dedicated");
   } else if (type.vcpus > slots) {
-    r.reasons.push_back("shared pool too small: " + std::to_string(slots) + " vCPU slots (" +
-                        std::to_string(pool.Count()) + " CPUs x ratio " +
-                        Ratio(host_->shared_cpu_ratio) + "), needs " + std::to_string(type.vcpus));
+    r.reasons.push_back(
+        StrCat({"shared pool too small: ", std::to_string(slots), " vCPU slots (",
+                std::to_string(pool.Count()), " CPUs x ratio ", Ratio(host_->shared_cpu_ratio),
+                "), needs ", std::to_string(type.vcpus)}));
   } else if (shared_vcpus_ + type.vcpus > slots) {
-    r.reasons.push_back("shared pool full: " + std::to_string(shared_vcpus_) + " of " +
-                        std::to_string(slots) + " vCPU slots used (" +
-                        std::to_string(pool.Count()) + " CPUs x ratio " +
-                        Ratio(host_->shared_cpu_ratio) + "), needs " + std::to_string(type.vcpus));
+    r.reasons.push_back(
+        StrCat({"shared pool full: ", std::to_string(shared_vcpus_), " of ", std::to_string(slots),
+                " vCPU slots used (", std::to_string(pool.Count()), " CPUs x ratio ",
+                Ratio(host_->shared_cpu_ratio), "), needs ", std::to_string(type.vcpus)}));
   }
 
-  Placement p;
-  p.vm = vm;
-  p.instance_type = type.name;
-  p.shared_cpus = pool;
+  Placement p;  // its names and pool are filled in only once it fits
   p.shared_vcpus = type.vcpus;
   p.gpus = type.gpus;
   if (type.gpus)
@@ -79,25 +77,30 @@ PlaceResult Allocator::PlaceShared(const InstanceType& type, const std::string& 
       }
     } else {
       const std::string want =
-          "need " + std::to_string(need) + " for " + FormatKib(type.memory_kib);
-      r.reasons.push_back(total_free == 0
-                              ? "no free " + FormatKib(size) + " hugepages on any NUMA node (" +
-                                    want + ")"
-                              : "only " + std::to_string(total_free) + " free " + FormatKib(size) +
-                                    " hugepages on all NUMA nodes (" + want + ")");
+          StrCat({"need ", std::to_string(need), " for ", FormatKib(type.memory_kib)});
+      r.reasons.push_back(
+          total_free == 0
+              ? StrCat({"no free ", FormatKib(size), " hugepages on any NUMA node (", want, ")"})
+              : StrCat({"only ", std::to_string(total_free), " free ", FormatKib(size),
+                        " hugepages on all NUMA nodes (", want, ")"}));
     }
     for (const auto& g : p.hugepages) p.numa_nodes.push_back(g.node);
   } else {
     p.memory_kib = type.ReservedMemoryKib();
-    if (p.memory_kib > FreeOrdinaryMemoryKib())
-      r.reasons.push_back(FormatKib(FreeOrdinaryMemoryKib()) + " ordinary memory free, needs " +
-                          FormatKib(p.memory_kib) +
-                          (type.overcommit_percent
-                               ? " (" + FormatKib(type.memory_kib) + " at " +
-                                     std::to_string(type.overcommit_percent) + "% overcommit)"
-                               : ""));
+    const uint64_t free = FreeOrdinaryMemoryKib();
+    if (p.memory_kib > free)
+      r.reasons.push_back(
+          StrCat({FormatKib(free), " ordinary memory free, needs ", FormatKib(p.memory_kib),
+                  type.overcommit_percent
+                      ? StrCat({" (", FormatKib(type.memory_kib), " at ",
+                                std::to_string(type.overcommit_percent), "% overcommit)"})
+                      : std::string()}));
   }
-  if (r.reasons.empty()) r.placement = std::move(p);
+  if (!r.reasons.empty()) return r;
+  p.vm = vm;
+  p.instance_type = type.name;
+  p.shared_cpus = pool;
+  r.placement = std::move(p);
   return r;
 }
 

@@ -21,9 +21,13 @@ FluidDemand DemandOf(const InstanceType& type, unsigned threads_per_core) {
   if (type.gpus)
     d.gpu_device = type.gpu_device_names.empty() ? "gpu" : type.gpu_device_names.front();
   const unsigned tpc = std::max(1u, threads_per_core);
-  if (type.Dedicated())
-    d.dedicated_cpus = (type.vcpus + tpc - 1) / tpc * tpc + (type.isolate_emulator_thread ? 1 : 0);
-  else
+  if (type.Dedicated()) {
+    const unsigned rounded = (type.vcpus + tpc - 1) / tpc * tpc;
+    // With cores rounded, the emulator of a non-realtime type takes the idle
+    // sibling the vCPUs leave, as ours does (node_fit.cpp).
+    const bool emulator_free = rounded > type.vcpus && !type.realtime;
+    d.dedicated_cpus = rounded + (type.isolate_emulator_thread && !emulator_free ? 1 : 0);
+  } else
     d.shared_vcpus = type.vcpus;
   if (type.hugepage_size_kib) {
     d.hugepage_size_kib = type.hugepage_size_kib;
@@ -88,7 +92,10 @@ bool OurAllocatorPolicy::FitsInHostTotals(const InstanceType& type) const {
   }
   if (type.realtime && !host.realtime_ready) return false;
   if (free_cores < cores_needed) return false;
-  if (type.isolate_emulator_thread && emulator_cpus < cores_needed * tpc + 1) return false;
+  const bool emulator_on_sibling = cores_needed * tpc > type.vcpus && !type.realtime;
+  if (type.isolate_emulator_thread && !emulator_on_sibling &&
+      emulator_cpus < cores_needed * tpc + 1)
+    return false;
   if (type.hugepage_size_kib)
     return free_pages >= PagesFor(type.memory_kib, type.hugepage_size_kib);
   return allocator_.FreeOrdinaryMemoryKib() >= type.memory_kib;

@@ -43,8 +43,9 @@ struct FluidDemand {
   std::string gpu_device;  // named as ours names it ("gpu" when the type names none)
   bool realtime = false;
 };
-// `threads_per_core` > 1: vCPUs rounded up to whole cores, as ours places them
-// (a diagnostic bound that separates the whole-core rule from packing losses).
+// `threads_per_core` > 1: vCPUs rounded up to whole cores, as ours places them,
+// the emulator free when it fits an idle sibling (a diagnostic bound that
+// separates the whole-core rule from packing losses).
 FluidDemand DemandOf(const InstanceType& type, unsigned threads_per_core = 1);
 
 // Host totals as the fluid bound sees them.

@@ -36,40 +36,37 @@ CpuSet CpuSet::Range(unsigned first, unsigned last) {
   return s;
 }
 
-void CpuSet::Add(unsigned cpu) {
-  if (cpu / 64 >= words_.size()) words_.resize(cpu / 64 + 1, 0);
-  words_[cpu / 64] |= uint64_t{1} << (cpu % 64);
+void CpuSet::Resize(size_t words) {
+  if (words > kInlineWords) {
+    if (size_ <= kInlineWords) heap_.assign(inline_, inline_ + size_);
+    heap_.resize(words, 0);
+  } else if (size_ > kInlineWords) {
+    std::copy(heap_.begin(), heap_.begin() + static_cast<std::ptrdiff_t>(words), inline_);
+    heap_.clear();
+  } else if (words > size_) {
+    std::fill(inline_ + size_, inline_ + words, 0);
+  }
+  size_ = words;
 }
 
 void CpuSet::Remove(unsigned cpu) {
-  if (cpu / 64 < words_.size()) {
-    words_[cpu / 64] &= ~(uint64_t{1} << (cpu % 64));
+  if (cpu / 64 < size_) {
+    Data()[cpu / 64] &= ~(uint64_t{1} << (cpu % 64));
     Trim();
   }
 }
 
-bool CpuSet::Contains(unsigned cpu) const {
-  return cpu / 64 < words_.size() && (words_[cpu / 64] >> (cpu % 64)) & 1;
-}
-
-bool CpuSet::Empty() const { return words_.empty(); }
-
-unsigned CpuSet::Count() const {
-  unsigned n = 0;
-  for (uint64_t w : words_) n += __builtin_popcountll(w);
-  return n;
-}
-
 int CpuSet::First() const {
-  for (size_t w = 0; w < words_.size(); ++w)
-    if (words_[w]) return static_cast<int>(w * 64 + __builtin_ctzll(words_[w]));
+  const uint64_t* words = Data();
+  for (size_t w = 0; w < size_; ++w)
+    if (words[w]) return static_cast<int>(w * 64 + __builtin_ctzll(words[w]));
   return -1;
 }
 
 int CpuSet::Last() const {
-  if (words_.empty()) return -1;
-  size_t w = words_.size() - 1;
-  return static_cast<int>(w * 64 + 63 - __builtin_clzll(words_[w]));
+  if (size_ == 0) return -1;
+  size_t w = size_ - 1;
+  return static_cast<int>(w * 64 + 63 - __builtin_clzll(Data()[w]));
 }
 
 std::vector<unsigned> CpuSet::Ids() const {
@@ -79,50 +76,74 @@ std::vector<unsigned> CpuSet::Ids() const {
   return ids;
 }
 
+// The binary operators build their result in place: copying an operand
+// first costs as much as the operation on sets of a few words.
 CpuSet CpuSet::operator|(const CpuSet& o) const {
-  CpuSet r = *this;
-  r |= o;
+  const CpuSet& longer = size_ >= o.size_ ? *this : o;
+  const CpuSet& shorter = size_ >= o.size_ ? o : *this;
+  CpuSet r;
+  r.Resize(longer.size_);
+  uint64_t* out = r.Data();
+  const uint64_t *a = longer.Data(), *b = shorter.Data();
+  for (size_t i = 0; i < shorter.size_; ++i) out[i] = a[i] | b[i];
+  std::copy(a + shorter.size_, a + longer.size_, out + shorter.size_);
   return r;
 }
 
 CpuSet& CpuSet::operator|=(const CpuSet& o) {
-  if (o.words_.size() > words_.size()) words_.resize(o.words_.size(), 0);
-  for (size_t i = 0; i < o.words_.size(); ++i) words_[i] |= o.words_[i];
+  if (o.size_ > size_) Resize(o.size_);
+  uint64_t* a = Data();
+  const uint64_t* b = o.Data();
+  for (size_t i = 0; i < o.size_; ++i) a[i] |= b[i];
   return *this;
 }
 
 CpuSet CpuSet::operator&(const CpuSet& o) const {
   CpuSet r;
-  r.words_.resize(std::min(words_.size(), o.words_.size()));
-  for (size_t i = 0; i < r.words_.size(); ++i) r.words_[i] = words_[i] & o.words_[i];
+  r.Resize(std::min(size_, o.size_));
+  uint64_t* out = r.Data();
+  const uint64_t *a = Data(), *b = o.Data();
+  for (size_t i = 0; i < r.size_; ++i) out[i] = a[i] & b[i];
   r.Trim();
   return r;
 }
 
 CpuSet CpuSet::operator-(const CpuSet& o) const {
-  CpuSet r = *this;
-  r -= o;
+  CpuSet r;
+  r.Resize(size_);
+  uint64_t* out = r.Data();
+  const uint64_t *a = Data(), *b = o.Data();
+  const size_t both = std::min(size_, o.size_);
+  for (size_t i = 0; i < both; ++i) out[i] = a[i] & ~b[i];
+  std::copy(a + both, a + size_, out + both);
+  r.Trim();
   return r;
 }
 
 CpuSet& CpuSet::operator-=(const CpuSet& o) {
-  for (size_t i = 0; i < std::min(words_.size(), o.words_.size()); ++i) words_[i] &= ~o.words_[i];
+  uint64_t* a = Data();
+  const uint64_t* b = o.Data();
+  for (size_t i = 0, n = std::min(size_, o.size_); i < n; ++i) a[i] &= ~b[i];
   Trim();
   return *this;
 }
 
-bool CpuSet::Intersects(const CpuSet& o) const {
-  for (size_t i = 0; i < std::min(words_.size(), o.words_.size()); ++i)
-    if (words_[i] & o.words_[i]) return true;
-  return false;
+bool CpuSet::IsSubsetOf(const CpuSet& o) const {
+  const uint64_t *a = Data(), *b = o.Data();
+  for (size_t i = 0; i < size_; ++i)
+    if (a[i] & ~(i < o.size_ ? b[i] : 0)) return false;
+  return true;
 }
 
-bool CpuSet::IsSubsetOf(const CpuSet& o) const { return (*this - o).Empty(); }
-
-bool CpuSet::operator==(const CpuSet& o) const { return words_ == o.words_; }
+bool CpuSet::operator==(const CpuSet& o) const {
+  return size_ == o.size_ && std::equal(Data(), Data() + size_, o.Data());
+}
 
 void CpuSet::Trim() {
-  while (!words_.empty() && words_.back() == 0) words_.pop_back();
+  size_t n = size_;
+  const uint64_t* words = Data();
+  while (n > 0 && words[n - 1] == 0) --n;
+  if (n != size_) Resize(n);
 }
 
 std::string CpuSet::ToList() const {

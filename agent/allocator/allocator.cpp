@@ -90,8 +90,9 @@ uint64_t Allocator::FreeOrdinaryMemoryKib() const {
   return host_->ordinary_memory_kib > used ? host_->ordinary_memory_kib - used : 0;
 }
 
-unsigned Allocator::SharedSlots() const {
-  const unsigned cpus = (host_->shared - held_).Count();
+unsigned Allocator::SharedSlots() const { return SlotsFor((host_->shared - held_).Count()); }
+
+unsigned Allocator::SlotsFor(unsigned cpus) const {
   return static_cast<unsigned>(std::floor(cpus * host_->shared_cpu_ratio + 1e-9));
 }
 

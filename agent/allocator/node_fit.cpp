@@ -9,7 +9,7 @@ namespace kvhost::node_fit {
 namespace {
 
 // Picks cores covering `vcpus` CPUs, the smallest sufficient L3 group first.
-std::vector<unsigned> PickCores(const HostResources& host, const std::vector<unsigned>& free_cores,
+std::vector<unsigned> PickCores(const HostResources& host, std::span<const unsigned> free_cores,
                                 unsigned vcpus) {
   // L3 groups by index, each with its free CPUs summed once (a flat list:
   // capacity counts call this for every node of every placement).
@@ -53,43 +53,61 @@ std::vector<unsigned> PickCores(const HostResources& host, const std::vector<uns
 FreeSnapshot TakeSnapshot(const Allocator& a, const InstanceType& type) {
   const HostResources& host = a.host();
   FreeSnapshot s;
-  s.cores.reserve(host.nodes.size());
-  s.cpus.reserve(host.nodes.size());
-  s.memory_kib.reserve(host.nodes.size());
+  s.core_list.reserve(host.cores.size());
+  s.nodes.resize(host.nodes.size());
   for (size_t ni = 0; ni < host.nodes.size(); ++ni) {
-    s.cores.push_back(a.FreeCores(ni));
-    unsigned cpus = 0;
-    for (unsigned c : s.cores.back()) cpus += host.cores[c].pus.Count();
-    s.cpus.push_back(cpus);
-    s.memory_kib.push_back(type.hugepage_size_kib ? a.FreeHugepages(ni, type.hugepage_size_kib) *
-                                                        type.hugepage_size_kib
-                                                  : a.FreeBoundMemoryKib(ni));
+    FreeSnapshot::Node& n = s.nodes[ni];
+    n.begin = s.core_list.size();
+    for (unsigned c : host.nodes[ni].cores) {  // Allocator::FreeCores, into one list
+      if (!a.CoreIsFree(c)) continue;
+      s.core_list.push_back(c);
+      n.cpus += host.cores[c].pus.Count();
+    }
+    n.end = s.core_list.size();
+    n.memory_kib = type.hugepage_size_kib
+                       ? a.FreeHugepages(ni, type.hugepage_size_kib) * type.hugepage_size_kib
+                       : a.FreeBoundMemoryKib(ni);
   }
   return s;
 }
 
 NodeTry TryNode(const Allocator& a, const FreeSnapshot& snap, size_t ni, unsigned vcpus,
                 uint64_t memory_kib, const InstanceType& type, bool with_emulator,
-                const CpuSet& taken_elsewhere) {
+                const CpuSet& taken_elsewhere, bool every_failure) {
   const HostResources& host = a.host();
-  const NodeResources& node = host.nodes[ni];
   NodeTry t;
+  t.node = ni;
+  t.vcpus = vcpus;
   t.memory_kib = memory_kib;
-  std::vector<unsigned> free_cores;
-  free_cores.reserve(snap.cores[ni].size());
-  for (unsigned c : snap.cores[ni])
-    if (!host.cores[c].pus.Intersects(taken_elsewhere)) free_cores.push_back(c);
-  for (unsigned c : free_cores) t.free_cpus += host.cores[c].pus.Count();
-  // Messages are built only on refusal: capacity counts place thousands of times.
-  auto where = [&] { return "node " + std::to_string(node.id); };
+  // Memory first: the cheapest check, and the one a full node fails.
+  if (type.hugepage_size_kib) {
+    t.pages = PagesFor(memory_kib, type.hugepage_size_kib);
+    t.pages_short = a.FreeHugepages(ni, type.hugepage_size_kib) < t.pages;
+  } else {
+    t.memory_short = a.FreeBoundMemoryKib(ni) < memory_kib;
+  }
+  if (!every_failure && (t.pages_short || t.memory_short)) return t;
+
+  std::span<const unsigned> free_cores = snap.cores(ni);
+  std::vector<unsigned> untaken;  // only a span's later nodes have CPUs taken elsewhere
+  if (taken_elsewhere.Empty()) {
+    t.free_cpus = snap.cpus(ni);
+  } else {
+    untaken.reserve(free_cores.size());
+    for (unsigned c : free_cores)
+      if (!host.cores[c].pus.Intersects(taken_elsewhere)) untaken.push_back(c);
+    for (unsigned c : untaken) t.free_cpus += host.cores[c].pus.Count();
+    free_cores = untaken;
+  }
+  t.free_cores = static_cast<unsigned>(free_cores.size());
 
   CpuSet chosen_pus;
   if (vcpus > 0) {
-    t.cores = PickCores(host, free_cores, vcpus);
-    if (t.cores.empty())
-      t.cores_short =
-          StrCat({where(), " has ", std::to_string(free_cores.size()), " free dedicated cores (",
-                  std::to_string(t.free_cpus), " CPUs), needs ", std::to_string(vcpus), " CPUs"});
+    // PickCores succeeds exactly when the free cores hold `vcpus` CPUs.
+    if (t.free_cpus >= vcpus) t.cores = PickCores(host, free_cores, vcpus);
+    t.cores_short = t.cores.empty();
+    if (!every_failure && t.cores_short) return t;
+    if (!t.cores.empty()) t.cpus.reserve(vcpus);
     for (unsigned c : t.cores) {
       chosen_pus |= host.cores[c].pus;
       host.cores[c].pus.ForEach([&](unsigned cpu) {
@@ -126,36 +144,72 @@ NodeTry TryNode(const Allocator& a, const FreeSnapshot& snap, size_t ni, unsigne
       }
     });
     t.emulator = shared_core ? shared_core : partial_core ? partial_core : fresh_core;
-    if (!t.emulator)
-      t.emulator_short = where() + " has no dedicated CPU left for the emulator thread";
+    t.emulator_short = !t.emulator;
   }
-  if (type.hugepage_size_kib) {
-    t.pages = PagesFor(memory_kib, type.hugepage_size_kib);
-    const uint64_t free = a.FreeHugepages(ni, type.hugepage_size_kib);
-    if (free < t.pages)
-      t.pages_short = StrCat({where(), " has ", std::to_string(free), " free ",
-                              FormatKib(type.hugepage_size_kib), " hugepages"});
-  } else if (a.FreeBoundMemoryKib(ni) < memory_kib) {
-    t.memory_short =
-        StrCat({where(), " has ", FormatKib(a.FreeBoundMemoryKib(ni)), " ordinary memory free"});
-  }
-  t.ok = t.cores_short.empty() && t.emulator_short.empty() && t.pages_short.empty() &&
-         t.memory_short.empty();
+  t.ok = !t.cores_short && !t.emulator_short && !t.pages_short && !t.memory_short;
   t.leftover = t.free_cpus - std::min<unsigned>(t.free_cpus, chosen_pus.Count());
   return t;
 }
 
-std::string CpuNeed(const InstanceType& type) {
-  return StrCat({std::to_string(type.vcpus), " vCPUs on whole cores",
-                 type.isolate_emulator_thread ? " + 1 emulator CPU" : ""});
+namespace {
+
+std::string Where(const Allocator& a, const NodeTry& t) {
+  return "node " + std::to_string(a.host().nodes[t.node].id);
 }
 
+}  // namespace
+
+void AppendCoresShort(std::string& out, const Allocator& a, const NodeTry& t) {
+  StrAppend(out, {"node ", std::to_string(a.host().nodes[t.node].id), " has ",
+                  std::to_string(t.free_cores), " free dedicated cores (",
+                  std::to_string(t.free_cpus), " CPUs), needs ", std::to_string(t.vcpus), " CPUs"});
+}
+
+std::string CoresShort(const Allocator& a, const NodeTry& t) {
+  std::string out;
+  AppendCoresShort(out, a, t);
+  return out;
+}
+
+std::string EmulatorShort(const Allocator& a, const NodeTry& t) {
+  return Where(a, t) + " has no dedicated CPU left for the emulator thread";
+}
+
+std::string PagesShort(const Allocator& a, const NodeTry& t, const InstanceType& type) {
+  return StrCat({Where(a, t), " has ",
+                 std::to_string(a.FreeHugepages(t.node, type.hugepage_size_kib)), " free ",
+                 FormatKib(type.hugepage_size_kib), " hugepages"});
+}
+
+std::string MemoryShort(const Allocator& a, const NodeTry& t) {
+  return StrCat(
+      {Where(a, t), " has ", FormatKib(a.FreeBoundMemoryKib(t.node)), " ordinary memory free"});
+}
+
+void AppendCpuNeed(std::string& out, const InstanceType& type) {
+  StrAppend(out, {std::to_string(type.vcpus), " vCPUs on whole cores",
+                  type.isolate_emulator_thread ? " + 1 emulator CPU" : ""});
+}
+
+namespace {
+
+// Shared CPUs left once `newly_held` is dedicated too.
+unsigned SharedCpusLeft(const Allocator& a, const CpuSet& newly_held) {
+  return (a.host().shared - a.HeldCpus() - newly_held).Count();
+}
+
+}  // namespace
+
 // Shared guests must keep their ratio when dedicated cores leave the shared pool.
+bool Squeezes(const Allocator& a, const CpuSet& newly_held) {
+  const unsigned cpus = SharedCpusLeft(a, newly_held);
+  return a.SharedVcpusUsed() > static_cast<unsigned>(cpus * a.host().shared_cpu_ratio + 1e-9);
+}
+
 std::string SharedSqueeze(const Allocator& a, const CpuSet& newly_held) {
+  if (!Squeezes(a, newly_held)) return {};
   const HostResources& host = a.host();
-  const unsigned cpus = (host.shared - a.HeldCpus() - newly_held).Count();
-  const unsigned slots = static_cast<unsigned>(cpus * host.shared_cpu_ratio + 1e-9);
-  if (a.SharedVcpusUsed() <= slots) return {};
+  const unsigned cpus = SharedCpusLeft(a, newly_held);
   return "taking these cores would leave " + std::to_string(a.SharedVcpusUsed()) +
          " shared vCPUs on " + std::to_string(cpus) + " shared CPUs (ratio " +
          std::to_string(host.shared_cpu_ratio).substr(0, 4) + ")";

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -20,30 +21,57 @@ struct NodeTry {
   uint64_t memory_kib = 0;  // guest memory this node backs
   unsigned free_cpus = 0;   // free dedicated CPUs on whole cores before placing
   unsigned leftover = 0;    // free dedicated CPUs after placing (best-fit key)
-  // What failed, each a short phrase with the numbers.
-  std::string cores_short, emulator_short, pages_short, memory_short, shared_short;
+  // What failed. The words come from the *Short functions below, composed
+  // only for the refusal a caller returns: capacity counts try (and throw
+  // away) far more refusals than they report.
+  bool cores_short = false, emulator_short = false, pages_short = false, memory_short = false;
+  size_t node = 0;          // node index tried
+  unsigned vcpus = 0;       // vCPUs asked of it
+  unsigned free_cores = 0;  // free dedicated cores it had for them
+  std::string shared_short;
 };
 
 // Free resources of every node, read once per placement (the span search
 // would otherwise recompute them for every subset it tries).
 struct FreeSnapshot {
-  std::vector<std::vector<unsigned>> cores;  // free dedicable cores per node
-  std::vector<unsigned> cpus;                // CPUs on those cores
-  std::vector<uint64_t> memory_kib;          // free hugepage (or ordinary) memory for this type
+  struct Node {
+    size_t begin = 0, end = 0;  // its free dedicable cores: core_list[begin, end)
+    unsigned cpus = 0;          // CPUs on those cores
+    uint64_t memory_kib = 0;    // free hugepage (or ordinary) memory for this type
+  };
+  std::vector<unsigned> core_list;  // one list, node after node: a placement makes two vectors
+  std::vector<Node> nodes;
+
+  std::span<const unsigned> cores(size_t ni) const {
+    return {core_list.data() + nodes[ni].begin, nodes[ni].end - nodes[ni].begin};
+  }
+  unsigned cpus(size_t ni) const { return nodes[ni].cpus; }
+  uint64_t memory_kib(size_t ni) const { return nodes[ni].memory_kib; }
 };
 
 FreeSnapshot TakeSnapshot(const Allocator& a, const InstanceType& type);
 
 // Whether `vcpus` (and an emulator CPU, `memory_kib`) fit on node `ni`, avoiding
-// CPUs another node of the same span already took; what failed, if not.
+// CPUs another node of the same span already took; what failed, if not. With
+// `every_failure` false it stops at the first failure (callers that only need
+// `ok` and, when ok, the choice).
 NodeTry TryNode(const Allocator& a, const FreeSnapshot& snap, size_t ni, unsigned vcpus,
                 uint64_t memory_kib, const InstanceType& type, bool with_emulator,
-                const CpuSet& taken_elsewhere);
+                const CpuSet& taken_elsewhere, bool every_failure);
 
-// "2 vCPUs on whole cores + 1 emulator CPU".
-std::string CpuNeed(const InstanceType& type);
+// The words for each failure TryNode flags; the allocator must be as it was.
+std::string CoresShort(const Allocator& a, const NodeTry& t);
+void AppendCoresShort(std::string& out, const Allocator& a, const NodeTry& t);
+std::string EmulatorShort(const Allocator& a, const NodeTry& t);
+std::string PagesShort(const Allocator& a, const NodeTry& t, const InstanceType& type);
+std::string MemoryShort(const Allocator& a, const NodeTry& t);
 
-// Why taking `newly_held` would push shared guests over their ratio; "" if it would not.
+// Appends "2 vCPUs on whole cores + 1 emulator CPU".
+void AppendCpuNeed(std::string& out, const InstanceType& type);
+
+// Whether taking `newly_held` would push shared guests over their ratio.
+bool Squeezes(const Allocator& a, const CpuSet& newly_held);
+// Why it would, in words; "" if it would not.
 std::string SharedSqueeze(const Allocator& a, const CpuSet& newly_held);
 
 }  // namespace kvhost::node_fit

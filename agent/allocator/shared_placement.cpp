@@ -2,6 +2,7 @@
 // vCPU:pCPU ratio; memory is ordinary (overcommitted for O) or, for M,
 // hugepages from the node whose pages dedicated VMs could use least.
 #include <algorithm>
+#include <charconv>
 #include <numeric>
 
 #include "agent/allocator/allocator.h"
@@ -10,8 +11,12 @@
 namespace kvhost {
 namespace {
 
+// std::to_string's "%f" without its trailing zeros. to_chars prints what
+// "%f" prints, without the snprintf that made it most of a refusal's cost.
 std::string Ratio(double r) {
-  std::string s = std::to_string(r);
+  char buf[64];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, r, std::chars_format::fixed, 6);
+  std::string s = ec == std::errc() ? std::string(buf, end) : std::to_string(r);
   s.erase(s.find_last_not_of('0') + 1);
   if (!s.empty() && s.back() == '.') s.pop_back();
   return s;
@@ -21,19 +26,23 @@ std::string Ratio(double r) {
 
 PlaceResult Allocator::PlaceShared(const InstanceType& type, const std::string& vm) const {
   PlaceResult r;
+  auto refuse = [&](std::string why) {
+    if (r.reasons.empty()) r.reasons.reserve(2);  // one for CPUs, one for memory: no regrowth
+    r.reasons.push_back(std::move(why));
+  };
   const CpuSet pool = host_->shared - held_;
-  const unsigned slots = SharedSlots();
+  const unsigned pool_cpus = pool.Count();
+  const unsigned slots = SlotsFor(pool_cpus);  // SharedSlots(), from the pool at hand
   if (pool.Empty()) {
-    r.reasons.push_back("no shared CPUs: every online CPU is isolated, reserved or dedicated");
+    refuse("no shared CPUs: every online CPU is isolated, reserved or dedicated");
   } else if (type.vcpus > slots) {
-    r.reasons.push_back(
-        StrCat({"shared pool too small: ", std::to_string(slots), " vCPU slots (",
-                std::to_string(pool.Count()), " CPUs x ratio ", Ratio(host_->shared_cpu_ratio),
-                "), needs ", std::to_string(type.vcpus)}));
+    refuse(StrCat({"shared pool too small: ", std::to_string(slots), " vCPU slots (",
+                   std::to_string(pool_cpus), " CPUs x ratio ", Ratio(host_->shared_cpu_ratio),
+                   "), needs ", std::to_string(type.vcpus)}));
   } else if (shared_vcpus_ + type.vcpus > slots) {
-    r.reasons.push_back(
+    refuse(
         StrCat({"shared pool full: ", std::to_string(shared_vcpus_), " of ", std::to_string(slots),
-                " vCPU slots used (", std::to_string(pool.Count()), " CPUs x ratio ",
+                " vCPU slots used (", std::to_string(pool_cpus), " CPUs x ratio ",
                 Ratio(host_->shared_cpu_ratio), "), needs ", std::to_string(type.vcpus)}));
   }
 
@@ -76,25 +85,27 @@ PlaceResult Allocator::PlaceShared(const InstanceType& type, const std::string& 
         if (!left) break;
       }
     } else {
-      const std::string want =
-          StrCat({"need ", std::to_string(need), " for ", FormatKib(type.memory_kib)});
-      r.reasons.push_back(
-          total_free == 0
-              ? StrCat({"no free ", FormatKib(size), " hugepages on any NUMA node (", want, ")"})
-              : StrCat({"only ", std::to_string(total_free), " free ", FormatKib(size),
-                        " hugepages on all NUMA nodes (", want, ")"}));
+      // Short pieces, joined once: "need 1024 for 2Gi".
+      const std::string pages = std::to_string(need), memory = FormatKib(type.memory_kib);
+      refuse(total_free == 0
+                 ? StrCat({"no free ", FormatKib(size), " hugepages on any NUMA node (need ", pages,
+                           " for ", memory, ")"})
+                 : StrCat({"only ", std::to_string(total_free), " free ", FormatKib(size),
+                           " hugepages on all NUMA nodes (need ", pages, " for ", memory, ")"}));
     }
     for (const auto& g : p.hugepages) p.numa_nodes.push_back(g.node);
   } else {
     p.memory_kib = type.ReservedMemoryKib();
     const uint64_t free = FreeOrdinaryMemoryKib();
-    if (p.memory_kib > free)
-      r.reasons.push_back(
-          StrCat({FormatKib(free), " ordinary memory free, needs ", FormatKib(p.memory_kib),
-                  type.overcommit_percent
-                      ? StrCat({" (", FormatKib(type.memory_kib), " at ",
-                                std::to_string(type.overcommit_percent), "% overcommit)"})
-                      : std::string()}));
+    if (p.memory_kib > free) {
+      // " (2Gi at 50% overcommit)" for overcommitted types, in the same StrCat.
+      const bool over = type.overcommit_percent;
+      const std::string gross = over ? FormatKib(type.memory_kib) : std::string();
+      const std::string percent = over ? std::to_string(type.overcommit_percent) : std::string();
+      refuse(StrCat({FormatKib(free), " ordinary memory free, needs ", FormatKib(p.memory_kib),
+                     over ? " (" : "", gross, over ? " at " : "", percent,
+                     over ? "% overcommit)" : ""}));
+    }
   }
   if (!r.reasons.empty()) return r;
   p.vm = vm;

@@ -22,6 +22,14 @@ inline std::string StrCat(std::initializer_list<std::string_view> parts) {
   return out;
 }
 
+// Appends pieces with at most one allocation, for lines built in parts.
+inline void StrAppend(std::string& out, std::initializer_list<std::string_view> parts) {
+  size_t size = out.size();
+  for (std::string_view p : parts) size += p.size();
+  out.reserve(size);
+  for (std::string_view p : parts) out.append(p);
+}
+
 // `kib` / `unit` with two decimals and `suffix`, as "%.2f" prints the
 // (exact) quotient: rounded to nearest, ties to even. Integer arithmetic
 // because snprintf was the costliest part of a refusal.
@@ -38,21 +46,25 @@ inline std::string FormatTwoDecimals(uint64_t kib, uint64_t unit, const char* su
   return std::string(buf, end);
 }
 
+// `n` and `suffix` ("4Gi"), written once into the string.
+inline std::string WholeUnits(uint64_t n, std::string_view suffix) {
+  char buf[32];
+  char* end = std::to_chars(buf, buf + 24, n).ptr;
+  end = std::copy(suffix.begin(), suffix.end(), end);
+  return std::string(buf, end);
+}
+
 // Exact sizes print exactly ("4Gi"); others with two decimals ("6.34Gi").
 inline std::string FormatKib(uint64_t kib) {
-  if (kib && kib % (1024 * 1024) == 0) return std::to_string(kib / (1024 * 1024)) + "Gi";
-  if (kib && kib % 1024 == 0 && kib < 1024 * 1024) return std::to_string(kib / 1024) + "Mi";
+  if (kib && kib % (1024 * 1024) == 0) return WholeUnits(kib / (1024 * 1024), "Gi");
+  if (kib && kib % 1024 == 0 && kib < 1024 * 1024) return WholeUnits(kib / 1024, "Mi");
+  if (kib < 1024) return WholeUnits(kib, "Ki");  // "0Ki": a full node's free memory
+  if (kib < 1024 * 1024) return FormatTwoDecimals(kib, 1024, "Mi");
   // Beyond 2^53 KiB the double snprintf sees is no longer the exact quotient.
   constexpr uint64_t kExact = uint64_t{1} << 53;
-  if (kib >= 1024 * 1024 && kib < kExact) return FormatTwoDecimals(kib, 1024 * 1024, "Gi");
-  if (kib >= 1024 && kib < 1024 * 1024) return FormatTwoDecimals(kib, 1024, "Mi");
+  if (kib < kExact) return FormatTwoDecimals(kib, 1024 * 1024, "Gi");
   char buf[32];
-  if (kib >= 1024 * 1024)
-    std::snprintf(buf, sizeof buf, "%.2fGi", kib / 1048576.0);
-  else if (kib >= 1024)
-    std::snprintf(buf, sizeof buf, "%.2fMi", kib / 1024.0);
-  else
-    std::snprintf(buf, sizeof buf, "%lluKi", static_cast<unsigned long long>(kib));
+  std::snprintf(buf, sizeof buf, "%.2fGi", kib / 1048576.0);
   return buf;
 }
 

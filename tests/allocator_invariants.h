@@ -74,6 +74,24 @@ inline std::vector<std::string> CheckInvariants(const Allocator& a, const Catalo
       }
       if (type && p.vcpu_cpus.size() != type->vcpus)
         bad.push_back("3: " + vm + " has the wrong vCPU count");
+      // Each cell holds vCPUs and memory, all of the VM's memory, backed on its own node.
+      uint64_t cells_kib = 0;
+      for (const auto& c : p.guest_cells) {
+        cells_kib += c.memory_kib;
+        if (c.vcpus.empty() || c.memory_kib == 0)
+          bad.push_back("3: " + vm + " has a cell without vCPUs or memory");
+        if (!type || !type->hugepage_size_kib) continue;
+        uint64_t backed = 0;
+        for (const auto& g : p.hugepages)
+          if (g.node == c.host_node && g.size_kib == type->hugepage_size_kib)
+            backed += g.pages * g.size_kib;
+        if (backed < c.memory_kib)
+          bad.push_back("4: " + vm + " cell on node " + std::to_string(c.host_node) +
+                        " has more memory than its node's pages back");
+      }
+      if (type && cells_kib != type->memory_kib)
+        bad.push_back("3: " + vm + " cells hold " + std::to_string(cells_kib) + " KiB, not " +
+                      std::to_string(type->memory_kib));
     }
     for (const auto& g : p.hugepages) pages[{g.node, g.size_kib}] += g.pages;
     if (type && type->hugepage_size_kib) {

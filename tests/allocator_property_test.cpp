@@ -92,7 +92,7 @@ TEST_P(AllocatorProperties, RandomPlaceAndFreeKeepEveryInvariant) {
     const FreeView empty = View(a);
     std::mt19937 rng(20261125 + machines++);
     std::vector<std::string> live;
-    for (unsigned step = 0; step < 1500; ++step) {
+    for (unsigned step = 0; step < 5000; ++step) {
       if (live.empty() || rng() % 3 != 0) {
         const InstanceType& t = catalog.types[rng() % catalog.types.size()];
         const std::string vm = "vm-" + std::to_string(step);

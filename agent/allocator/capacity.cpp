@@ -8,17 +8,25 @@
 
 namespace kvhost {
 
-TypeCapacity CountFits(const Allocator& state, const InstanceType& type, unsigned limit) {
+namespace {
+
+constexpr std::string_view kNamePrefix = "capacity/";
+
+// CountFits writing its names into `vm` (which starts with kNamePrefix): ComputeCapacity hands
+// every type the same buffer, so a type refused at once (every type on a small host) costs no name
+// allocation of its own.
+TypeCapacity CountFitsNamed(const Allocator& state, const InstanceType& type, unsigned limit,
+                            std::string& vm) {
   TypeCapacity out;
   out.type = &type;
   if (limit == 0) return out;
-  // One name buffer, rewritten per try: "capacity/<type>/<n>".
-  std::string vm = "capacity/";
-  vm.reserve(vm.size() + type.name.size() + 12);
-  vm += type.name;
-  vm += '/';
-  const size_t prefix_size = vm.size();
-  vm += '0';
+  // "capacity/<type>/<n>", the count rewritten per try; written in one go
+  // behind the "capacity/" that `vm` starts with.
+  const size_t prefix_size = kNamePrefix.size() + type.name.size() + 1;
+  vm.resize(prefix_size + 1);
+  char* at = std::copy(type.name.begin(), type.name.end(), vm.data() + kNamePrefix.size());
+  *at++ = '/';
+  *at = '0';
   // The first try goes to `state` itself: a type that does not fit at all
   // (most of them on small hosts) then costs no copy.
   PlaceResult r = state.Place(type, vm);
@@ -44,10 +52,29 @@ TypeCapacity CountFits(const Allocator& state, const InstanceType& type, unsigne
   return out;
 }
 
+// A name buffer holding "capacity/", with room for "<name>/" and any count.
+std::string NameBuffer(size_t type_name_size) {
+  std::string vm;
+  vm.reserve(kNamePrefix.size() + type_name_size + 12);
+  vm = kNamePrefix;
+  return vm;
+}
+
+}  // namespace
+
+TypeCapacity CountFits(const Allocator& state, const InstanceType& type, unsigned limit) {
+  std::string vm = NameBuffer(type.name.size());
+  return CountFitsNamed(state, type, limit, vm);
+}
+
 std::vector<TypeCapacity> ComputeCapacity(const Allocator& state, const Catalog& catalog) {
+  size_t longest = 0;
+  for (const auto& type : catalog.types) longest = std::max(longest, type.name.size());
+  std::string vm = NameBuffer(longest);
   std::vector<TypeCapacity> out;
   out.reserve(catalog.types.size());
-  for (const auto& type : catalog.types) out.push_back(CountFits(state, type));
+  for (const auto& type : catalog.types)
+    out.push_back(CountFitsNamed(state, type, kCountLimit, vm));
   return out;
 }
 

@@ -24,8 +24,12 @@ struct FragmentationScore {
   uint64_t stranded_hugepage_kib = 0;
 };
 
+// Counts stop here: more of one type than any host could hold.
+inline constexpr unsigned kCountLimit = 100000;
+
 // Places `type` into a copy of `state` until it no longer fits (at most `limit`).
-TypeCapacity CountFits(const Allocator& state, const InstanceType& type, unsigned limit = 100000);
+TypeCapacity CountFits(const Allocator& state, const InstanceType& type,
+                       unsigned limit = kCountLimit);
 
 std::vector<TypeCapacity> ComputeCapacity(const Allocator& state, const Catalog& catalog);
 

@@ -92,24 +92,24 @@ std::vector<std::string> Explain(const Allocator& a, const InstanceType& type,
       if (f > most) most = f, at = i;
     }
     // Short pieces, joined once: "need 1024 for 2Gi".
-    const std::string pages = std::to_string(PagesFor(type.memory_kib, type.hugepage_size_kib));
-    const std::string memory = FormatKib(type.memory_kib);
-    const std::string size = FormatKib(type.hugepage_size_kib);
+    const Decimal pages(PagesFor(type.memory_kib, type.hugepage_size_kib));
+    const Kib memory(type.memory_kib), size(type.hugepage_size_kib);
     out.push_back(most == 0 ? StrCat({"no free ", size, " hugepages on any NUMA node (need ", pages,
                                       " for ", memory, ")"})
                             : StrCat({"not enough free ", size,
-                                      " hugepages on any NUMA node (most: ", std::to_string(most),
-                                      " on node ", std::to_string(a.host().nodes[at].id), "; need ",
-                                      pages, " for ", memory, ")"}));
+                                      " hugepages on any NUMA node (most: ", Decimal(most),
+                                      " on node ", Decimal(a.host().nodes[at].id), "; need ", pages,
+                                      " for ", memory, ")"}));
   }
   if (all(&NodeTry::memory_short))
-    out.push_back(
-        StrCat({"no NUMA node has ", FormatKib(type.memory_kib), " ordinary memory free"}));
+    out.push_back(StrCat({"no NUMA node has ", Kib(type.memory_kib), " ordinary memory free"}));
   if (!out.empty()) return out;
   for (const auto& t : tries) {
     std::string line;
     auto add = [&](const std::string& s) {
-      if (!s.empty()) line += (line.empty() ? "" : "; ") + s;
+      if (s.empty()) return;
+      if (!line.empty()) line += "; ";
+      line += s;
     };
     if (t.cores_short) add(CoresShort(a, t));
     if (t.emulator_short) add(EmulatorShort(a, t));

@@ -53,17 +53,30 @@ std::vector<unsigned> PickCores(const HostResources& host, std::span<const unsig
 FreeSnapshot TakeSnapshot(const Allocator& a, const InstanceType& type) {
   const HostResources& host = a.host();
   FreeSnapshot s;
-  s.core_list.reserve(host.cores.size());
-  s.nodes.resize(host.nodes.size());
+  size_t listed = 0;  // room for every node's cores, whatever they share
+  for (const auto& node : host.nodes) listed += node.cores.size();
+  s.on_heap = host.nodes.size() > FreeSnapshot::kInlineNodes || listed > FreeSnapshot::kInlineCores;
+  if (s.on_heap) {
+    s.heap_nodes.resize(host.nodes.size());
+    s.heap_cores.resize(listed);
+  }
+  FreeSnapshot::Node* nodes = s.on_heap ? s.heap_nodes.data() : s.inline_nodes.data();
+  unsigned* cores = s.on_heap ? s.heap_cores.data() : s.inline_cores.data();
+  size_t count = 0;
   for (size_t ni = 0; ni < host.nodes.size(); ++ni) {
-    FreeSnapshot::Node& n = s.nodes[ni];
-    n.begin = s.core_list.size();
+    // Counted in locals, stored once: stores into the list through a pointer
+    // would otherwise make every field of the node be reloaded per core.
+    const size_t begin = count;
+    unsigned cpus = 0;
     for (unsigned c : host.nodes[ni].cores) {  // Allocator::FreeCores, into one list
       if (!a.CoreIsFree(c)) continue;
-      s.core_list.push_back(c);
-      n.cpus += host.cores[c].pus.Count();
+      cores[count++] = c;
+      cpus += host.cores[c].pus.Count();
     }
-    n.end = s.core_list.size();
+    FreeSnapshot::Node& n = nodes[ni];
+    n.begin = begin;
+    n.end = count;
+    n.cpus = cpus;
     n.memory_kib = type.hugepage_size_kib
                        ? a.FreeHugepages(ni, type.hugepage_size_kib) * type.hugepage_size_kib
                        : a.FreeBoundMemoryKib(ni);
@@ -151,18 +164,10 @@ NodeTry TryNode(const Allocator& a, const FreeSnapshot& snap, size_t ni, unsigne
   return t;
 }
 
-namespace {
-
-std::string Where(const Allocator& a, const NodeTry& t) {
-  return "node " + std::to_string(a.host().nodes[t.node].id);
-}
-
-}  // namespace
-
 void AppendCoresShort(std::string& out, const Allocator& a, const NodeTry& t) {
-  StrAppend(out, {"node ", std::to_string(a.host().nodes[t.node].id), " has ",
-                  std::to_string(t.free_cores), " free dedicated cores (",
-                  std::to_string(t.free_cpus), " CPUs), needs ", std::to_string(t.vcpus), " CPUs"});
+  StrAppend(out, {"node ", Decimal(a.host().nodes[t.node].id), " has ", Decimal(t.free_cores),
+                  " free dedicated cores (", Decimal(t.free_cpus), " CPUs), needs ",
+                  Decimal(t.vcpus), " CPUs"});
 }
 
 std::string CoresShort(const Allocator& a, const NodeTry& t) {
@@ -172,22 +177,23 @@ std::string CoresShort(const Allocator& a, const NodeTry& t) {
 }
 
 std::string EmulatorShort(const Allocator& a, const NodeTry& t) {
-  return Where(a, t) + " has no dedicated CPU left for the emulator thread";
+  return StrCat({"node ", Decimal(a.host().nodes[t.node].id),
+                 " has no dedicated CPU left for the emulator thread"});
 }
 
 std::string PagesShort(const Allocator& a, const NodeTry& t, const InstanceType& type) {
-  return StrCat({Where(a, t), " has ",
-                 std::to_string(a.FreeHugepages(t.node, type.hugepage_size_kib)), " free ",
-                 FormatKib(type.hugepage_size_kib), " hugepages"});
+  return StrCat({"node ", Decimal(a.host().nodes[t.node].id), " has ",
+                 Decimal(a.FreeHugepages(t.node, type.hugepage_size_kib)), " free ",
+                 Kib(type.hugepage_size_kib), " hugepages"});
 }
 
 std::string MemoryShort(const Allocator& a, const NodeTry& t) {
-  return StrCat(
-      {Where(a, t), " has ", FormatKib(a.FreeBoundMemoryKib(t.node)), " ordinary memory free"});
+  return StrCat({"node ", Decimal(a.host().nodes[t.node].id), " has ",
+                 Kib(a.FreeBoundMemoryKib(t.node)), " ordinary memory free"});
 }
 
 void AppendCpuNeed(std::string& out, const InstanceType& type) {
-  StrAppend(out, {std::to_string(type.vcpus), " vCPUs on whole cores",
+  StrAppend(out, {Decimal(type.vcpus), " vCPUs on whole cores",
                   type.isolate_emulator_thread ? " + 1 emulator CPU" : ""});
 }
 

@@ -3,6 +3,7 @@
 // the allocator; pure.
 #pragma once
 
+#include <array>
 #include <optional>
 #include <span>
 #include <string>
@@ -35,18 +36,27 @@ struct NodeTry {
 // would otherwise recompute them for every subset it tries).
 struct FreeSnapshot {
   struct Node {
-    size_t begin = 0, end = 0;  // its free dedicable cores: core_list[begin, end)
+    size_t begin = 0, end = 0;  // its free dedicable cores: cores()[begin, end)
     unsigned cpus = 0;          // CPUs on those cores
     uint64_t memory_kib = 0;    // free hugepage (or ordinary) memory for this type
   };
-  std::vector<unsigned> core_list;  // one list, node after node: a placement makes two vectors
-  std::vector<Node> nodes;
+  // Hosts up to these sizes (most) keep the snapshot inside the object: two
+  // heap blocks per placement were a good part of what a refusal cost, and
+  // capacity refuses every type at least once. Larger hosts use the vectors.
+  static constexpr size_t kInlineNodes = 8, kInlineCores = 64;
+  std::array<Node, kInlineNodes> inline_nodes;
+  std::array<unsigned, kInlineCores> inline_cores;  // node after node
+  std::vector<Node> heap_nodes;
+  std::vector<unsigned> heap_cores;
+  bool on_heap = false;
 
   std::span<const unsigned> cores(size_t ni) const {
-    return {core_list.data() + nodes[ni].begin, nodes[ni].end - nodes[ni].begin};
+    const Node& n = node(ni);
+    return {(on_heap ? heap_cores.data() : inline_cores.data()) + n.begin, n.end - n.begin};
   }
-  unsigned cpus(size_t ni) const { return nodes[ni].cpus; }
-  uint64_t memory_kib(size_t ni) const { return nodes[ni].memory_kib; }
+  unsigned cpus(size_t ni) const { return node(ni).cpus; }
+  uint64_t memory_kib(size_t ni) const { return node(ni).memory_kib; }
+  const Node& node(size_t ni) const { return on_heap ? heap_nodes[ni] : inline_nodes[ni]; }
 };
 
 FreeSnapshot TakeSnapshot(const Allocator& a, const InstanceType& type);

@@ -14,6 +14,11 @@ namespace {
 // std::to_string's "%f" without its trailing zeros. to_chars prints what
 // "%f" prints, without the snprintf that made it most of a refusal's cost.
 std::string Ratio(double r) {
+  // Whole ratios (the usual 1, 2, 4) print as their integer: "%f" of an
+  // integral double below 2^53 is exactly it and ".000000", all trimmed.
+  // Integer digits cost a tenth of to_chars' shortest-double machinery.
+  if (r >= 1 && r < 9007199254740992.0 && r == static_cast<double>(static_cast<uint64_t>(r)))
+    return std::string(Decimal(static_cast<uint64_t>(r)));
   char buf[64];
   const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, r, std::chars_format::fixed, 6);
   std::string s = ec == std::errc() ? std::string(buf, end) : std::to_string(r);
@@ -36,14 +41,13 @@ PlaceResult Allocator::PlaceShared(const InstanceType& type, const std::string& 
   if (pool.Empty()) {
     refuse("no shared CPUs: every online CPU is isolated, reserved or dedicated");
   } else if (type.vcpus > slots) {
-    refuse(StrCat({"shared pool too small: ", std::to_string(slots), " vCPU slots (",
-                   std::to_string(pool_cpus), " CPUs x ratio ", Ratio(host_->shared_cpu_ratio),
-                   "), needs ", std::to_string(type.vcpus)}));
+    refuse(StrCat({"shared pool too small: ", Decimal(slots), " vCPU slots (", Decimal(pool_cpus),
+                   " CPUs x ratio ", Ratio(host_->shared_cpu_ratio), "), needs ",
+                   Decimal(type.vcpus)}));
   } else if (shared_vcpus_ + type.vcpus > slots) {
-    refuse(
-        StrCat({"shared pool full: ", std::to_string(shared_vcpus_), " of ", std::to_string(slots),
-                " vCPU slots used (", std::to_string(pool_cpus), " CPUs x ratio ",
-                Ratio(host_->shared_cpu_ratio), "), needs ", std::to_string(type.vcpus)}));
+    refuse(StrCat({"shared pool full: ", Decimal(shared_vcpus_), " of ", Decimal(slots),
+                   " vCPU slots used (", Decimal(pool_cpus), " CPUs x ratio ",
+                   Ratio(host_->shared_cpu_ratio), "), needs ", Decimal(type.vcpus)}));
   }
 
   Placement p;  // its names and pool are filled in only once it fits
@@ -61,9 +65,7 @@ PlaceResult Allocator::PlaceShared(const InstanceType& type, const std::string& 
     std::optional<size_t> best;
     std::pair<unsigned, uint64_t> best_key;
     uint64_t total_free = 0;
-    std::vector<size_t> order(host_->nodes.size());
-    std::iota(order.begin(), order.end(), 0);
-    for (size_t ni : order) {
+    for (size_t ni = 0; ni < host_->nodes.size(); ++ni) {
       const uint64_t f = FreeHugepages(ni, size);
       total_free += f;
       if (f < need) continue;
@@ -74,6 +76,9 @@ PlaceResult Allocator::PlaceShared(const InstanceType& type, const std::string& 
       p.hugepages.push_back({host_->nodes[*best].id, size, need});
     } else if (total_free >= need) {
       // No node holds it all: take from the nodes with most pages first (fewest nodes).
+      // Only this case needs the nodes in a list (a refusal or a one-node fit does not).
+      std::vector<size_t> order(host_->nodes.size());
+      std::iota(order.begin(), order.end(), 0);
       std::sort(order.begin(), order.end(), [&](size_t x, size_t y) {
         return FreeHugepages(x, size) > FreeHugepages(y, size);
       });
@@ -86,11 +91,12 @@ PlaceResult Allocator::PlaceShared(const InstanceType& type, const std::string& 
       }
     } else {
       // Short pieces, joined once: "need 1024 for 2Gi".
-      const std::string pages = std::to_string(need), memory = FormatKib(type.memory_kib);
+      const Decimal pages(need);
+      const Kib memory(type.memory_kib), page_size(size);
       refuse(total_free == 0
-                 ? StrCat({"no free ", FormatKib(size), " hugepages on any NUMA node (need ", pages,
+                 ? StrCat({"no free ", page_size, " hugepages on any NUMA node (need ", pages,
                            " for ", memory, ")"})
-                 : StrCat({"only ", std::to_string(total_free), " free ", FormatKib(size),
+                 : StrCat({"only ", Decimal(total_free), " free ", page_size,
                            " hugepages on all NUMA nodes (need ", pages, " for ", memory, ")"}));
     }
     for (const auto& g : p.hugepages) p.numa_nodes.push_back(g.node);
@@ -100,10 +106,11 @@ PlaceResult Allocator::PlaceShared(const InstanceType& type, const std::string& 
     if (p.memory_kib > free) {
       // " (2Gi at 50% overcommit)" for overcommitted types, in the same StrCat.
       const bool over = type.overcommit_percent;
-      const std::string gross = over ? FormatKib(type.memory_kib) : std::string();
-      const std::string percent = over ? std::to_string(type.overcommit_percent) : std::string();
-      refuse(StrCat({FormatKib(free), " ordinary memory free, needs ", FormatKib(p.memory_kib),
-                     over ? " (" : "", gross, over ? " at " : "", percent,
+      const Kib gross(type.memory_kib);
+      const Decimal percent(type.overcommit_percent);
+      refuse(StrCat({Kib(free), " ordinary memory free, needs ", Kib(p.memory_kib),
+                     over ? " (" : "", over ? std::string_view(gross) : std::string_view(),
+                     over ? " at " : "", over ? std::string_view(percent) : std::string_view(),
                      over ? "% overcommit)" : ""}));
     }
   }

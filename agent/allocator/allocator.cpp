@@ -110,8 +110,8 @@ PlaceResult Allocator::Place(const InstanceType& type, const std::string& vm) co
   if (type.vcpus == 0) r.reasons.push_back(type.name + " asks for no vCPUs");
   if (type.realtime && !host_->realtime_ready) {
     std::string why = "host is not realtime-ready";
-    for (const auto& b : host_->realtime_blockers) why += "; " + b;
-    r.reasons.push_back(why);
+    for (const auto& b : host_->realtime_blockers) StrAppend(why, {"; ", b});
+    r.reasons.push_back(std::move(why));
   }
   if (type.gpus > 0) {
     const std::string device =

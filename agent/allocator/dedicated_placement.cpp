@@ -137,8 +137,7 @@ PlaceResult Allocator::PlaceDedicated(const InstanceType& type, const std::strin
                         type.isolate_emulator_thread, {}, every_failure);
     if (t.ok) {
       CpuSet held;
-      for (unsigned c : t.cores) held |= host_->cores[c].pus;
-      if (t.emulator) held.Add(*t.emulator);
+      node_fit::AddHeldCpus(*host_, t, held);
       t.shared_short = SharedSqueeze(*this, held);
       t.ok = t.shared_short.empty();
     }

@@ -61,6 +61,13 @@ struct FreeSnapshot {
 
 FreeSnapshot TakeSnapshot(const Allocator& a, const InstanceType& type);
 
+// Adds what a successful try would hold to `cpus`: its vCPU cores, every
+// sibling included, and its emulator CPU.
+inline void AddHeldCpus(const HostResources& host, const NodeTry& t, CpuSet& cpus) {
+  for (unsigned c : t.cores) cpus |= host.cores[c].pus;
+  if (t.emulator) cpus.Add(*t.emulator);
+}
+
 // Whether `vcpus` (and an emulator CPU, `memory_kib`) fit on node `ni`, avoiding
 // CPUs another node of the same span already took; what failed, if not. With
 // `every_failure` false it stops at the first failure (callers that only need

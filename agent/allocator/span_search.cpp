@@ -142,8 +142,7 @@ class Search {
         t = &Try(nodes[k], shares_[k], emulator_here, taken);
       }
       if (!t->ok) return false;
-      for (unsigned c : t->cores) taken |= host_.cores[c].pus;
-      if (t->emulator) taken.Add(*t->emulator);
+      node_fit::AddHeldCpus(host_, *t, taken);
       plan.leftover += t->leftover;
       plan.tries.push_back(t);
       if (bounded && plan.leftover >= best->leftover) return false;
@@ -251,10 +250,7 @@ std::optional<SpanChoice> FindSpan(const Allocator& a, const FreeSnapshot& snap,
       if (!search) search.emplace(a, snap, type);
       if (!search->TrySpan(subset, found ? &best : nullptr, candidate)) return;
       CpuSet held;
-      for (const NodeTry* t : candidate.tries) {
-        for (unsigned c : t->cores) held |= host.cores[c].pus;
-        if (t->emulator) held.Add(*t->emulator);
-      }
+      for (const NodeTry* t : candidate.tries) node_fit::AddHeldCpus(host, *t, held);
       if (node_fit::Squeezes(a, held)) return;
       // TrySpan refused whatever would not beat `best`.
       std::swap(best, candidate);

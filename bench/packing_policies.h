@@ -92,6 +92,7 @@ class FluidBoundPolicy : public PackingPolicy {
   }
   bool Admit(const InstanceType& type, unsigned vm) override;
   void Depart(unsigned vm) override;
+  bool RealtimeReady() const { return capacity_.realtime_ready; }
 
  private:
   FluidCapacity capacity_;

@@ -6,7 +6,9 @@
 // cores emulator threads share perfectly; hugepages from the VM's nodes) and
 // our choices (one node when one fits, the least memory left then the fewest
 // cores; else the fewest nodes, vCPUs split evenly, memory in proportion;
-// M-series pages from the node with the fewest free cores).
+// M-series pages from the node with the fewest free cores). Ordinary memory,
+// shared slots and GPUs are counted host-wide, as the fluid bound counts them
+// (the mix's dedicated types all use hugepages).
 //
 // Run beside ours it shows what core identity costs us (the model ignores
 // it); run with the nodes pooled, or with every CPU a core, it shows what

@@ -4,6 +4,7 @@
 #include <numeric>
 #include <stdexcept>
 
+#include "agent/allocator/span_search.h"
 #include "agent/allocator/units.h"
 
 namespace kvhost::bench {
@@ -94,44 +95,27 @@ std::optional<NodeRulesModel::Take> NodeRulesModel::OneNode(const InstanceType& 
 
 std::optional<NodeRulesModel::Take> NodeRulesModel::SpanOver(const InstanceType& type,
                                                              const std::vector<size_t>& set) const {
-  // vCPUs as even as the nodes' free CPUs allow, the smallest node first.
-  std::vector<size_t> order = set;
-  std::sort(order.begin(), order.end(),
-            [&](size_t x, size_t y) { return FreeCores(x) < FreeCores(y); });
-  std::map<size_t, unsigned> share;
-  unsigned left = type.vcpus;
-  for (size_t i = 0; i < order.size(); ++i) {
-    const unsigned nodes_left = static_cast<unsigned>(order.size() - i);
-    share[order[i]] = std::min(FreeCores(order[i]) * tpc_, (left + nodes_left - 1) / nodes_left);
-    if (share[order[i]] == 0) return std::nullopt;
-    left -= share[order[i]];
-  }
-  if (left) return std::nullopt;
-  size_t emulator_node = set.front();  // the node with the most CPUs to spare
-  for (size_t k : set)
-    if (FreeCores(k) * tpc_ - share[k] > FreeCores(emulator_node) * tpc_ - share[emulator_node])
-      emulator_node = k;
+  // The allocator's own splits (span_search.h): vCPUs as even as the nodes'
+  // free CPUs allow, memory in proportion to them.
+  std::vector<unsigned> cpus, share;
+  for (size_t k : set) cpus.push_back(FreeCores(k) * tpc_);
+  std::vector<size_t> scratch;
+  if (!span_search::SplitVcpus(type.vcpus, cpus, scratch, share)) return std::nullopt;
+  size_t emulator_at = 0;  // the node with the most CPUs to spare
+  for (size_t i = 1; i < set.size(); ++i)
+    if (cpus[i] - share[i] > cpus[emulator_at] - share[emulator_at]) emulator_at = i;
 
   const uint64_t size = type.hugepage_size_kib;
   Take t = EmptyTake(size);
-  for (size_t k : set)
-    if (!AddCell(k, type, share[k], type.isolate_emulator_thread && k == emulator_node, t))
+  for (size_t i = 0; i < set.size(); ++i)
+    if (!AddCell(set[i], type, share[i], type.isolate_emulator_thread && i == emulator_at, t))
       return std::nullopt;
   if (!size) return t;
-  // Pages in proportion to the vCPUs, at least one each, then topped up.
-  const uint64_t need = PagesFor(type.memory_kib, size);
-  uint64_t given = 0;
-  for (size_t k : set) {
-    t.pages[k] = std::min(std::max<uint64_t>(1, need * share[k] / type.vcpus), FreePages(k, size));
-    given += t.pages[k];
-  }
-  if (given > need) return std::nullopt;
-  for (size_t k : set) {
-    const uint64_t more = std::min(need - given, FreePages(k, size) - t.pages[k]);
-    t.pages[k] += more;
-    given += more;
-  }
-  if (given < need) return std::nullopt;
+  std::vector<uint64_t> free, pages;
+  for (size_t k : set) free.push_back(FreePages(k, size));
+  if (!span_search::SplitMemory(PagesFor(type.memory_kib, size), share, type.vcpus, free, pages))
+    return std::nullopt;
+  for (size_t i = 0; i < set.size(); ++i) t.pages[set[i]] = pages[i];
   return t;
 }
 

@@ -12,12 +12,6 @@ namespace kvhost::span_search {
 using node_fit::FreeSnapshot;
 using node_fit::NodeTry;
 
-namespace {
-
-// Memory units per span node: in proportion to the node's vCPUs where its
-// free memory allows, the rest from the nodes with memory to spare, so a node
-// short of pages can still lend its cores. Every node backs at least one unit
-// (each guest cell has memory). False when the nodes cannot back it all.
 bool SplitMemory(uint64_t units, const std::vector<unsigned>& vcpus, unsigned total_vcpus,
                  const std::vector<uint64_t>& free, std::vector<uint64_t>& take) {
   take.assign(vcpus.size(), 0);
@@ -36,9 +30,6 @@ bool SplitMemory(uint64_t units, const std::vector<unsigned>& vcpus, unsigned to
   return given == units;
 }
 
-// vCPUs per node as even as the nodes' free CPUs allow (water-filling, the
-// smallest node first), every node at least one. False when they cannot hold
-// them. `order` is scratch.
 bool SplitVcpus(unsigned vcpus, const std::vector<unsigned>& cpus, std::vector<size_t>& order,
                 std::vector<unsigned>& share) {
   order.resize(cpus.size());
@@ -54,6 +45,8 @@ bool SplitVcpus(unsigned vcpus, const std::vector<unsigned>& cpus, std::vector<s
   }
   return left == 0;
 }
+
+namespace {
 
 // Every k-subset of nodes (bounded: hosts have at most a few dozen nodes).
 template <typename F>

@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "cpu/sysfs_root.h"
+#include "base/sysfs_root.h"
 
 namespace kvhost {
 namespace {

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "cpu/cpu_set.h"
-#include "cpu/sysfs_root.h"
+#include "base/cpu_set.h"
+#include "base/sysfs_root.h"
 
 namespace kvhost {
 

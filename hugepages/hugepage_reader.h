@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "cpu/sysfs_root.h"
+#include "base/sysfs_root.h"
 #include "hugepages/hugepage_inventory.h"
 
 namespace kvhost {

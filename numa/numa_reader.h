@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "base/sysfs_root.h"
 #include "cpu/hwloc_topology.h"
-#include "cpu/sysfs_root.h"
 #include "numa/numa_topology.h"
 
 namespace kvhost {

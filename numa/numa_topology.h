@@ -1,12 +1,13 @@
-// Pure model of the NUMA nodes: which online CPUs and how much memory each has,
-// and the distances between them. Node ids may be sparse; a node may have no CPUs.
+// Pure model (header-only, so the allocator uses it without linking the reader) of the NUMA nodes:
+// which online CPUs and how much memory each has, and the distances between them. Node ids may be
+// sparse; a node may have no CPUs.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <vector>
 
-#include "cpu/cpu_set.h"
+#include "base/cpu_set.h"
 
 namespace kvhost {
 
@@ -21,11 +22,27 @@ struct NumaTopology {
   std::vector<NumaNode> nodes;  // ordered by id
   CpuSet cpus_without_node;     // online CPUs that no node claims
 
-  const NumaNode* Find(unsigned id) const;
+  const NumaNode* Find(unsigned id) const {
+    for (const auto& n : nodes)
+      if (n.id == id) return &n;
+    return nullptr;
+  }
   // The node holding `cpu`, if any.
-  std::optional<unsigned> NodeOf(unsigned cpu) const;
+  std::optional<unsigned> NodeOf(unsigned cpu) const {
+    for (const auto& n : nodes)
+      if (n.cpus.Contains(cpu)) return n.id;
+    return std::nullopt;
+  }
   // Distance between two nodes from the SLIT; 10 for itself, 20 when unknown.
-  unsigned Distance(unsigned from, unsigned to) const;
+  unsigned Distance(unsigned from, unsigned to) const {
+    if (from == to) return 10;
+    const NumaNode* a = Find(from);
+    if (!a) return 20;
+    // The SLIT row is ordered by node id, the same order as `nodes`.
+    for (size_t i = 0; i < nodes.size() && i < a->distances.size(); ++i)
+      if (nodes[i].id == to) return a->distances[i];
+    return 20;
+  }
 };
 
 }  // namespace kvhost

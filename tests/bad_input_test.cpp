@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "agent/host/discover.h"
-#include "cpu/sysfs_root.h"
+#include "base/sysfs_root.h"
 
 extern char** environ;
 

@@ -5,7 +5,7 @@
 #include <map>
 #include <sstream>
 
-#include "agent/catalog/yaml_catalog.h"
+#include "agent/yaml/yaml_catalog.h"
 
 namespace kvhost {
 namespace {

@@ -11,7 +11,7 @@
 
 #include "agent/catalog/builtin_catalog.h"
 #include "agent/catalog/quantity.h"
-#include "agent/catalog/yaml_catalog.h"
+#include "agent/yaml/yaml_catalog.h"
 #include "tests/catalog_test_data.h"
 
 namespace kvhost {

@@ -1,6 +1,6 @@
 // Unit tests for the text parsers every reader builds on: kernel cpulists and
 // cpumasks, CpuSet set algebra, the kernel command line and isolcpus=.
-#include "cpu/cpu_set.h"
+#include "base/cpu_set.h"
 
 #include <gtest/gtest.h>
 

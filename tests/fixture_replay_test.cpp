@@ -17,7 +17,7 @@
 
 #include "agent/host/discover.h"
 #include "agent/report/host_report.h"
-#include "cpu/cpu_set.h"
+#include "base/cpu_set.h"
 
 namespace kvhost {
 namespace {

@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "cpu/cpu_set.h"
+#include "base/cpu_set.h"
 #include "host_report.pb.h"
 
 extern char** environ;

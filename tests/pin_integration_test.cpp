@@ -7,10 +7,10 @@
 #include <gtest/gtest.h>
 #include <sched.h>
 
-#include "agent/libvirt/qemu_threads.h"
+#include "agent/pinning/qemu_threads.h"
 #include "agent/pinning/realtime_threads.h"
 #include "audit.pb.h"
-#include "cpu/realtime.h"
+#include "realtime/realtime.h"
 #include "pin_it_support.h"
 
 namespace kvhost::it {

@@ -25,7 +25,7 @@
 #include "agent/state/allocation_convert.h"
 #include "agent/state/state_store.h"
 #include "agent_process_support.h"
-#include "cpu/cpu_set.h"
+#include "base/cpu_set.h"
 #include "qemu_proc_support.h"
 
 namespace kvhost::it {

@@ -1,7 +1,7 @@
 // QEMU threads through procfs: the real /proc with this test process's own
 // threads standing in for QEMU's (named and pinned as libvirt does), and fake
 // trees for the pid file and for malformed or vanishing thread files.
-#include "agent/libvirt/qemu_threads.h"
+#include "agent/pinning/qemu_threads.h"
 
 #include <gtest/gtest.h>
 #include <sched.h>

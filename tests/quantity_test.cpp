@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "cpu/cpu_set.h"
+#include "base/cpu_set.h"
 
 namespace kvhost {
 namespace {

@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "cpu/realtime.h"
+#include "realtime/realtime.h"
 
 namespace kvhost {
 namespace {

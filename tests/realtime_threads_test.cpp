@@ -14,7 +14,7 @@
 #include <system_error>
 #include <vector>
 
-#include "agent/libvirt/qemu_threads.h"
+#include "agent/pinning/qemu_threads.h"
 #include "pinning_test_support.h"
 
 namespace kvhost::testing {

@@ -10,7 +10,7 @@
 
 #include "agent/config/agent_config.h"
 #include "agent/host/host_model.h"
-#include "cpu/cpu_set.h"
+#include "base/cpu_set.h"
 
 namespace kvhost {
 

@@ -4,7 +4,7 @@
 #include <limits>
 #include <string>
 
-#include "cpu/cpu_set.h"
+#include "base/cpu_set.h"
 
 namespace kvhost {
 namespace {

@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include "cpu/cpu_set.h"
+#include "base/cpu_set.h"
 
 namespace kvhost {
 

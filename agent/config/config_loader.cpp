@@ -6,7 +6,7 @@
 #include <limits>
 
 #include "agent/catalog/quantity.h"
-#include "agent/catalog/yaml_input.h"
+#include "agent/yaml/yaml_input.h"
 
 namespace kvhost {
 namespace {

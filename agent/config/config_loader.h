@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "agent/catalog/yaml_error.h"
+#include "agent/yaml/yaml_error.h"
 #include "agent/config/agent_config.h"
 
 namespace kvhost {

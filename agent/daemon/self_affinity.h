@@ -3,7 +3,7 @@
 // that creates them, so this runs before the agent starts any thread.
 #pragma once
 
-#include "cpu/cpu_set.h"
+#include "base/cpu_set.h"
 
 namespace kvhost {
 

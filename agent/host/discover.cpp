@@ -1,9 +1,10 @@
 #include "agent/host/discover.h"
 
+#include "base/sysfs_root.h"
 #include "cpu/hwloc_topology.h"
-#include "cpu/sysfs_root.h"
 #include "hugepages/hugepage_reader.h"
 #include "numa/numa_reader.h"
+#include "realtime/realtime.h"
 
 namespace kvhost {
 namespace {

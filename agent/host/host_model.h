@@ -8,7 +8,7 @@
 
 #include "cpu/cpu_topology.h"
 #include "cpu/isolation.h"
-#include "cpu/realtime.h"
+#include "realtime/readiness.h"
 #include "hugepages/hugepage_inventory.h"
 #include "numa/numa_topology.h"
 

@@ -4,7 +4,7 @@
 #include <cstddef>
 #include <vector>
 
-#include "cpu/cpu_set.h"
+#include "base/cpu_set.h"
 
 namespace kvhost {
 

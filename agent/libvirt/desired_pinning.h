@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "agent/allocator/placement.h"
-#include "cpu/cpu_set.h"
+#include "base/cpu_set.h"
 
 namespace kvhost {
 

@@ -4,7 +4,7 @@
 
 #include "agent/libvirt/domain_xml.h"
 #include "agent/libvirt/libvirt_error.h"
-#include "cpu/cpu_set.h"
+#include "base/cpu_set.h"
 
 namespace kvhost {
 

@@ -3,7 +3,7 @@
 #include <cctype>
 #include <optional>
 
-#include "cpu/cpu_set.h"  // FormatError
+#include "base/cpu_set.h"  // FormatError
 
 namespace kvhost {
 

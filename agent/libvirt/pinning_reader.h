@@ -8,7 +8,7 @@
 
 #include "agent/libvirt/connection.h"
 #include "agent/libvirt/domain.h"
-#include "cpu/cpu_set.h"
+#include "base/cpu_set.h"
 
 namespace kvhost {
 

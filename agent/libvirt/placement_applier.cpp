@@ -9,7 +9,7 @@
 #include "agent/libvirt/cpumap.h"
 #include "agent/libvirt/handles.h"
 #include "agent/libvirt/libvirt_error.h"
-#include "agent/state/crash_point.h"
+#include "base/crash_point.h"
 
 namespace kvhost {
 

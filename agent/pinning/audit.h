@@ -10,7 +10,7 @@
 
 #include "agent/allocator/host_resources.h"
 #include "agent/libvirt/pinning_reader.h"
-#include "cpu/cpu_set.h"
+#include "base/cpu_set.h"
 #include "numa/numa_topology.h"
 
 namespace kvhost {

@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <system_error>
 
-#include "cpu/unique_fd.h"
+#include "base/unique_fd.h"
 
 namespace kvhost {
 namespace {

@@ -1,6 +1,6 @@
 #include "agent/pinning/local_qemu.h"
 
-#include "agent/libvirt/qemu_threads.h"
+#include "agent/pinning/qemu_threads.h"
 #include "agent/pinning/realtime_threads.h"
 
 namespace kvhost {

@@ -12,7 +12,7 @@
 #include "agent/catalog/instance_type.h"
 #include "agent/libvirt/desired_pinning.h"
 #include "agent/pinning/irq_steering.h"
-#include "cpu/sysfs_root.h"
+#include "base/sysfs_root.h"
 
 namespace kvhost {
 

@@ -7,7 +7,7 @@
 #include "agent/libvirt/desired_pinning.h"
 #include "agent/libvirt/pinning_reader.h"
 #include "agent/state/allocation_convert.h"
-#include "agent/state/crash_point.h"
+#include "base/crash_point.h"
 
 namespace kvhost {
 

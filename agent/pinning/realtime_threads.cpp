@@ -7,7 +7,7 @@
 #include <string>
 #include <system_error>
 
-#include "agent/libvirt/qemu_threads.h"
+#include "agent/pinning/qemu_threads.h"
 
 namespace kvhost {
 

@@ -4,7 +4,7 @@
 // This applies it to a running QEMU, found through procfs.
 #pragma once
 
-#include "cpu/sysfs_root.h"
+#include "base/sysfs_root.h"
 
 namespace kvhost {
 

@@ -13,7 +13,7 @@
 #include <system_error>
 
 #include "agent/state/state_file_format.h"
-#include "cpu/unique_fd.h"
+#include "base/unique_fd.h"
 
 namespace kvhost {
 

@@ -1,4 +1,4 @@
-#include "agent/catalog/yaml_catalog.h"
+#include "agent/yaml/yaml_catalog.h"
 
 #include <spdlog/spdlog.h>
 
@@ -8,7 +8,7 @@
 
 #include "agent/catalog/catalog.h"
 #include "agent/catalog/quantity.h"
-#include "agent/catalog/yaml_input.h"
+#include "agent/yaml/yaml_input.h"
 
 namespace kvhost {
 namespace {

@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "agent/catalog/instance_type.h"
-#include "agent/catalog/yaml_error.h"
+#include "agent/yaml/yaml_error.h"
 
 namespace kvhost {
 

@@ -1,4 +1,4 @@
-#include "cpu/sysfs_root.h"
+#include "base/sysfs_root.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -11,7 +11,7 @@
 #include <cstring>
 #include <memory>
 
-#include "cpu/unique_fd.h"
+#include "base/unique_fd.h"
 
 namespace kvhost {
 namespace {

@@ -1,4 +1,4 @@
-#include "cpu/realtime.h"
+#include "realtime/realtime.h"
 
 #include <map>
 #include <vector>
@@ -109,36 +109,6 @@ Fact ReadGuestRtBudget(const SysfsRoot& root) {
 }
 
 }  // namespace
-
-const char* VerdictName(Verdict v) {
-  switch (v) {
-    case Verdict::kOk:
-      return "ok";
-    case Verdict::kWarn:
-      return "warn";
-    case Verdict::kFail:
-      return "fail";
-    case Verdict::kUnknown:
-      return "unknown";
-  }
-  return "unknown";
-}
-
-bool RealtimeReadiness::Ready() const { return Blockers().empty(); }
-
-std::vector<std::string> RealtimeReadiness::Blockers() const {
-  std::vector<std::string> out;
-  const std::pair<const char*, const Fact*> facts[] = {{"preemptRt", &preempt_rt},
-                                                       {"schedRtRuntimeUs", &sched_rt_runtime_us},
-                                                       {"isolatedCpus", &isolated_cpus},
-                                                       {"kvm", &kvm},
-                                                       {"guestRtBudget", &guest_rt_budget}};
-  // Governors and THP only warn: they cost latency but do not rule realtime out.
-  for (const auto& [name, f] : facts)
-    if (f->verdict == Verdict::kFail || f->verdict == Verdict::kUnknown)
-      out.push_back(std::string(name) + ": " + f->reason);
-  return out;
-}
 
 RealtimeReadiness ReadRealtime(const SysfsRoot& root, const CpuSet& isolated) {
   RealtimeReadiness rt;

@@ -12,8 +12,8 @@
 #include <string_view>
 #include <vector>
 
-#include "agent/catalog/yaml_error.h"
-#include "cpu/cpu_set.h"
+#include "agent/yaml/yaml_error.h"
+#include "base/cpu_set.h"
 
 namespace kvhost {
 

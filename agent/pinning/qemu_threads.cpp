@@ -1,4 +1,4 @@
-#include "agent/libvirt/qemu_threads.h"
+#include "agent/pinning/qemu_threads.h"
 
 #include <sched.h>
 

@@ -1,4 +1,4 @@
-#include "cpu/cpu_set.h"
+#include "base/cpu_set.h"
 
 #include <charconv>
 

@@ -1,4 +1,4 @@
-#include "agent/catalog/yaml_input.h"
+#include "agent/yaml/yaml_input.h"
 
 #include <cerrno>
 #include <charconv>

@@ -9,13 +9,9 @@
 #include <utility>
 #include <vector>
 
-namespace kvhost {
+#include "base/errors.h"
 
-// Thrown by the text parsers; callers add the file name (see InputError).
-class FormatError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+namespace kvhost {
 
 class CpuSet {
  public:

@@ -11,21 +11,11 @@
 #include <string_view>
 #include <vector>
 
-#include "cpu/cpu_set.h"
-#include "cpu/unique_fd.h"
+#include "base/cpu_set.h"
+#include "base/errors.h"
+#include "base/unique_fd.h"
 
 namespace kvhost {
-
-// Bad or unreadable input: the message always starts with the file's path.
-class InputError : public std::runtime_error {
- public:
-  InputError(const std::filesystem::path& file, const std::string& what)
-      : std::runtime_error(file.string() + ": " + what), file_(file) {}
-  const std::filesystem::path& file() const { return file_; }
-
- private:
-  std::filesystem::path file_;
-};
 
 class SysfsRoot {
  public:

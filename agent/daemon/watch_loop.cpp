@@ -15,17 +15,6 @@
 #include "agent/libvirt/lifecycle_watcher.h"
 
 namespace kvhost {
-namespace {
-
-void LogReconcile(const ReconcileReport& r) {
-  spdlog::info("reconciled: {} kept, {} adopted, {} placed, {} re-pinned, {} freed{}",
-               r.kept.size(), r.adopted.size(), r.placed.size(), r.repinned.size(), r.freed.size(),
-               r.state_was_rebuilt ? " (state rebuilt from libvirt)" : "");
-  for (const auto& p : r.problems) spdlog::warn("reconcile: {}", p);
-}
-
-}  // namespace
-
 void RunWatchLoop(Pinner& pinner, ConnectionSet& connections, const WatchOptions& options,
                   std::chrono::milliseconds stop_after) {
   boost::asio::io_context io;

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "agent/libvirt/desired_pinning.h"
+#include "agent/libvirt/libvirt_error.h"
 #include "agent/libvirt/pinning_reader.h"
 #include "agent/state/allocation_convert.h"
 #include "base/crash_point.h"
@@ -104,6 +105,32 @@ bool Pinner::Unpin(const std::string& uri, const std::string& domain_key) {
   if (domain.IsActive())
     UnpinDomain(connection, domain, pool.Empty() ? host_->online - host_->reserved : pool);
   return true;
+}
+
+template <typename Action>
+auto Pinner::OnAnyConnection(const std::string& domain_key, Action action) {
+  std::string last_error = "no connection is open";
+  for (const auto& [uri, connection] : connections_) {
+    try {
+      return action(uri);
+    } catch (const LibvirtError& e) {
+      if (!e.DomainVanished()) throw;
+      last_error = e.what();  // not behind this connection: try the next
+    }
+  }
+  throw std::runtime_error("no domain '" + domain_key + "' on any libvirt connection (" +
+                           last_error + ")");
+}
+
+PinOutcome Pinner::PinOnAnyConnection(const std::string& domain_key,
+                                      const std::optional<std::string>& type) {
+  return OnAnyConnection(domain_key,
+                         [&](const std::string& uri) { return Pin(uri, domain_key, type); });
+}
+
+bool Pinner::UnpinOnAnyConnection(const std::string& domain_key) {
+  return OnAnyConnection(domain_key,
+                         [&](const std::string& uri) { return Unpin(uri, domain_key); });
 }
 
 bool Pinner::Forget(const std::string& uuid) {

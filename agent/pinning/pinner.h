@@ -44,6 +44,9 @@ struct ReconcileReport {
   bool state_was_rebuilt = false;     // the state file was missing or corrupt
 };
 
+// One log line for a reconcile, plus a warning per problem.
+void LogReconcile(const ReconcileReport& report);
+
 class Pinner {
  public:
   Pinner(std::shared_ptr<const HostResources> host, Catalog catalog, StateStore store);
@@ -70,6 +73,14 @@ class Pinner {
                  const std::optional<std::string>& type = std::nullopt);
   // Returns the domain's CPUs to the host and frees its allocation.
   bool Unpin(const std::string& uri, const std::string& domain_key);
+
+  // Pin and Unpin on whichever added connection has the domain, tried in URI
+  // order. A connection that has no such domain is passed over; any other
+  // libvirt error stops the search. Throws when no connection has it.
+  PinOutcome PinOnAnyConnection(const std::string& domain_key,
+                                const std::optional<std::string>& type = std::nullopt);
+  // False when the domain holds no allocation (nothing was changed).
+  bool UnpinOnAnyConnection(const std::string& domain_key);
   // Lifecycle: a domain stopped or was undefined; frees what it held.
   bool Forget(const std::string& uuid);
 
@@ -85,6 +96,8 @@ class Pinner {
 
  private:
   const LibvirtConnection& Connection(const std::string& uri) const;
+  template <typename Action>
+  auto OnAnyConnection(const std::string& domain_key, Action action);
   void SaveState() const;
   // Shared guests follow the shared pool when dedicated cores come or go.
   void RefreshSharedPool(std::vector<std::string>* repinned);

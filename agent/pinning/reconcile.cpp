@@ -47,6 +47,13 @@ struct RunningDomain {
 
 }  // namespace
 
+void LogReconcile(const ReconcileReport& r) {
+  spdlog::info("reconciled: {} kept, {} adopted, {} placed, {} re-pinned, {} freed{}",
+               r.kept.size(), r.adopted.size(), r.placed.size(), r.repinned.size(), r.freed.size(),
+               r.state_was_rebuilt ? " (state rebuilt from libvirt)" : "");
+  for (const auto& p : r.problems) spdlog::warn("reconcile: {}", p);
+}
+
 bool Pinner::Adopt(const LibvirtConnection& c, const LibvirtDomain& d, const DomainSummary& s,
                    const ResolvedType& type) {
   // Only a dedicated domain pinned one vCPU per CPU says where it was put.

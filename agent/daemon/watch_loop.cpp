@@ -1,6 +1,5 @@
 #include "agent/daemon/watch_loop.h"
 
-#include <libvirt/libvirt.h>
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 
@@ -25,14 +24,13 @@ void RunWatchLoop(Pinner& pinner, ConnectionSet& connections, const WatchOptions
   auto handle = [&](const std::string& uri, const DomainLifecycleEvent& e) {
     std::string what = LifecycleEventName(e.event) + " " + e.domain_name;
     try {
-      if (e.event == VIR_DOMAIN_EVENT_STARTED) {
+      if (e.change == LifecycleChange::kStarted) {
         if (!pinner.allocator().placements().count(e.domain_uuid)) {
           const PinOutcome out = pinner.Pin(uri, e.domain_uuid);
           spdlog::info("{} started: pinned as {} ({})", e.domain_name, out.placement.instance_type,
                        out.type_source);
         }
-      } else if (e.event == VIR_DOMAIN_EVENT_STOPPED || e.event == VIR_DOMAIN_EVENT_UNDEFINED ||
-                 e.event == VIR_DOMAIN_EVENT_CRASHED) {
+      } else if (e.change == LifecycleChange::kEnded) {
         if (pinner.Forget(e.domain_uuid))
           spdlog::info("{} {}: freed its CPUs", e.domain_name, LifecycleEventName(e.event));
       }

@@ -1,6 +1,5 @@
 #include "agent/pinning/audit_survey.h"
 
-#include <libvirt/libvirt.h>
 #include <spdlog/spdlog.h>
 
 #include "agent/libvirt/pinning_reader.h"
@@ -16,7 +15,7 @@ AuditDomain Survey(const LibvirtConnection& connection, const DomainSummary& s,
   AuditDomain d;
   d.name = s.name;
   d.uuid = s.uuid;
-  d.actual = ReadPinning(connection, connection.LookupDomain(s.uuid), VIR_DOMAIN_AFFECT_CURRENT);
+  d.actual = ReadPinning(connection, connection.LookupDomain(s.uuid), DomainDefinition::kCurrent);
   std::optional<std::string> type_name;
   if (auto it = allocations.find(s.uuid); it != allocations.end()) {
     type_name = it->second.instance_type;

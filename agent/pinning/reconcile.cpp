@@ -1,6 +1,5 @@
 // Reconcile: rebuild the allocations from the state file and libvirt, with
 // libvirt as the truth about which domains run and where they are pinned.
-#include <libvirt/libvirt.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -33,11 +32,11 @@ bool NumaMatches(const DesiredPinning& want, const DomainPinning& have) {
 // counts as in place: re-applying it would only be refused again.
 bool Drifted(const LibvirtConnection& connection, const LibvirtDomain& domain,
              const DesiredPinning& want) {
-  const DomainPinning live = ReadPinning(connection, domain, VIR_DOMAIN_AFFECT_CURRENT);
+  const DomainPinning live = ReadPinning(connection, domain, DomainDefinition::kCurrent);
   if (!CpusMatch(want, live)) return true;
   if (NumaMatches(want, live)) return false;
   if (!domain.IsPersistent()) return true;
-  return !NumaMatches(want, ReadPinning(connection, domain, VIR_DOMAIN_AFFECT_CONFIG));
+  return !NumaMatches(want, ReadPinning(connection, domain, DomainDefinition::kConfig));
 }
 
 struct RunningDomain {
@@ -58,7 +57,7 @@ bool Pinner::Adopt(const LibvirtConnection& c, const LibvirtDomain& d, const Dom
                    const ResolvedType& type) {
   // Only a dedicated domain pinned one vCPU per CPU says where it was put.
   if (!type.known || !type.type.Dedicated()) return false;
-  const DomainPinning actual = ReadPinning(c, d, VIR_DOMAIN_AFFECT_CURRENT);
+  const DomainPinning actual = ReadPinning(c, d, DomainDefinition::kCurrent);
   Placement p;
   p.vm = s.uuid;
   p.instance_type = type.type.name;

@@ -115,9 +115,7 @@ struct PinSession {
   }
 };
 
-}  // namespace
-
-void AddPinCommands(CLI::App& app, int& exit_code) {
+void AddPinCommand(CLI::App& app, int& exit_code) {
   auto pin = std::make_shared<PinOptions>();
   CLI::App* cmd = app.add_subcommand(
       "pin", "Place a running domain with the allocator and pin it through libvirt");
@@ -149,7 +147,9 @@ void AddPinCommands(CLI::App& app, int& exit_code) {
       std::cout << Describe(outcome);
     exit_code = 0;
   });
+}
 
+void AddReconcileCommand(CLI::App& app, int& exit_code) {
   auto rec = std::make_shared<PinOptions>();
   CLI::App* rcmd = app.add_subcommand(
       "reconcile",
@@ -172,7 +172,9 @@ void AddPinCommands(CLI::App& app, int& exit_code) {
     for (const auto& p : r.problems) std::cout << "problem: " << p << "\n";
     exit_code = r.problems.empty() ? 0 : 3;
   });
+}
 
+void AddUnpinCommand(CLI::App& app, int& exit_code) {
   auto unpin = std::make_shared<PinOptions>();
   CLI::App* ucmd =
       app.add_subcommand("unpin", "Free a domain's allocation and let it float on the shared pool");
@@ -187,6 +189,14 @@ void AddPinCommands(CLI::App& app, int& exit_code) {
       std::cout << unpin->domain << " holds no allocation\n";
     exit_code = 0;
   });
+}
+
+}  // namespace
+
+void AddPinCommands(CLI::App& app, int& exit_code) {
+  AddPinCommand(app, exit_code);
+  AddReconcileCommand(app, exit_code);
+  AddUnpinCommand(app, exit_code);
 }
 
 }  // namespace kvhost::cli

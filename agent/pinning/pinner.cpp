@@ -72,11 +72,24 @@ PinOutcome Pinner::Pin(const std::string& uri, const std::string& domain_key,
 bool Pinner::Unpin(const std::string& uri, const std::string& domain_key) {
   const LibvirtConnection& connection = Connection(uri);
   const LibvirtDomain domain = connection.LookupDomain(domain_key);
-  if (!Forget(domain.uuid())) return false;
-  // An unpinned guest floats with the shared guests, never over dedicated cores.
-  const CpuSet pool = vms_.allocator().SharedPoolNow();
-  if (domain.IsActive())
-    UnpinDomain(connection, domain, pool.Empty() ? host_->online - host_->reserved : pool);
+  if (!vms_.Find(domain.uuid())) return false;
+  // An unpinned guest floats with the shared guests, never over dedicated
+  // cores: on the shared pool as it is once this VM's CPUs are back in it,
+  // else (every CPU isolated and held) on the housekeeping CPUs. With neither,
+  // there is nowhere legal to go, and the guest keeps its own CPUs.
+  Allocator after = vms_.allocator();
+  after.Release(domain.uuid());
+  const CpuSet pool =
+      after.SharedPoolNow().Empty() ? host_->reserved & host_->online : after.SharedPoolNow();
+  const bool active = domain.IsActive();
+  if (active && pool.Empty())
+    throw std::runtime_error(
+        domain.Describe() +
+        " stays pinned: unpinned, it would float over CPUs other VMs hold exclusively (the "
+        "shared pool is empty once its CPUs are freed, and no CPUs are reserved); stop it, "
+        "or free CPUs for the shared pool, first");
+  Forget(domain.uuid());
+  if (active) UnpinDomain(connection, domain, pool);
   return true;
 }
 

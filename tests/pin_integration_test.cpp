@@ -7,11 +7,14 @@
 #include <gtest/gtest.h>
 #include <sched.h>
 
+#include <fstream>
+#include <functional>
+
 #include "agent/pinning/qemu_threads.h"
 #include "agent/pinning/realtime_threads.h"
 #include "audit.pb.h"
-#include "realtime/realtime.h"
 #include "pin_it_support.h"
+#include "realtime/realtime.h"
 
 namespace kvhost::it {
 namespace {
@@ -251,6 +254,71 @@ TEST_F(PinIntegration, WatcherReconnectsAndReconcilesAfterLibvirtdRestarts) {
   EXPECT_TRUE(WaitUntil([&] { return hv_->VcpuCpus(shr, 0) == online.ToList(); }))
       << hv_->VcpuCpus(shr, 0);
   ExpectStateIsLibvirtTruth(*hv_, state_.path(), {shr});
+}
+
+// A copy of this host's root as symlinks, with every online CPU isolated: the
+// realtime layout, where the shared pool is empty once the dedicated guests
+// hold every CPU (issue 10, defect 1).
+fs::path IsolateEveryCpu(const fs::path& farm) {
+  const std::map<std::string, std::string> overrides = {
+      {"sys/devices/system/cpu/isolated", OnlineCpus().ToList() + "\n"}};
+  std::function<void(const fs::path&, const fs::path&, const std::string&)> mirror =
+      [&](const fs::path& real, const fs::path& fake, const std::string& prefix) {
+        fs::create_directories(fake);
+        for (const auto& entry : fs::directory_iterator(real)) {
+          const std::string rel = prefix + entry.path().filename().string();
+          if (auto it = overrides.find(rel); it != overrides.end()) {
+            std::ofstream(fake / entry.path().filename()) << it->second;
+            continue;
+          }
+          bool on_the_way = false;
+          for (const auto& [path, text] : overrides) on_the_way |= path.rfind(rel + "/", 0) == 0;
+          if (on_the_way)
+            mirror(entry.path(), fake / entry.path().filename(), rel + "/");
+          else
+            fs::create_directory_symlink(entry.path(), fake / entry.path().filename());
+        }
+      };
+  mirror("/", farm, "");
+  return farm;
+}
+
+TEST_F(PinIntegration, UnpinNeverFloatsAGuestOverAnotherVmsDedicatedCpu) {
+  TempDir farm_dir;
+  const std::string root = IsolateEveryCpu(farm_dir.path() / "root").string();
+  const CpuSet online = OnlineCpus();
+  std::vector<std::string> names;
+  for (unsigned i = 0; i < online.Count(); ++i) {
+    names.push_back(hv_->Define("iso" + std::to_string(i), 1, "it.dedicated"));
+    hv_->Start(names.back());
+  }
+  for (const auto& name : names) {
+    RunResult r = Agent({"pin", "--root", root, name});
+    ASSERT_TRUE(r.end.Exited(0)) << r.Describe();
+  }
+  const std::string freed = names.front();
+  const unsigned freed_cpu = OnlyCpu(*Allocation(freed));
+
+  RunResult r = Agent({"unpin", "--root", root, freed});
+  // Every CPU is isolated and held: there is nowhere legal to float, so the
+  // unpin is refused and the guest keeps its own CPU.
+  EXPECT_FALSE(r.end.Exited(0)) << r.Describe();
+  EXPECT_NE(r.err.find("stays pinned"), std::string::npos) << r.Describe();
+  CpuSet others;
+  for (const auto& name : names)
+    if (name != freed) others.Add(OnlyCpu(*Allocation(name)));
+  const DomainPinning live =
+      ReadPinning(hv_->connection(), hv_->Lookup(freed), VIR_DOMAIN_AFFECT_LIVE);
+  ASSERT_EQ(live.vcpus.size(), 1u);
+  EXPECT_FALSE(live.vcpus[0].Intersects(others))
+      << freed << "'s vCPU may run on " << live.vcpus[0].ToList() << ", over the dedicated CPUs "
+      << others.ToList() << " of the other guests";
+  EXPECT_FALSE(live.emulator && live.emulator->Intersects(others))
+      << freed << "'s emulator may run on " << live.emulator->ToList();
+  EXPECT_EQ(hv_->VcpuCpus(freed, 0), std::to_string(freed_cpu));
+  r = Agent({"audit", "--root", root});
+  EXPECT_TRUE(r.end.Exited(0)) << r.Describe();
+  ExpectStateIsLibvirtTruth(*hv_, state_.path(), names);
 }
 
 }  // namespace

@@ -83,7 +83,7 @@ TEST_F(PinnerTest, FreshReconcilePlacesAndPinsEveryRunningDomain) {
   // Shared guests float on what is left of the shared pool.
   EXPECT_EQ(Actual("kv-u1").vcpus[0].ToList(), "5-7,9-11,13-15");
   EXPECT_EQ(Actual("kv-mystery").vcpus[2].ToList(), "5-7,9-11,13-15");
-  EXPECT_EQ(pinner->owners().at("a0000000-0000-4000-8000-000000000003").type_source.find("unknown"),
+  EXPECT_EQ(pinner->vms().at("a0000000-0000-4000-8000-000000000003").type_source.find("unknown"),
             0u);
   EXPECT_TRUE(fs::exists(state_dir / "state.pb"));
 }

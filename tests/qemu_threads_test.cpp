@@ -11,6 +11,8 @@
 #include <atomic>
 #include <fstream>
 
+#include "agent/libvirt/desired_pinning.h"
+#include "agent/pinning/local_qemu.h"
 #include "pinning_test_support.h"
 
 namespace kvhost::testing {
@@ -191,14 +193,71 @@ TEST(QemuThreadsFakeProc, MalformedFilesAreInputErrorsNamingTheFile) {
   ExpectInputError(root, "proc/100/task/100/stat", "field 41 (policy) 'fifo'");
 }
 
-TEST(VcpuIndexOfThreadTest, ParsesOnlyKvmVcpuThreadNames) {
+TEST(VcpuIndexOfThreadTest, ParsesKvmAndTcgVcpuThreadNamesOnly) {
   EXPECT_EQ(VcpuIndexOfThread("CPU 0/KVM"), 0u);
   EXPECT_EQ(VcpuIndexOfThread("CPU 3/KVM"), 3u);
   EXPECT_EQ(VcpuIndexOfThread("CPU 255/KVM"), 255u);
-  for (const char* other : {"CPU 3/TCG", "CPU /KVM", "CPU -1/KVM", "CPU +1/KVM", "CPU 03/KVM",
-                            "CPU 3/KVMx", "CPU 3 /KVM", "cpu 3/KVM", "CPU 3/kvm", "qemu-system-x86",
-                            "IO mon_iothread", "", "CPU 99999999999/KVM"})
+  // QEMU without /dev/kvm (TCG) names its vCPU threads the same way.
+  EXPECT_EQ(VcpuIndexOfThread("CPU 0/TCG"), 0u);
+  EXPECT_EQ(VcpuIndexOfThread("CPU 12/TCG"), 12u);
+  for (const char* other :
+       {"CPU 3/tcg", "CPU 3/XEN", "CPU /TCG", "CPU /KVM", "CPU -1/KVM", "CPU +1/KVM", "CPU 03/KVM",
+        "CPU 3/KVMx", "CPU 3 /KVM", "cpu 3/KVM", "CPU 3/kvm", "qemu-system-x86", "IO mon_iothread",
+        "", "CPU 99999999999/KVM"})
     EXPECT_EQ(VcpuIndexOfThread(other), std::nullopt) << other;
+}
+
+// TuneLocalQemu on a fake /proc: QEMU (pid 4242) of a 2-vCPU domain whose
+// vCPUs libvirt pinned to CPUs 2 and 3.
+class LocalQemuCheck : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_.Write("var/run/libvirt/qemu/vm.pid", "4242\n");
+    WriteFakeThread(root_, 4242, 4242, "qemu-system-x86", "0-3", SCHED_OTHER, 0);
+    want_.vcpus = {CpuSet::Range(2, 2), CpuSet::Range(3, 3)};
+  }
+  LocalTuning Check() const {
+    return TuneLocalQemu(SysfsRoot(root_.path()), "vm", Placement{}, want_, nullptr, CpuSet(),
+                         false);
+  }
+  ScratchDir root_;
+  DesiredPinning want_;
+};
+
+TEST_F(LocalQemuCheck, VerifiesTcgVcpuThreadsAndCatchesOneOffItsCpu) {
+  WriteFakeThread(root_, 4242, 4243, "CPU 0/TCG", "2", SCHED_OTHER, 0);
+  WriteFakeThread(root_, 4242, 4244, "CPU 1/TCG", "3", SCHED_OTHER, 0);
+  EXPECT_TRUE(Check().verified_from_proc);
+
+  WriteFakeThread(root_, 4242, 4244, "CPU 1/TCG", "0-3", SCHED_OTHER, 0);
+  try {
+    Check();
+    ADD_FAILURE() << "a TCG vCPU thread off its CPU passed the /proc check";
+  } catch (const PlacementApplyError& e) {
+    EXPECT_NE(std::string(e.what()).find("'CPU 1/TCG') may run on CPUs 0-3, not 3"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST_F(LocalQemuCheck, FailsWhenTheVcpuThreadsFoundAreNotTheDomainsVcpus) {
+  // No vCPU thread at all (say, an accelerator whose threads are named otherwise).
+  WriteFakeThread(root_, 4242, 4243, "CPU 0/XEN", "2", SCHED_OTHER, 0);
+  try {
+    const LocalTuning t = Check();
+    ADD_FAILURE() << "nothing was checked, yet verified_from_proc=" << t.verified_from_proc;
+  } catch (const PlacementApplyError& e) {
+    EXPECT_NE(std::string(e.what()).find("0 vCPU threads"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("2 vCPUs"), std::string::npos) << e.what();
+  }
+  // One of two.
+  WriteFakeThread(root_, 4242, 4244, "CPU 0/KVM", "2", SCHED_OTHER, 0);
+  try {
+    Check();
+    ADD_FAILURE() << "one vCPU thread of two passed the /proc check";
+  } catch (const PlacementApplyError& e) {
+    EXPECT_NE(std::string(e.what()).find("1 vCPU threads"), std::string::npos) << e.what();
+  }
 }
 
 TEST(SchedulingPolicyNameTest, NamesKnownPoliciesAndNumbersTheRest) {

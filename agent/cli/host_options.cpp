@@ -1,9 +1,9 @@
 #include <spdlog/spdlog.h>
 
 #include "agent/catalog/builtin_catalog.h"
-#include "agent/yaml/yaml_catalog.h"
 #include "agent/cli/commands.h"
 #include "agent/config/config_loader.h"
+#include "agent/yaml/yaml_catalog.h"
 
 namespace kvhost::cli {
 

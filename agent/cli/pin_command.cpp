@@ -7,7 +7,6 @@
 #include "agent/daemon/self_affinity.h"
 #include "agent/daemon/watch_loop.h"
 #include "agent/host/discover.h"
-#include "agent/libvirt/libvirt_error.h"
 #include "agent/report/host_report.h"
 #include "agent/state/allocation_convert.h"
 #include "agent/state/state_lock.h"
@@ -91,12 +90,6 @@ std::string Describe(const PinOutcome& out) {
   return s.str();
 }
 
-void LogReconcile(const ReconcileReport& r) {
-  spdlog::info("reconciled: {} kept, {} adopted, {} placed, {} re-pinned, {} freed", r.kept.size(),
-               r.adopted.size(), r.placed.size(), r.repinned.size(), r.freed.size());
-  for (const auto& p : r.problems) spdlog::warn("reconcile: {}", p);
-}
-
 // What pin, unpin and reconcile act through. The lock is declared first: it is
 // taken before the pinner exists and, members being destroyed in reverse,
 // released after it, so no daemon decides allocations while this command does.
@@ -122,9 +115,7 @@ struct PinSession {
   }
 };
 
-}  // namespace
-
-void AddPinCommands(CLI::App& app, int& exit_code) {
+void AddPinCommand(CLI::App& app, int& exit_code) {
   auto pin = std::make_shared<PinOptions>();
   CLI::App* cmd = app.add_subcommand(
       "pin", "Place a running domain with the allocator and pin it through libvirt");
@@ -149,25 +140,16 @@ void AddPinCommands(CLI::App& app, int& exit_code) {
     LogReconcile(session.ConnectAndReconcile(pin->domain));
     std::optional<std::string> type;
     if (!pin->type.empty()) type = pin->type;
-    std::optional<PinOutcome> outcome;
-    std::string last_error;
-    for (const auto* c : session.connections.Open()) {
-      try {
-        outcome = session.pinner.Pin(c->uri(), pin->domain, type);
-        break;
-      } catch (const LibvirtError& e) {
-        if (!e.DomainVanished()) throw;
-        last_error = e.what();  // not behind this connection: try the next
-      }
-    }
-    if (!outcome) throw std::runtime_error(last_error);
+    const PinOutcome outcome = session.pinner.PinOnAnyConnection(pin->domain, type);
     if (pin->output == "json")
-      std::cout << ToJson(AllocationFromPlacement(outcome->placement, outcome->uuid, ""));
+      std::cout << ToJson(AllocationFromPlacement(outcome.placement, outcome.uuid, ""));
     else
-      std::cout << Describe(*outcome);
+      std::cout << Describe(outcome);
     exit_code = 0;
   });
+}
 
+void AddReconcileCommand(CLI::App& app, int& exit_code) {
   auto rec = std::make_shared<PinOptions>();
   CLI::App* rcmd = app.add_subcommand(
       "reconcile",
@@ -190,7 +172,9 @@ void AddPinCommands(CLI::App& app, int& exit_code) {
     for (const auto& p : r.problems) std::cout << "problem: " << p << "\n";
     exit_code = r.problems.empty() ? 0 : 3;
   });
+}
 
+void AddUnpinCommand(CLI::App& app, int& exit_code) {
   auto unpin = std::make_shared<PinOptions>();
   CLI::App* ucmd =
       app.add_subcommand("unpin", "Free a domain's allocation and let it float on the shared pool");
@@ -199,25 +183,20 @@ void AddPinCommands(CLI::App& app, int& exit_code) {
   ucmd->callback([unpin, &exit_code] {
     PinSession session(*unpin, unpin->Host());
     LogReconcile(session.ConnectAndReconcile());
-    bool found = false;
-    for (const auto* c : session.connections.Open()) {
-      try {
-        const bool unpinned = session.pinner.Unpin(c->uri(), unpin->domain);
-        found = true;
-        if (unpinned) {
-          std::cout << "unpinned " << unpin->domain << "\n";
-          exit_code = 0;
-          return;
-        }
-      } catch (const LibvirtError& e) {
-        if (!e.DomainVanished()) throw;  // not behind this connection: try the next
-      }
-    }
-    if (!found)
-      throw std::runtime_error("no domain '" + unpin->domain + "' on any libvirt connection");
-    std::cout << unpin->domain << " holds no allocation\n";
+    if (session.pinner.UnpinOnAnyConnection(unpin->domain))
+      std::cout << "unpinned " << unpin->domain << "\n";
+    else
+      std::cout << unpin->domain << " holds no allocation\n";
     exit_code = 0;
   });
+}
+
+}  // namespace
+
+void AddPinCommands(CLI::App& app, int& exit_code) {
+  AddPinCommand(app, exit_code);
+  AddReconcileCommand(app, exit_code);
+  AddUnpinCommand(app, exit_code);
 }
 
 }  // namespace kvhost::cli

@@ -36,6 +36,7 @@ int OnLifecycle(virConnectPtr /*connection*/, virDomainPtr domain, int event, in
   DomainLifecycleEvent lifecycle;
   lifecycle.event = event;
   lifecycle.detail = detail;
+  lifecycle.change = LifecycleChangeOf(event);
   if (const char* name = virDomainGetName(domain); name != nullptr) lifecycle.domain_name = name;
   char uuid[VIR_UUID_STRING_BUFLEN] = {};
   if (virDomainGetUUIDString(domain, uuid) == 0) lifecycle.domain_uuid = uuid;
@@ -56,6 +57,19 @@ int OnLifecycle(virConnectPtr /*connection*/, virDomainPtr domain, int event, in
 }
 
 }  // namespace
+
+LifecycleChange LifecycleChangeOf(int event) {
+  switch (event) {
+    case VIR_DOMAIN_EVENT_STARTED:
+      return LifecycleChange::kStarted;
+    case VIR_DOMAIN_EVENT_STOPPED:
+    case VIR_DOMAIN_EVENT_UNDEFINED:
+    case VIR_DOMAIN_EVENT_CRASHED:
+      return LifecycleChange::kEnded;
+    default:
+      return LifecycleChange::kOther;
+  }
+}
 
 std::string LifecycleEventName(int event) {
   switch (event) {

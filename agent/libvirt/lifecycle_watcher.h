@@ -7,6 +7,7 @@
 #include <string>
 
 #include "agent/libvirt/connection.h"
+#include "agent/libvirt/domain_types.h"
 #include "agent/libvirt/handles.h"
 
 namespace kvhost {
@@ -16,10 +17,13 @@ struct DomainLifecycleEvent {
   std::string domain_uuid;
   int event = 0;   // virDomainEventType: VIR_DOMAIN_EVENT_STARTED, ...
   int detail = 0;  // the matching vir*DetailType, e.g. VIR_DOMAIN_EVENT_STOPPED_DESTROYED
+  LifecycleChange change = LifecycleChange::kOther;  // `event` for code outside the edge
 };
 
 // "defined", "started", "stopped", ...
 std::string LifecycleEventName(int event);
+// kStarted for STARTED; kEnded for STOPPED, CRASHED and UNDEFINED; else kOther.
+LifecycleChange LifecycleChangeOf(int event);
 
 using LifecycleSink = std::function<void(const DomainLifecycleEvent&)>;
 

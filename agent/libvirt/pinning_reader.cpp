@@ -103,4 +103,17 @@ DomainPinning ReadPinning(const LibvirtConnection& connection, const LibvirtDoma
   return pinning;
 }
 
+DomainPinning ReadPinning(const LibvirtConnection& connection, const LibvirtDomain& domain,
+                          DomainDefinition definition) {
+  switch (definition) {
+    case DomainDefinition::kLive:
+      return ReadPinning(connection, domain, VIR_DOMAIN_AFFECT_LIVE);
+    case DomainDefinition::kConfig:
+      return ReadPinning(connection, domain, VIR_DOMAIN_AFFECT_CONFIG);
+    case DomainDefinition::kCurrent:
+      break;
+  }
+  return ReadPinning(connection, domain, VIR_DOMAIN_AFFECT_CURRENT);
+}
+
 }  // namespace kvhost

@@ -8,25 +8,17 @@
 
 #include "agent/libvirt/connection.h"
 #include "agent/libvirt/domain.h"
-#include "base/cpu_set.h"
+#include "agent/libvirt/domain_types.h"
 
 namespace kvhost {
-
-struct NumaTune {
-  std::string mode;  // "strict", "preferred", "interleave", "restrictive"
-  CpuSet nodeset;    // host NUMA node ids (a node list has the cpulist syntax)
-};
-
-struct DomainPinning {
-  std::vector<CpuSet> vcpus;       // host CPUs of vCPU i; all CPUs when unpinned
-  std::optional<CpuSet> emulator;  // absent when libvirt reports no emulator pinning
-  std::optional<NumaTune> numa;    // absent when the domain has no <numatune> nodeset
-};
 
 // Reads pinning from one definition: affect_flags is VIR_DOMAIN_AFFECT_CURRENT,
 // _LIVE or _CONFIG. Throws LibvirtError naming the domain.
 DomainPinning ReadPinning(const LibvirtConnection& connection, const LibvirtDomain& domain,
                           unsigned affect_flags);
+// The same, for code outside the libvirt edge that has no libvirt constants.
+DomainPinning ReadPinning(const LibvirtConnection& connection, const LibvirtDomain& domain,
+                          DomainDefinition definition);
 
 std::string NumaModeName(int libvirt_mode);
 

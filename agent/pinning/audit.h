@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "agent/allocator/host_resources.h"
-#include "agent/libvirt/pinning_reader.h"
+#include "agent/libvirt/domain_types.h"
 #include "base/cpu_set.h"
 #include "numa/numa_topology.h"
 
@@ -44,7 +44,7 @@ struct AuditDomain {
   std::string uuid;
   bool dedicated = false;  // dedicatedCPUPlacement: whole cores, one CPU per vCPU
   std::optional<std::string> instance_type;
-  DomainPinning actual;  // ReadPinning(..., VIR_DOMAIN_AFFECT_LIVE)
+  DomainPinning actual;  // what libvirt reports for the running definition
   // Host nodes of the numatune nodeset. When empty, actual.numa's nodeset is
   // used; when both are empty the memory is unbound and the memory rule is skipped.
   std::vector<unsigned> memory_nodes;

@@ -5,17 +5,13 @@
 #include <stdexcept>
 
 #include "agent/libvirt/desired_pinning.h"
-#include "agent/libvirt/pinning_reader.h"
-#include "agent/state/allocation_convert.h"
+#include "agent/libvirt/libvirt_error.h"
 #include "base/crash_point.h"
 
 namespace kvhost {
 
 Pinner::Pinner(std::shared_ptr<const HostResources> host, Catalog catalog, StateStore store)
-    : host_(std::move(host)),
-      catalog_(std::move(catalog)),
-      store_(std::move(store)),
-      allocator_(host_) {}
+    : host_(host), catalog_(std::move(catalog)), vms_(std::move(host), std::move(store)) {}
 
 void Pinner::AddConnection(const LibvirtConnection* connection) {
   connections_[connection->uri()] = connection;
@@ -29,23 +25,6 @@ const LibvirtConnection& Pinner::Connection(const std::string& uri) const {
   return *it->second;
 }
 
-void Pinner::SaveState() const {
-  v1::AgentState state;
-  for (const auto& [uuid, placement] : allocator_.placements()) {
-    auto owner = owners_.find(uuid);
-    v1::Allocation* a = state.add_allocations();
-    *a = AllocationFromPlacement(placement, uuid, owner == owners_.end() ? "" : owner->second.uri);
-    if (owner != owners_.end()) a->set_domain_name(owner->second.name);
-    if (owner != owners_.end())
-      for (const auto& irq : owner->second.steered_irqs) {
-        auto* s = a->add_steered_irqs();
-        s->set_irq(irq.irq);
-        s->set_original_cpus(irq.affinity.ToList());
-      }
-  }
-  store_.Save(state);
-}
-
 PinOutcome Pinner::Pin(const std::string& uri, const std::string& domain_key,
                        const std::optional<std::string>& type) {
   const LibvirtConnection& connection = Connection(uri);
@@ -56,16 +35,16 @@ PinOutcome Pinner::Pin(const std::string& uri, const std::string& domain_key,
   PinOutcome out;
   out.domain = summary.name;
   out.uuid = summary.uuid;
-  if (auto it = allocator_.placements().find(summary.uuid); it != allocator_.placements().end()) {
+  if (const PinnedVm* pinned = vms_.Find(summary.uuid)) {
     // Idempotent: pinning a pinned domain re-applies (and so repairs) its placement.
-    out.placement = it->second;
-    out.type_source = owners_[summary.uuid].type_source;
+    out.placement = pinned->placement;
+    out.type_source = pinned->type_source;
     out.already_pinned = true;
     out.applied = ApplyPlacement(connection, domain, out.placement);
     return out;
   }
   const ResolvedType resolved = ResolveInstanceType(summary, catalog_, type);
-  PlaceResult result = allocator_.Place(resolved.type, summary.uuid);
+  PlaceResult result = vms_.allocator().Place(resolved.type, summary.uuid);
   if (!result.placement) {
     std::string why;
     for (const auto& r : result.reasons) why += "\n  - " + r;
@@ -74,10 +53,8 @@ PinOutcome Pinner::Pin(const std::string& uri, const std::string& domain_key,
   }
   out.placement = *result.placement;
   out.type_source = resolved.source;
-  allocator_.Commit(out.placement);
-  owners_[summary.uuid] = {uri, summary.name, resolved.source, {}};
   CrashPoint("after-allocation");
-  SaveState();  // the intent is durable before libvirt changes
+  vms_.Add({out.placement, uri, summary.name, resolved.source, {}});  // durable before libvirt
   CrashPoint("after-state-write");
   try {
     out.applied = ApplyPlacement(connection, domain, out.placement);
@@ -85,44 +62,75 @@ PinOutcome Pinner::Pin(const std::string& uri, const std::string& domain_key,
     out.local = TuneLocal(uri, summary.uuid, domain);
   } catch (...) {
     // Nothing half-done survives: a refused pin gives its CPUs back.
-    allocator_.Release(summary.uuid);
-    owners_.erase(summary.uuid);
-    SaveState();
+    vms_.Remove(summary.uuid);
     throw;
   }
   if (out.placement.dedicated) RefreshSharedPool(nullptr);
-  SaveState();
   return out;
 }
 
 bool Pinner::Unpin(const std::string& uri, const std::string& domain_key) {
   const LibvirtConnection& connection = Connection(uri);
   const LibvirtDomain domain = connection.LookupDomain(domain_key);
-  if (!Forget(domain.uuid())) return false;
-  // An unpinned guest floats with the shared guests, never over dedicated cores.
-  const CpuSet pool = allocator_.SharedPoolNow();
-  if (domain.IsActive())
-    UnpinDomain(connection, domain, pool.Empty() ? host_->online - host_->reserved : pool);
+  if (!vms_.Find(domain.uuid())) return false;
+  // An unpinned guest floats with the shared guests, never over dedicated
+  // cores: on the shared pool as it is once this VM's CPUs are back in it,
+  // else (every CPU isolated and held) on the housekeeping CPUs. With neither,
+  // there is nowhere legal to go, and the guest keeps its own CPUs.
+  Allocator after = vms_.allocator();
+  after.Release(domain.uuid());
+  const CpuSet pool =
+      after.SharedPoolNow().Empty() ? host_->reserved & host_->online : after.SharedPoolNow();
+  const bool active = domain.IsActive();
+  if (active && pool.Empty())
+    throw std::runtime_error(
+        domain.Describe() +
+        " stays pinned: unpinned, it would float over CPUs other VMs hold exclusively (the "
+        "shared pool is empty once its CPUs are freed, and no CPUs are reserved); stop it, "
+        "or free CPUs for the shared pool, first");
+  Forget(domain.uuid());
+  if (active) UnpinDomain(connection, domain, pool);
   return true;
 }
 
+template <typename Action>
+auto Pinner::OnAnyConnection(const std::string& domain_key, Action action) {
+  std::string last_error = "no connection is open";
+  for (const auto& [uri, connection] : connections_) {
+    try {
+      return action(uri);
+    } catch (const LibvirtError& e) {
+      if (!e.DomainVanished()) throw;
+      last_error = e.what();  // not behind this connection: try the next
+    }
+  }
+  throw std::runtime_error("no domain '" + domain_key + "' on any libvirt connection (" +
+                           last_error + ")");
+}
+
+PinOutcome Pinner::PinOnAnyConnection(const std::string& domain_key,
+                                      const std::optional<std::string>& type) {
+  return OnAnyConnection(domain_key,
+                         [&](const std::string& uri) { return Pin(uri, domain_key, type); });
+}
+
+bool Pinner::UnpinOnAnyConnection(const std::string& domain_key) {
+  return OnAnyConnection(domain_key,
+                         [&](const std::string& uri) { return Unpin(uri, domain_key); });
+}
+
 bool Pinner::Forget(const std::string& uuid) {
-  auto it = allocator_.placements().find(uuid);
-  if (it == allocator_.placements().end()) return false;
-  if (auto owner = owners_.find(uuid);
-      owner != owners_.end() && !owner->second.steered_irqs.empty() && local_root_) {
-    for (const auto& skipped : RestoreIrqs(*local_root_, owner->second.steered_irqs))
+  const PinnedVm* vm = vms_.Find(uuid);
+  if (!vm) return false;
+  if (!vm->steered_irqs.empty() && local_root_) {
+    for (const auto& skipped : RestoreIrqs(*local_root_, vm->steered_irqs))
       spdlog::warn("IRQ {} could not be given back its affinity {}: {}", skipped.irq,
                    skipped.affinity.ToList(), skipped.reason);
   }
-  const bool dedicated = it->second.dedicated;
-  allocator_.Release(uuid);
-  owners_.erase(uuid);
-  SaveState();
-  if (dedicated) {
-    RefreshSharedPool(nullptr);  // shared guests may spread over the freed cores again
-    SaveState();
-  }
+  const bool dedicated = vm->placement.dedicated;
+  vms_.Remove(uuid);
+  // Shared guests may spread over the freed cores again.
+  if (dedicated) RefreshSharedPool(nullptr);
   return true;
 }
 
@@ -131,34 +139,34 @@ LocalTuning Pinner::TuneLocal(const std::string& uri, const std::string& uuid,
   // Only qemu:///system's QEMU runs in this host's process namespace with
   // libvirt's pid files; virt-launcher pods keep theirs inside the pod.
   if (!local_root_ || uri.rfind("qemu:///system", 0) != 0) return {};
-  const Placement& p = allocator_.placements().at(uuid);
+  const PinnedVm& vm = vms_.all().at(uuid);
+  const Placement& p = vm.placement;
   const DesiredPinning want = PinningForPlacement(p, domain.Describe(), domain.MaxVcpus());
   const CpuSet housekeeping =
       host_->reserved.Empty() ? host_->online - host_->dedicated : host_->reserved;
-  Owner& owner = owners_[uuid];
   // IRQs are steered once per VM: a second pass would save steered affinities as the originals.
   LocalTuning t =
       TuneLocalQemu(*local_root_, domain.name(), p, want, catalog_.Find(p.instance_type),
-                    housekeeping, owner.steered_irqs.empty());
-  if (!t.steered_irqs.empty()) owner.steered_irqs = t.steered_irqs;
+                    housekeeping, vm.steered_irqs.empty());
+  if (!t.steered_irqs.empty()) vms_.SetSteeredIrqs(uuid, t.steered_irqs);
   return t;
 }
 
 void Pinner::RefreshSharedPool(std::vector<std::string>* repinned) {
-  const CpuSet pool = allocator_.SharedPoolNow();
+  const CpuSet pool = vms_.allocator().SharedPoolNow();
   std::vector<std::string> stale;
-  for (const auto& [uuid, p] : allocator_.placements())
-    if (!p.dedicated && !(p.shared_cpus == pool)) stale.push_back(uuid);
+  for (const auto& [uuid, vm] : vms_.all())
+    if (!vm.placement.dedicated && !(vm.placement.shared_cpus == pool)) stale.push_back(uuid);
   for (const auto& uuid : stale) {
-    allocator_.SetSharedCpus(uuid, pool);
-    const Owner& owner = owners_[uuid];
+    vms_.SetSharedCpus(uuid, pool);
+    const PinnedVm& vm = vms_.all().at(uuid);
     try {
-      const LibvirtConnection& connection = Connection(owner.uri);
-      ApplyPlacement(connection, connection.LookupDomain(uuid), allocator_.placements().at(uuid));
-      if (repinned) repinned->push_back(owner.name + " (shared pool " + pool.ToList() + ")");
+      const LibvirtConnection& connection = Connection(vm.uri);
+      ApplyPlacement(connection, connection.LookupDomain(uuid), vm.placement);
+      if (repinned) repinned->push_back(vm.name + " (shared pool " + pool.ToList() + ")");
     } catch (const std::exception& e) {
       // The allocation stands; the next reconcile retries the pin.
-      spdlog::warn("could not move shared domain '{}' to the shared pool {}: {}", owner.name,
+      spdlog::warn("could not move shared domain '{}' to the shared pool {}: {}", vm.name,
                    pool.ToList(), e.what());
     }
   }

@@ -1,11 +1,11 @@
 // The pinning service: places running domains with the allocator, applies the
 // placement through libvirt, and keeps the allocations in the state file.
 //
-// Crash safety comes from the order of every pin: allocate in memory, write
-// the state file, then touch libvirt. Whatever step a crash interrupts,
-// Reconcile() on the next start treats libvirt as the truth: domains that run
-// keep (or get) an allocation and are re-pinned where they drifted;
-// allocations of domains that no longer run are freed.
+// Crash safety comes from the order of every pin: decide the placement, make
+// it durable (PinnedVms stores on every change), then touch libvirt. Whatever
+// step a crash interrupts, Reconcile() on the next start treats libvirt as the
+// truth: domains that run keep (or get) an allocation and are re-pinned where
+// they drifted; allocations of domains that no longer run are freed.
 #pragma once
 
 #include <map>
@@ -19,6 +19,7 @@
 #include "agent/libvirt/connection.h"
 #include "agent/libvirt/placement_applier.h"
 #include "agent/pinning/local_qemu.h"
+#include "agent/pinning/pinned_vms.h"
 #include "agent/pinning/type_resolver.h"
 #include "agent/state/state_store.h"
 
@@ -43,6 +44,11 @@ struct ReconcileReport {
   std::vector<std::string> problems;  // domains left as they are, and why
   bool state_was_rebuilt = false;     // the state file was missing or corrupt
 };
+
+// One log line for a reconcile, plus a warning per problem.
+void LogReconcile(const ReconcileReport& report);
+
+struct RunningDomain;  // reconcile.cpp
 
 class Pinner {
  public:
@@ -70,35 +76,48 @@ class Pinner {
                  const std::optional<std::string>& type = std::nullopt);
   // Returns the domain's CPUs to the host and frees its allocation.
   bool Unpin(const std::string& uri, const std::string& domain_key);
+
+  // Pin and Unpin on whichever added connection has the domain, tried in URI
+  // order. A connection that has no such domain is passed over; any other
+  // libvirt error stops the search. Throws when no connection has it.
+  PinOutcome PinOnAnyConnection(const std::string& domain_key,
+                                const std::optional<std::string>& type = std::nullopt);
+  // False when the domain holds no allocation (nothing was changed).
+  bool UnpinOnAnyConnection(const std::string& domain_key);
+
   // Lifecycle: a domain stopped or was undefined; frees what it held.
   bool Forget(const std::string& uuid);
 
-  const Allocator& allocator() const { return allocator_; }
-  // Domain name and connection of an allocation, by UUID.
-  struct Owner {
-    std::string uri;
-    std::string name;
-    std::string type_source;
-    std::vector<SavedIrqAffinity> steered_irqs;
-  };
-  const std::map<std::string, Owner>& owners() const { return owners_; }
+  const Allocator& allocator() const { return vms_.allocator(); }
+  // What the pinner holds, one record per VM by domain UUID.
+  const std::map<std::string, PinnedVm>& vms() const { return vms_.all(); }
 
  private:
   const LibvirtConnection& Connection(const std::string& uri) const;
-  void SaveState() const;
+  template <typename Action>
+  auto OnAnyConnection(const std::string& domain_key, Action action);
   // Shared guests follow the shared pool when dedicated cores come or go.
   void RefreshSharedPool(std::vector<std::string>* repinned);
   // Verifies from /proc and applies realtime / IRQ settings when QEMU is local.
   LocalTuning TuneLocal(const std::string& uri, const std::string& uuid,
                         const LibvirtDomain& domain);
-  bool Adopt(const LibvirtConnection& c, const LibvirtDomain& d, const DomainSummary& s,
-             const ResolvedType& type);
+
+  // Reconcile's three phases: saved allocations of running domains first, in
+  // full; then running domains the state does not know (adopted or placed);
+  // then every domain whose libvirt pinning drifted is re-pinned.
+  std::vector<const RunningDomain*> RestoreSaved(const std::vector<RunningDomain>& running,
+                                                 PinnedVmsDraft& draft,
+                                                 ReconcileReport& report) const;
+  void PlaceUnknown(const std::vector<const RunningDomain*>& unplaced,
+                    const std::string& leave_unplaced, PinnedVmsDraft& draft,
+                    ReconcileReport& report) const;
+  void RepinDrifted(ReconcileReport& report);
+  bool Adopt(const RunningDomain& r, const LibvirtDomain& d, const ResolvedType& type,
+             PinnedVmsDraft& draft) const;
 
   std::shared_ptr<const HostResources> host_;
   Catalog catalog_;
-  StateStore store_;
-  Allocator allocator_;
-  std::map<std::string, Owner> owners_;  // by domain UUID
+  PinnedVms vms_;
   std::map<std::string, const LibvirtConnection*> connections_;
   std::optional<SysfsRoot> local_root_;
 };

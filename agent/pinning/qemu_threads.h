@@ -40,9 +40,10 @@ std::vector<QemuThread> ReadQemuThreads(const SysfsRoot& root, int pid);
 // One thread of `pid`; nullopt when it does not exist (any more).
 std::optional<QemuThread> ReadQemuThread(const SysfsRoot& root, int pid, int tid);
 
-// The vCPU index of a KVM vCPU thread name: QEMU names them "CPU <n>/KVM"
-// (qemu_kvm_start_vcpu). nullopt for every other name, including TCG's
-// "CPU <n>/TCG", which a realtime or dedicated VM must not be running on.
+// The vCPU index of a vCPU thread name: QEMU names them "CPU <n>/KVM"
+// (qemu_kvm_start_vcpu) or, without /dev/kvm, "CPU <n>/TCG". nullopt for
+// every other name. Pinning holds the same under either accelerator, so the
+// /proc check must see both: matching KVM alone checked nothing under TCG.
 std::optional<unsigned> VcpuIndexOfThread(const std::string& comm);
 
 // "SCHED_FIFO" for 1, ... ; "policy <n>" for a number the kernel may add later.

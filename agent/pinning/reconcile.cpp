@@ -1,6 +1,5 @@
 // Reconcile: rebuild the allocations from the state file and libvirt, with
 // libvirt as the truth about which domains run and where they are pinned.
-#include <libvirt/libvirt.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -13,8 +12,6 @@
 
 namespace kvhost {
 namespace {
-
-using Allocation = v1::Allocation;
 
 bool CpusMatch(const DesiredPinning& want, const DomainPinning& have) {
   if (want.vcpus.size() != have.vcpus.size()) return false;
@@ -33,27 +30,55 @@ bool NumaMatches(const DesiredPinning& want, const DomainPinning& have) {
 // counts as in place: re-applying it would only be refused again.
 bool Drifted(const LibvirtConnection& connection, const LibvirtDomain& domain,
              const DesiredPinning& want) {
-  const DomainPinning live = ReadPinning(connection, domain, VIR_DOMAIN_AFFECT_CURRENT);
+  const DomainPinning live = ReadPinning(connection, domain, DomainDefinition::kCurrent);
   if (!CpusMatch(want, live)) return true;
   if (NumaMatches(want, live)) return false;
   if (!domain.IsPersistent()) return true;
-  return !NumaMatches(want, ReadPinning(connection, domain, VIR_DOMAIN_AFFECT_CONFIG));
+  return !NumaMatches(want, ReadPinning(connection, domain, DomainDefinition::kConfig));
 }
+
+// A saved allocation as the pinner's record, by domain UUID (older states
+// keyed by the VM id).
+std::map<std::string, PinnedVm> ParseSaved(const LoadedState& loaded, ReconcileReport& report) {
+  std::map<std::string, PinnedVm> saved;
+  for (const auto& a : loaded.state.allocations()) {
+    try {
+      PinnedVm vm;
+      vm.placement = PlacementFromAllocation(a);
+      vm.uri = a.connection_uri();
+      vm.name = a.domain_name();
+      for (const auto& irq : a.steered_irqs())
+        vm.steered_irqs.push_back({irq.irq(), ParseCpuList(irq.original_cpus())});
+      saved[a.domain_uuid().empty() ? a.vm() : a.domain_uuid()] = std::move(vm);
+    } catch (const std::exception& e) {
+      report.problems.push_back("state entry " + a.vm() + " unreadable (" + e.what() +
+                                "): rebuilt from libvirt");
+    }
+  }
+  return saved;
+}
+
+}  // namespace
 
 struct RunningDomain {
   const LibvirtConnection* connection;
   DomainSummary summary;
 };
 
-}  // namespace
+void LogReconcile(const ReconcileReport& r) {
+  spdlog::info("reconciled: {} kept, {} adopted, {} placed, {} re-pinned, {} freed{}",
+               r.kept.size(), r.adopted.size(), r.placed.size(), r.repinned.size(), r.freed.size(),
+               r.state_was_rebuilt ? " (state rebuilt from libvirt)" : "");
+  for (const auto& p : r.problems) spdlog::warn("reconcile: {}", p);
+}
 
-bool Pinner::Adopt(const LibvirtConnection& c, const LibvirtDomain& d, const DomainSummary& s,
-                   const ResolvedType& type) {
+bool Pinner::Adopt(const RunningDomain& r, const LibvirtDomain& d, const ResolvedType& type,
+                   PinnedVmsDraft& draft) const {
   // Only a dedicated domain pinned one vCPU per CPU says where it was put.
   if (!type.known || !type.type.Dedicated()) return false;
-  const DomainPinning actual = ReadPinning(c, d, VIR_DOMAIN_AFFECT_CURRENT);
+  const DomainPinning actual = ReadPinning(*r.connection, d, DomainDefinition::kCurrent);
   Placement p;
-  p.vm = s.uuid;
+  p.vm = r.summary.uuid;
   p.instance_type = type.type.name;
   p.dedicated = true;
   std::map<unsigned, GuestNumaCell> cells;
@@ -87,85 +112,94 @@ bool Pinner::Adopt(const LibvirtConnection& c, const LibvirtDomain& d, const Dom
   }
   if (!type.type.hugepage_size_kib) p.memory_kib = type.type.memory_kib;
   try {
-    allocator_.CommitRunning(p);
+    draft.Add({p, r.connection->uri(), r.summary.name, type.source + ", adopted from libvirt", {}},
+              true);
   } catch (const AllocationConflict& e) {
     spdlog::warn("{}: its libvirt pinning cannot be adopted ({}); placing it anew", d.Describe(),
                  e.what());
     return false;
   }
-  owners_[s.uuid] = {c.uri(), s.name, type.source + ", adopted from libvirt", {}};
   return true;
 }
 
 ReconcileReport Pinner::Reconcile(const std::string& leave_unplaced) {
   ReconcileReport report;
-  const LoadedState loaded = store_.Load();
-  report.state_was_rebuilt = loaded.rebuild_from_libvirt_needed();
-  std::map<std::string, Placement> saved;
-  std::map<std::string, std::vector<SavedIrqAffinity>> saved_irqs;
-  for (const auto& a : loaded.state.allocations()) {
-    try {
-      const std::string key = a.domain_uuid().empty() ? a.vm() : a.domain_uuid();
-      saved[key] = PlacementFromAllocation(a);
-      for (const auto& irq : a.steered_irqs())
-        saved_irqs[key].push_back({irq.irq(), ParseCpuList(irq.original_cpus())});
-    } catch (const std::exception& e) {
-      report.problems.push_back("state entry " + a.vm() + " unreadable (" + e.what() +
-                                "): rebuilt from libvirt");
-    }
-  }
-
-  allocator_ = Allocator(host_);
-  owners_.clear();
   std::vector<RunningDomain> running;
   for (const auto& [uri, connection] : connections_) {
     for (auto& s : connection->ListDomainSummaries())
       if (s.active) running.push_back({connection, std::move(s)});
   }
+  PinnedVmsDraft draft(host_);
+  const std::vector<const RunningDomain*> unplaced = RestoreSaved(running, draft, report);
+  PlaceUnknown(unplaced, leave_unplaced, draft, report);
+  // Shared guests float on the final shared pool.
+  const CpuSet pool = draft.allocator.SharedPoolNow();
+  for (auto& [uuid, vm] : draft.vms) {
+    if (vm.placement.dedicated) continue;
+    draft.allocator.SetSharedCpus(uuid, pool);
+    vm.placement = draft.allocator.placements().at(uuid);
+  }
+  vms_.Replace(std::move(draft));
+  RepinDrifted(report);
+  return report;
+}
+
+// 1: saved allocations of domains that still run come first, in full; those
+// behind an unreachable connection are kept; the rest are freed.
+std::vector<const RunningDomain*> Pinner::RestoreSaved(const std::vector<RunningDomain>& running,
+                                                       PinnedVmsDraft& draft,
+                                                       ReconcileReport& report) const {
+  const LoadedState loaded = vms_.store().Load();
+  report.state_was_rebuilt = loaded.rebuild_from_libvirt_needed();
+  std::map<std::string, PinnedVm> saved = ParseSaved(loaded, report);
   std::vector<const RunningDomain*> unplaced;
-  // 1: saved allocations of domains that still run come first, in full.
   for (const auto& r : running) {
     auto it = saved.find(r.summary.uuid);
     if (it == saved.end()) {
       unplaced.push_back(&r);
       continue;
     }
+    PinnedVm vm = std::move(it->second);
+    saved.erase(it);
+    vm.uri = r.connection->uri();
+    vm.name = r.summary.name;
+    vm.type_source = "state file";
     try {
-      allocator_.CommitRunning(it->second);
-      owners_[r.summary.uuid] = {r.connection->uri(), r.summary.name, "state file",
-                                 saved_irqs[r.summary.uuid]};
+      draft.Add(std::move(vm), true);
       report.kept.push_back(r.summary.name);
     } catch (const AllocationConflict& e) {
       report.problems.push_back(r.summary.name + ": saved allocation conflicts (" + e.what() +
                                 "); placing it anew");
       unplaced.push_back(&r);
     }
-    saved.erase(it);
   }
-  for (const auto& [uuid, p] : saved) {
-    const Allocation& a =
-        *std::find_if(loaded.state.allocations().begin(), loaded.state.allocations().end(),
-                      [&](const Allocation& x) {
-                        return (x.domain_uuid().empty() ? x.vm() : x.domain_uuid()) == uuid;
-                      });
-    if (!a.connection_uri().empty() && !connections_.count(a.connection_uri())) {
+  for (auto& [uuid, vm] : saved) {
+    const std::string name = vm.name.empty() ? vm.placement.vm : vm.name;
+    const std::string type = vm.placement.instance_type;
+    if (!vm.uri.empty() && !connections_.count(vm.uri)) {
       // Its libvirt is not reachable now: no news is not death. Keep it whole.
+      const std::string uri = vm.uri;
+      const std::string id = vm.placement.vm;
+      vm.type_source = "state file (libvirt unreachable)";
+      if (vm.name.empty()) vm.name = id;
       try {
-        allocator_.CommitRunning(p);
-        owners_[uuid] = {a.connection_uri(), p.vm, "state file (libvirt unreachable)",
-                         saved_irqs[uuid]};
-        report.kept.push_back(p.vm + " (" + a.connection_uri() + " not connected)");
+        draft.Add(std::move(vm), true);
+        report.kept.push_back(id + " (" + uri + " not connected)");
         continue;
       } catch (const AllocationConflict& e) {
         report.problems.push_back(
-            p.vm + ": saved allocation behind an unreachable connection conflicts: " + e.what());
+            id + ": saved allocation behind an unreachable connection conflicts: " + e.what());
       }
     }
-    report.freed.push_back((a.domain_name().empty() ? p.vm : a.domain_name()) + " (" +
-                           p.instance_type + ", no longer running)");
+    report.freed.push_back(name + " (" + type + ", no longer running)");
   }
+  return unplaced;
+}
 
-  // 2: running domains the state does not know: adopt their pinning, else place them.
+// 2: running domains the state does not know: adopt their pinning, else place them.
+void Pinner::PlaceUnknown(const std::vector<const RunningDomain*>& unplaced,
+                          const std::string& leave_unplaced, PinnedVmsDraft& draft,
+                          ReconcileReport& report) const {
   for (const RunningDomain* r : unplaced) {
     if (!leave_unplaced.empty() &&
         (r->summary.name == leave_unplaced || r->summary.uuid == leave_unplaced))
@@ -173,11 +207,11 @@ ReconcileReport Pinner::Reconcile(const std::string& leave_unplaced) {
     try {
       const ResolvedType type = ResolveInstanceType(r->summary, catalog_, std::nullopt);
       const LibvirtDomain domain = r->connection->LookupDomain(r->summary.uuid);
-      if (Adopt(*r->connection, domain, r->summary, type)) {
+      if (Adopt(*r, domain, type, draft)) {
         report.adopted.push_back(r->summary.name);
         continue;
       }
-      PlaceResult placed = allocator_.Place(type.type, r->summary.uuid);
+      PlaceResult placed = draft.allocator.Place(type.type, r->summary.uuid);
       if (!placed.placement) {
         std::string why;
         for (const auto& reason : placed.reasons) why += "; " + reason;
@@ -185,36 +219,36 @@ ReconcileReport Pinner::Reconcile(const std::string& leave_unplaced) {
                                   ") runs but does not fit" + why);
         continue;
       }
-      allocator_.Commit(*placed.placement);
-      owners_[r->summary.uuid] = {r->connection->uri(), r->summary.name, type.source, {}};
+      draft.Add({*placed.placement, r->connection->uri(), r->summary.name, type.source, {}}, false);
       report.placed.push_back(r->summary.name);
     } catch (const std::exception& e) {
       report.problems.push_back(r->summary.name + ": " + e.what());
     }
   }
+}
 
-  // 3: shared guests float on the final shared pool; then every domain whose
-  // libvirt pinning differs from its allocation is re-pinned, and local QEMU
-  // processes are checked from /proc (and realtime/IRQ settings renewed).
-  for (const auto& [uuid, p] : allocator_.placements())
-    if (!p.dedicated) allocator_.SetSharedCpus(uuid, allocator_.SharedPoolNow());
-  SaveState();
-  for (const auto& [uuid, p] : allocator_.placements()) {
-    const Owner& owner = owners_[uuid];
+// 3: every domain whose libvirt pinning differs from its allocation is
+// re-pinned, and local QEMU processes are checked from /proc (and
+// realtime/IRQ settings renewed).
+void Pinner::RepinDrifted(ReconcileReport& report) {
+  std::vector<std::string> uuids;
+  for (const auto& [uuid, vm] : vms_.all()) uuids.push_back(uuid);
+  for (const auto& uuid : uuids) {
+    const PinnedVm vm = vms_.all().at(uuid);
     try {
-      const LibvirtConnection& connection = Connection(owner.uri);
+      const LibvirtConnection& connection = Connection(vm.uri);
       const LibvirtDomain domain = connection.LookupDomain(uuid);
-      const DesiredPinning want = PinningForPlacement(p, domain.Describe(), domain.MaxVcpus());
+      const DesiredPinning want =
+          PinningForPlacement(vm.placement, domain.Describe(), domain.MaxVcpus());
       if (Drifted(connection, domain, want)) {
-        ApplyPlacement(connection, domain, p);
-        report.repinned.push_back(owner.name);
+        ApplyPlacement(connection, domain, vm.placement);
+        report.repinned.push_back(vm.name);
       }
-      TuneLocal(owner.uri, uuid, domain);
+      TuneLocal(vm.uri, uuid, domain);
     } catch (const std::exception& e) {
-      report.problems.push_back(owner.name + ": re-pin failed: " + e.what());
+      report.problems.push_back(vm.name + ": re-pin failed: " + e.what());
     }
   }
-  return report;
 }
 
 }  // namespace kvhost

@@ -1,0 +1,70 @@
+#include "agent/pinning/pinned_vms.h"
+
+#include "agent/state/allocation_convert.h"
+
+namespace kvhost {
+
+void PinnedVmsDraft::Add(PinnedVm vm, bool running) {
+  if (running)
+    allocator.CommitRunning(vm.placement);
+  else
+    allocator.Commit(vm.placement);
+  const std::string uuid = vm.placement.vm;
+  vms[uuid] = std::move(vm);
+}
+
+PinnedVms::PinnedVms(std::shared_ptr<const HostResources> host, StateStore store)
+    : host_(host), store_(std::move(store)), allocator_(std::move(host)) {}
+
+const PinnedVm* PinnedVms::Find(const std::string& uuid) const {
+  auto it = vms_.find(uuid);
+  return it == vms_.end() ? nullptr : &it->second;
+}
+
+void PinnedVms::Add(PinnedVm vm) {
+  allocator_.Commit(vm.placement);
+  const std::string uuid = vm.placement.vm;
+  vms_[uuid] = std::move(vm);
+  Store();
+}
+
+bool PinnedVms::Remove(const std::string& uuid) {
+  if (!allocator_.Release(uuid)) return false;
+  vms_.erase(uuid);
+  Store();
+  return true;
+}
+
+void PinnedVms::SetSharedCpus(const std::string& uuid, const CpuSet& cpus) {
+  allocator_.SetSharedCpus(uuid, cpus);
+  vms_.at(uuid).placement = allocator_.placements().at(uuid);
+  Store();
+}
+
+void PinnedVms::SetSteeredIrqs(const std::string& uuid, std::vector<SavedIrqAffinity> irqs) {
+  vms_.at(uuid).steered_irqs = std::move(irqs);
+  Store();
+}
+
+void PinnedVms::Replace(PinnedVmsDraft draft) {
+  allocator_ = std::move(draft.allocator);
+  vms_ = std::move(draft.vms);
+  Store();
+}
+
+void PinnedVms::Store() const {
+  v1::AgentState state;
+  for (const auto& [uuid, vm] : vms_) {
+    v1::Allocation* a = state.add_allocations();
+    *a = AllocationFromPlacement(vm.placement, uuid, vm.uri);
+    a->set_domain_name(vm.name);
+    for (const auto& irq : vm.steered_irqs) {
+      auto* s = a->add_steered_irqs();
+      s->set_irq(irq.irq);
+      s->set_original_cpus(irq.affinity.ToList());
+    }
+  }
+  store_.Save(state);
+}
+
+}  // namespace kvhost

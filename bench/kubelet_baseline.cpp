@@ -2,11 +2,10 @@
 // pkg/kubelet/cm/cpumanager/cpu_assignment.go (takeByTopologyNUMAPacked) and
 // the topology manager's single-numa-node policy; see packing_policies.h.
 #include <algorithm>
-#include <cmath>
 #include <set>
 #include <stdexcept>
 
-#include "agent/allocator/units.h"
+#include "base/sizes.h"
 #include "bench/packing_policies.h"
 
 namespace kvhost::bench {
@@ -165,8 +164,7 @@ bool KubeletBaselinePolicy::AdmitDedicated(const InstanceType& type, Grant& gran
 }
 
 bool KubeletBaselinePolicy::AdmitShared(const InstanceType& type, Grant& grant) {
-  const unsigned slots = static_cast<unsigned>(
-      std::floor((host_->shared - held_).Count() * host_->shared_cpu_ratio + 1e-9));
+  const unsigned slots = host_->SharedSlotsFor((host_->shared - held_).Count());
   if (shared_vcpus_ + type.vcpus > slots) return false;
   grant.shared_vcpus = type.vcpus;
   if (const uint64_t size = type.hugepage_size_kib) {

@@ -2,11 +2,10 @@
 // pkg/kubelet/cm/cpumanager/cpu_assignment.go (takeByTopologyNUMAPacked) and
 // the topology manager's single-numa-node policy; see packing_policies.h.
 #include <algorithm>
-#include <cmath>
 #include <set>
 #include <stdexcept>
 
-#include "agent/allocator/units.h"
+#include "base/sizes.h"
 #include "bench/packing_policies.h"
 
 namespace kvhost::bench {
@@ -44,87 +43,114 @@ uint64_t KubeletBaselinePolicy::FreePages(size_t node, uint64_t size_kib) const 
   return pool->second > taken ? pool->second - taken : 0;
 }
 
-std::optional<CpuSet> KubeletBaselinePolicy::TakePacked(const CpuSet& available,
-                                                        unsigned count) const {
-  CpuSet free = available, result;
-  unsigned needed = count;
-  if (free.Count() < needed) return std::nullopt;
-  const auto take = [&](const CpuSet& cpus) {
-    result |= cpus;
-    free -= cpus;
-    needed -= cpus.Count();
-  };
-  const auto free_in = [&](const CpuSet& cpus) { return (cpus & free).Count(); };
-  // Ascending number of free CPUs, ties by ascending id: kubelet's one sort key.
-  const auto ascending = [&](std::vector<unsigned>& ids, const auto& cpus_of) {
+// kubelet's cpuAccumulator for takeByTopologyNUMAPacked: CPUs move from
+// `free` to `result` step by step until `needed` is zero. Each step lists its
+// candidates once, from the CPUs free when it starts, in kubelet's one sort
+// order: ascending number of free CPUs, ties by ascending id.
+class KubeletBaselinePolicy::PackedTake {
+ public:
+  PackedTake(const KubeletBaselinePolicy& policy, const CpuSet& available, unsigned count)
+      : p_(policy), free_(available), needed_(count) {}
+
+  bool Satisfied() const { return needed_ == 0; }
+  const CpuSet& result() const { return result_; }
+
+  // Whole NUMA nodes (`numa`) or sockets, every CPU free, while the request covers one.
+  void TakeFullGroups(bool numa) {
+    for (unsigned id : Level(numa)) {
+      const CpuSet& all = Group(numa, id);
+      if (FreeIn(all) == all.Count() && needed_ >= all.Count()) Take(all);
+    }
+  }
+
+  // Whole free cores while the request covers one.
+  void TakeFullCores() {
+    for (unsigned c : OrderedCores())
+      if (p_.cores_[c].IsSubsetOf(free_) && needed_ >= p_.cores_[c].Count()) Take(p_.cores_[c]);
+  }
+
+  // Single CPUs, core by core, until the request is met.
+  void TakeRemainingCpus() {
+    for (unsigned c : OrderedCores()) {
+      for (unsigned cpu : (p_.cores_[c] & free_).Ids()) {
+        if (Satisfied()) return;
+        Take(CpuSet::Range(cpu, cpu));
+      }
+    }
+  }
+
+ private:
+  void Take(const CpuSet& cpus) {
+    result_ |= cpus;
+    free_ -= cpus;
+    needed_ -= cpus.Count();
+  }
+  unsigned FreeIn(const CpuSet& cpus) const { return (cpus & free_).Count(); }
+  const CpuSet& Group(bool numa, unsigned id) const {
+    return numa ? p_.node_cpus_[id] : p_.socket_cpus_.at(id);
+  }
+
+  template <typename CpusOf>
+  void SortAscending(std::vector<unsigned>& ids, const CpusOf& cpus_of) const {
     std::sort(ids.begin(), ids.end(), [&](unsigned a, unsigned b) {
-      const unsigned fa = free_in(cpus_of(a)), fb = free_in(cpus_of(b));
+      const unsigned fa = FreeIn(cpus_of(a)), fb = FreeIn(cpus_of(b));
       return fa != fb ? fa < fb : a < b;
     });
-  };
-  const auto node_set = [&](unsigned n) -> const CpuSet& { return node_cpus_[n]; };
-  const auto socket_set = [&](unsigned s) -> const CpuSet& { return socket_cpus_.at(s); };
-  const auto core_set = [&](unsigned c) -> const CpuSet& { return cores_[c]; };
+  }
+
   // Groups at one level that still hold a free CPU (kubelet's "details"), sorted.
-  const auto level = [&](bool numa) {
+  std::vector<unsigned> Level(bool numa) const {
     std::vector<unsigned> ids;
     if (numa) {
-      for (unsigned n = 0; n < node_cpus_.size(); ++n)
-        if (free_in(node_cpus_[n])) ids.push_back(n);
-      ascending(ids, node_set);
+      for (unsigned n = 0; n < p_.node_cpus_.size(); ++n)
+        if (FreeIn(p_.node_cpus_[n])) ids.push_back(n);
     } else {
-      for (const auto& [s, cpus] : socket_cpus_)
-        if (free_in(cpus)) ids.push_back(s);
-      ascending(ids, socket_set);
+      for (const auto& [s, cpus] : p_.socket_cpus_)
+        if (FreeIn(cpus)) ids.push_back(s);
     }
+    SortAscending(ids, [&](unsigned id) -> const CpuSet& { return Group(numa, id); });
     return ids;
-  };
-  // Whole groups (every CPU free, the topology's full size) while the request covers one.
-  const auto take_full = [&](bool numa) {
-    for (unsigned id : level(numa)) {
-      const CpuSet& all = numa ? node_cpus_[id] : socket_cpus_.at(id);
-      if (free_in(all) == all.Count() && needed >= all.Count()) take(all);
-    }
-  };
+  }
+
   // Cores ordered outer level, inner level, then core, each ascending by free CPUs.
-  const auto ordered_cores = [&] {
+  std::vector<unsigned> OrderedCores() const {
+    const bool numa_first = p_.numa_first_;
     std::vector<unsigned> out;
     std::set<unsigned> seen;
-    for (unsigned outer : level(numa_first_)) {
-      const CpuSet& outer_cpus = numa_first_ ? node_cpus_[outer] : socket_cpus_.at(outer);
-      std::vector<unsigned> inner;
-      for (unsigned id : level(!numa_first_)) {
-        const CpuSet& cpus = numa_first_ ? socket_cpus_.at(id) : node_cpus_[id];
-        if (cpus.Intersects(outer_cpus)) inner.push_back(id);
-      }
-      for (unsigned id : inner) {
-        const CpuSet& inner_cpus = numa_first_ ? socket_cpus_.at(id) : node_cpus_[id];
+    for (unsigned outer : Level(numa_first)) {
+      const CpuSet& outer_cpus = Group(numa_first, outer);
+      for (unsigned inner : Level(!numa_first)) {
+        const CpuSet& inner_cpus = Group(!numa_first, inner);
+        if (!inner_cpus.Intersects(outer_cpus)) continue;
         std::vector<unsigned> cores;
-        (inner_cpus & free).ForEach([&](unsigned cpu) {
-          const unsigned c = cpu_.at(cpu).core;
+        (inner_cpus & free_).ForEach([&](unsigned cpu) {
+          const unsigned c = p_.cpu_.at(cpu).core;
           if (seen.insert(c).second) cores.push_back(c);
         });
-        ascending(cores, core_set);
+        SortAscending(cores, [&](unsigned c) -> const CpuSet& { return p_.cores_[c]; });
         out.insert(out.end(), cores.begin(), cores.end());
       }
     }
     return out;
-  };
-
-  take_full(numa_first_);
-  if (needed == 0) return result;
-  take_full(!numa_first_);
-  if (needed == 0) return result;
-  for (unsigned c : ordered_cores())
-    if (cores_[c].IsSubsetOf(free) && needed >= cores_[c].Count()) take(cores_[c]);
-  if (needed == 0) return result;
-  for (unsigned c : ordered_cores()) {
-    for (unsigned cpu : (cores_[c] & free).Ids()) {
-      take(CpuSet::Range(cpu, cpu));
-      if (needed == 0) return result;
-    }
   }
-  return std::nullopt;
+
+  const KubeletBaselinePolicy& p_;
+  CpuSet free_, result_;
+  unsigned needed_;
+};
+
+std::optional<CpuSet> KubeletBaselinePolicy::TakePacked(const CpuSet& available,
+                                                        unsigned count) const {
+  if (available.Count() < count) return std::nullopt;
+  PackedTake take(*this, available, count);
+  // kubelet's steps: whole NUMA nodes or sockets (the larger level first),
+  // then the other level, then whole cores, then single CPUs.
+  take.TakeFullGroups(numa_first_);
+  if (!take.Satisfied()) take.TakeFullGroups(!numa_first_);
+  if (!take.Satisfied()) take.TakeFullCores();
+  if (!take.Satisfied()) take.TakeRemainingCpus();
+  if (!take.Satisfied()) return std::nullopt;
+  return take.result();
 }
 
 bool KubeletBaselinePolicy::AdmitDedicated(const InstanceType& type, Grant& grant) {
@@ -165,8 +191,7 @@ bool KubeletBaselinePolicy::AdmitDedicated(const InstanceType& type, Grant& gran
 }
 
 bool KubeletBaselinePolicy::AdmitShared(const InstanceType& type, Grant& grant) {
-  const unsigned slots = static_cast<unsigned>(
-      std::floor((host_->shared - held_).Count() * host_->shared_cpu_ratio + 1e-9));
+  const unsigned slots = host_->SharedSlotsFor((host_->shared - held_).Count());
   if (shared_vcpus_ + type.vcpus > slots) return false;
   grant.shared_vcpus = type.vcpus;
   if (const uint64_t size = type.hugepage_size_kib) {

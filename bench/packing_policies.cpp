@@ -2,10 +2,9 @@
 #include "bench/packing_policies.h"
 
 #include <algorithm>
-#include <cmath>
 #include <stdexcept>
 
-#include "agent/allocator/units.h"
+#include "base/sizes.h"
 
 namespace kvhost::bench {
 namespace {
@@ -42,10 +41,9 @@ FluidDemand DemandOf(const InstanceType& type, unsigned threads_per_core) {
 FluidCapacity CapacityOf(const HostResources& host) {
   FluidCapacity c;
   c.dedicated_cpus = host.dedicated.Count();
-  // Same rounding as Allocator::SharedSlots. Callers check that the pools are
-  // disjoint (isolated variants): then no dedicated VM ever shrinks this.
-  c.shared_slots =
-      static_cast<unsigned>(std::floor(host.shared.Count() * host.shared_cpu_ratio + 1e-9));
+  // The allocator's own rule. Callers check that the pools are disjoint
+  // (isolated variants): then no dedicated VM ever shrinks this.
+  c.shared_slots = host.SharedSlotsFor(host.shared.Count());
   for (const auto& node : host.nodes)
     for (const auto& [size, pages] : node.hugepages_free) c.hugepages[size] += pages;
   c.ordinary_kib = host.ordinary_memory_kib;

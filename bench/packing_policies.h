@@ -141,6 +141,7 @@ class KubeletBaselinePolicy : public PackingPolicy {
   uint64_t FreePages(size_t node, uint64_t size_kib) const;
   // takeByTopologyNUMAPacked over `available`; nullopt when it cannot.
   std::optional<CpuSet> TakePacked(const CpuSet& available, unsigned count) const;
+  class PackedTake;  // its accumulator (kubelet's cpuAccumulator)
 
   std::shared_ptr<const HostResources> host_;
   std::vector<CpuSet> cores_;               // every physical core with a node

@@ -5,7 +5,7 @@
 #include <stdexcept>
 
 #include "agent/allocator/span_search.h"
-#include "agent/allocator/units.h"
+#include "base/sizes.h"
 
 namespace kvhost::bench {
 

@@ -1,8 +1,8 @@
 #include "agent/allocator/allocator.h"
 
-#include <cmath>
+#include <fmt/format.h>
 
-#include "agent/allocator/units.h"
+#include "agent/allocator/refusal_text.h"
 
 namespace kvhost {
 namespace {
@@ -90,11 +90,7 @@ uint64_t Allocator::FreeOrdinaryMemoryKib() const {
   return host_->ordinary_memory_kib > used ? host_->ordinary_memory_kib - used : 0;
 }
 
-unsigned Allocator::SharedSlots() const { return SlotsFor((host_->shared - held_).Count()); }
-
-unsigned Allocator::SlotsFor(unsigned cpus) const {
-  return static_cast<unsigned>(std::floor(cpus * host_->shared_cpu_ratio + 1e-9));
-}
+unsigned Allocator::SharedSlots() const { return host_->SharedSlotsFor(SharedPoolNow().Count()); }
 
 unsigned Allocator::FreeGpus(const std::string& device) const {
   auto offered = host_->gpus.find(device);
@@ -106,22 +102,25 @@ unsigned Allocator::FreeGpus(const std::string& device) const {
 
 PlaceResult Allocator::Place(const InstanceType& type, const std::string& vm) const {
   PlaceResult r;
-  if (placements_.count(vm)) r.reasons.push_back("VM " + vm + " is already placed");
-  if (type.vcpus == 0) r.reasons.push_back(type.name + " asks for no vCPUs");
+  if (placements_.count(vm))
+    r.reasons.push_back(RefusalLine(FMT_COMPILE("VM {} is already placed"), vm));
+  if (type.vcpus == 0)
+    r.reasons.push_back(RefusalLine(FMT_COMPILE("{} asks for no vCPUs"), type.name));
   if (type.realtime && !host_->realtime_ready) {
-    std::string why = "host is not realtime-ready";
-    for (const auto& b : host_->realtime_blockers) StrAppend(why, {"; ", b});
-    r.reasons.push_back(std::move(why));
+    const auto& blockers = host_->realtime_blockers;
+    r.reasons.push_back(RefusalLine(FMT_COMPILE("host is not realtime-ready{}{}"),
+                                    blockers.empty() ? "" : "; ", fmt::join(blockers, "; ")));
   }
   if (type.gpus > 0) {
     const std::string device =
         type.gpu_device_names.empty() ? "gpu" : type.gpu_device_names.front();
     const unsigned free = FreeGpus(device);
-    if (free < type.gpus)
-      r.reasons.push_back("needs " + std::to_string(type.gpus) + " GPU " + device + ", " +
-                          std::to_string(free) + " free (host offers " +
-                          std::to_string(host_->gpus.count(device) ? host_->gpus.at(device) : 0) +
-                          "; set gpus in the config)");
+    if (free < type.gpus) {
+      const auto offered = host_->gpus.find(device);
+      r.reasons.push_back(RefusalLine(
+          FMT_COMPILE("needs {} GPU {}, {} free (host offers {}; set gpus in the config)"),
+          type.gpus, device, free, offered == host_->gpus.end() ? 0 : offered->second));
+    }
   }
   if (!r.reasons.empty()) return r;
   return type.Dedicated() ? PlaceDedicated(type, vm) : PlaceShared(type, vm);
@@ -141,59 +140,56 @@ void Allocator::CommitUnkept(const Placement& p) {
 
 void Allocator::Verify(const Placement& p) const {
   auto fail = [&](const std::string& why) {
-    throw AllocationConflict("cannot commit " + p.vm + " (" + p.instance_type + "): " + why);
+    throw AllocationConflict(fmt::format("cannot commit {} ({}): {}", p.vm, p.instance_type, why));
   };
   if (placements_.count(p.vm)) fail("already placed");
   CpuSet vcpu_cores;
   CpuSet seen;
   for (unsigned cpu : p.vcpu_cpus) {
     const CoreInfo* core = host_->CoreOf(cpu);
-    if (!core) fail("vCPU on CPU " + std::to_string(cpu) + ", which is offline or unknown");
-    if (seen.Contains(cpu)) fail("two vCPUs on CPU " + std::to_string(cpu));
+    if (!core) fail(fmt::format("vCPU on CPU {}, which is offline or unknown", cpu));
+    if (seen.Contains(cpu)) fail(fmt::format("two vCPUs on CPU {}", cpu));
     seen.Add(cpu);
-    if (!core->dedicable) fail("CPU " + std::to_string(cpu) + " is not in the dedicated pool");
+    if (!core->dedicable) fail(fmt::format("CPU {} is not in the dedicated pool", cpu));
     if (core->pus.Intersects(held_))
-      fail("core " + core->pus.ToList() + " of CPU " + std::to_string(cpu) + " is held by " +
-           "another VM (" + (core->pus & held_).ToList() + ")");
+      fail(fmt::format("core {} of CPU {} is held by another VM ({})", core->pus.ToList(), cpu,
+                       (core->pus & held_).ToList()));
     vcpu_cores |= core->pus;
   }
   if (p.emulator_cpu) {
     const unsigned cpu = *p.emulator_cpu;
     if (!host_->dedicated.Contains(cpu))
-      fail("emulator CPU " + std::to_string(cpu) + " is not in the dedicated pool");
-    if (held_.Contains(cpu)) fail("emulator CPU " + std::to_string(cpu) + " is held by another VM");
+      fail(fmt::format("emulator CPU {} is not in the dedicated pool", cpu));
+    if (held_.Contains(cpu)) fail(fmt::format("emulator CPU {} is held by another VM", cpu));
     // An idle sibling of the VM's own vCPU core is allowed (see node_fit.cpp).
-    if (seen.Contains(cpu)) fail("emulator CPU " + std::to_string(cpu) + " is a vCPU's CPU");
+    if (seen.Contains(cpu)) fail(fmt::format("emulator CPU {} is a vCPU's CPU", cpu));
   }
   for (const auto& g : p.hugepages) {
     int ni = host_->NodeIndex(g.node);
     const uint64_t free = ni < 0 ? 0 : FreeHugepages(static_cast<size_t>(ni), g.size_kib);
     if (g.pages > free)
-      fail("node " + std::to_string(g.node) + " has " + std::to_string(free) + " free " +
-           FormatKib(g.size_kib) + " hugepages, needs " + std::to_string(g.pages));
+      fail(fmt::format("node {} has {} free {} hugepages, needs {}", g.node, free, Kib{g.size_kib},
+                       g.pages));
   }
   const auto bound = BoundMemory(p);
   for (const auto& [node, kib] : bound) {
     int ni = host_->NodeIndex(node);
-    if (ni < 0) fail("memory bound to node " + std::to_string(node) + ", which holds no guests");
-    if (kib > FreeBoundMemoryKib(static_cast<size_t>(ni)))
-      fail("node " + std::to_string(node) + " has " +
-           FormatKib(FreeBoundMemoryKib(static_cast<size_t>(ni))) +
-           " ordinary memory free, needs " + FormatKib(kib));
+    if (ni < 0) fail(fmt::format("memory bound to node {}, which holds no guests", node));
+    const uint64_t free = FreeBoundMemoryKib(static_cast<size_t>(ni));
+    if (kib > free)
+      fail(fmt::format("node {} has {} ordinary memory free, needs {}", node, Kib{free}, Kib{kib}));
   }
   if (bound.empty() && p.memory_kib > FreeOrdinaryMemoryKib())
-    fail(FormatKib(FreeOrdinaryMemoryKib()) + " ordinary memory free, needs " +
-         FormatKib(p.memory_kib));
+    fail(fmt::format("{} ordinary memory free, needs {}", Kib{FreeOrdinaryMemoryKib()},
+                     Kib{p.memory_kib}));
   const CpuSet newly_held =
       vcpu_cores | (p.emulator_cpu ? CpuSet::Range(*p.emulator_cpu, *p.emulator_cpu) : CpuSet{});
-  const unsigned slots_after = static_cast<unsigned>(
-      std::floor((host_->shared - held_ - newly_held).Count() * host_->shared_cpu_ratio + 1e-9));
+  const unsigned slots_after = host_->SharedSlotsFor((SharedPoolNow() - newly_held).Count());
   if (shared_vcpus_ + p.shared_vcpus > slots_after)
-    fail("shared pool would hold " + std::to_string(shared_vcpus_ + p.shared_vcpus) + " vCPUs on " +
-         std::to_string(slots_after) + " slots");
+    fail(fmt::format("shared pool would hold {} vCPUs on {} slots", shared_vcpus_ + p.shared_vcpus,
+                     slots_after));
   if (p.gpus > FreeGpus(p.gpu_device))
-    fail(std::to_string(FreeGpus(p.gpu_device)) + " GPUs " + p.gpu_device + " free, needs " +
-         std::to_string(p.gpus));
+    fail(fmt::format("{} GPUs {} free, needs {}", FreeGpus(p.gpu_device), p.gpu_device, p.gpus));
 }
 
 bool Allocator::Release(const std::string& vm) {

@@ -74,8 +74,6 @@ class Allocator {
  private:
   PlaceResult PlaceDedicated(const InstanceType& type, const std::string& vm) const;
   PlaceResult PlaceShared(const InstanceType& type, const std::string& vm) const;
-  // vCPU slots of a shared pool of `cpus` CPUs.
-  unsigned SlotsFor(unsigned cpus) const;
   // Throws AllocationConflict when `p` breaks an invariant; Commit's checks.
   void Verify(const Placement& p) const;
   void Account(const Placement& p, int sign);

@@ -4,7 +4,7 @@
 #include <charconv>
 #include <stdexcept>
 
-#include "agent/allocator/units.h"
+#include "base/sizes.h"
 
 namespace kvhost {
 

@@ -14,22 +14,16 @@
 
 #include "agent/allocator/allocator.h"
 #include "agent/allocator/node_fit.h"
+#include "agent/allocator/refusal_text.h"
 #include "agent/allocator/span_search.h"
-#include "agent/allocator/units.h"
 
 namespace kvhost {
 
-using node_fit::AppendCoresShort;
-using node_fit::AppendCpuNeed;
-using node_fit::CoresShort;
-using node_fit::EmulatorShort;
 using node_fit::FreeSnapshot;
-using node_fit::MemoryShort;
+using node_fit::NodeAsk;
+using node_fit::NodeFitter;
 using node_fit::NodeTry;
-using node_fit::PagesShort;
-using node_fit::SharedSqueeze;
-using node_fit::TakeSnapshot;
-using node_fit::TryNode;
+using node_fit::Shortfalls;
 
 namespace {
 
@@ -46,13 +40,14 @@ Placement BuildPlacement(const Allocator& a, const InstanceType& type, const std
     p.numa_nodes.push_back(node_id);
     GuestNumaCell cell;
     cell.host_node = node_id;
-    for (unsigned cpu : t.cpus) {
+    for (unsigned cpu : t.take.cpus) {
       p.vcpu_cpus.push_back(cpu);
       cell.vcpus.push_back(vcpu++);
     }
-    cell.memory_kib = t.memory_kib;
-    if (t.emulator) p.emulator_cpu = t.emulator;
-    if (type.hugepage_size_kib) p.hugepages.push_back({node_id, type.hugepage_size_kib, t.pages});
+    cell.memory_kib = t.ask.memory_kib;
+    if (t.take.emulator) p.emulator_cpu = t.take.emulator;
+    if (type.hugepage_size_kib)
+      p.hugepages.push_back({node_id, type.hugepage_size_kib, t.take.pages});
     p.guest_cells.push_back(std::move(cell));
   }
   if (!type.hugepage_size_kib) p.memory_kib = type.memory_kib;
@@ -66,57 +61,47 @@ std::vector<std::string> Explain(const Allocator& a, const InstanceType& type,
   std::vector<std::string> out;
   // A line per resource or per node, and PlaceDedicated's about spanning: no regrowth.
   out.reserve(std::max<size_t>(4, tries.size()) + 1);
-  auto all = [&](bool NodeTry::*member) {
-    return std::all_of(tries.begin(), tries.end(), [&](const NodeTry& t) { return t.*member; });
+  auto all = [&](bool node_fit::NodeShortfalls::*shortfall) {
+    return std::all_of(tries.begin(), tries.end(),
+                       [&](const NodeTry& t) { return t.short_of.*shortfall; });
   };
-  auto best = [&](auto key) -> const NodeTry& {
-    return *std::max_element(tries.begin(), tries.end(),
-                             [&](const NodeTry& x, const NodeTry& y) { return key(x) < key(y); });
-  };
-  if (all(&NodeTry::cores_short)) {
-    std::string line;
-    line.reserve(160);  // the whole line: its parts are appended without regrowing it
-    StrAppend(line, {"no NUMA node has "});
-    AppendCpuNeed(line, type);
-    StrAppend(line, {"; most free: "});
-    AppendCoresShort(line, a, best([](const NodeTry& t) { return t.free_cpus; }));
-    out.push_back(std::move(line));
+  if (all(&node_fit::NodeShortfalls::cores)) {
+    const NodeTry& most = *std::max_element(
+        tries.begin(), tries.end(),
+        [](const NodeTry& x, const NodeTry& y) { return x.free_cpus < y.free_cpus; });
+    fmt::memory_buffer line;
+    fmt::format_to(fmt::appender(line), FMT_COMPILE("no NUMA node has "));
+    node_fit::AppendCpuNeed(line, type);
+    fmt::format_to(fmt::appender(line), FMT_COMPILE("; most free: "));
+    node_fit::AppendCoresShort(line, a, most);
+    out.push_back(fmt::to_string(line));
   }
-  if (all(&NodeTry::emulator_short))
+  if (all(&node_fit::NodeShortfalls::emulator))
     out.push_back("no NUMA node has a dedicated CPU left for the emulator thread");
-  if (all(&NodeTry::pages_short)) {
+  if (all(&node_fit::NodeShortfalls::pages)) {
     uint64_t most = 0;
     size_t at = 0;
     for (size_t i = 0; i < tries.size(); ++i) {
       const uint64_t f = a.FreeHugepages(i, type.hugepage_size_kib);
       if (f > most) most = f, at = i;
     }
-    // Short pieces, joined once: "need 1024 for 2Gi".
-    const Decimal pages(PagesFor(type.memory_kib, type.hugepage_size_kib));
-    const Kib memory(type.memory_kib), size(type.hugepage_size_kib);
-    out.push_back(most == 0 ? StrCat({"no free ", size, " hugepages on any NUMA node (need ", pages,
-                                      " for ", memory, ")"})
-                            : StrCat({"not enough free ", size,
-                                      " hugepages on any NUMA node (most: ", Decimal(most),
-                                      " on node ", Decimal(a.host().nodes[at].id), "; need ", pages,
-                                      " for ", memory, ")"}));
+    const uint64_t pages = PagesFor(type.memory_kib, type.hugepage_size_kib);
+    const Kib memory{type.memory_kib}, size{type.hugepage_size_kib};
+    out.push_back(
+        most == 0
+            ? RefusalLine(FMT_COMPILE("no free {} hugepages on any NUMA node (need {} for {})"),
+                          size, pages, memory)
+            : RefusalLine(FMT_COMPILE("not enough free {} hugepages on any NUMA node (most: {} on "
+                                      "node {}; need {} for {})"),
+                          size, most, a.host().nodes[at].id, pages, memory));
   }
-  if (all(&NodeTry::memory_short))
-    out.push_back(StrCat({"no NUMA node has ", Kib(type.memory_kib), " ordinary memory free"}));
+  if (all(&node_fit::NodeShortfalls::memory))
+    out.push_back(
+        RefusalLine(FMT_COMPILE("no NUMA node has {} ordinary memory free"), Kib{type.memory_kib}));
   if (!out.empty()) return out;
   for (const auto& t : tries) {
-    std::string line;
-    auto add = [&](const std::string& s) {
-      if (s.empty()) return;
-      if (!line.empty()) line += "; ";
-      line += s;
-    };
-    if (t.cores_short) add(CoresShort(a, t));
-    if (t.emulator_short) add(EmulatorShort(a, t));
-    if (t.pages_short) add(PagesShort(a, t, type));
-    if (t.memory_short) add(MemoryShort(a, t));
-    add(t.shared_short);
-    if (!line.empty()) out.push_back(line);
+    std::string line = node_fit::ShortfallWords(a, type, t);
+    if (!line.empty()) out.push_back(std::move(line));
   }
   return out;
 }
@@ -125,21 +110,22 @@ std::vector<std::string> Explain(const Allocator& a, const InstanceType& type,
 
 PlaceResult Allocator::PlaceDedicated(const InstanceType& type, const std::string& vm) const {
   PlaceResult result;
-  const FreeSnapshot snap = TakeSnapshot(*this, type);
+  const FreeSnapshot snap = node_fit::TakeSnapshot(*this, type);
+  const NodeFitter fitter(*this, snap, type);
   std::vector<NodeTry> tries;
   // Best fit: the node left with the least free memory of this kind (pages are
   // the scarcer resource on hugepage hosts), then the fewest free CPUs.
   auto memory_left = [&](size_t ni) {
     return snap.memory_kib(ni) - std::min(snap.memory_kib(ni), type.memory_kib);
   };
-  auto try_node = [&](size_t ni, bool every_failure) {
-    NodeTry t = TryNode(*this, snap, ni, type.vcpus, type.memory_kib, type,
-                        type.isolate_emulator_thread, {}, every_failure);
-    if (t.ok) {
+  // The whole VM on node `ni`, the shared pool's ratio kept.
+  auto try_node = [&](size_t ni, Shortfalls look_for) {
+    NodeTry t =
+        fitter.Try({ni, type.vcpus, type.memory_kib, type.isolate_emulator_thread}, {}, look_for);
+    if (t.ok()) {
       CpuSet held;
       node_fit::AddHeldCpus(*host_, t, held);
-      t.shared_short = SharedSqueeze(*this, held);
-      t.ok = t.shared_short.empty();
+      t.short_of.shared = node_fit::Squeezes(*this, held);
     }
     return t;
   };
@@ -154,16 +140,16 @@ PlaceResult Allocator::PlaceDedicated(const InstanceType& type, const std::strin
     std::sort(order.begin(), order.end());
     std::optional<size_t> best;  // index into tries
     for (const auto& [left, ni] : order) {
-      if (best && left > memory_left(tries[*best].node)) break;
-      NodeTry t = try_node(ni, false);
-      if (!t.ok) continue;
+      if (best && left > memory_left(tries[*best].ask.node)) break;
+      NodeTry t = try_node(ni, Shortfalls::kFirst);
+      if (!t.ok()) continue;
       if (!best || t.leftover < tries[*best].leftover) best = tries.size();
       tries.push_back(std::move(t));
     }
     if (best) {
       std::vector<NodeTry> chosen;  // moved, not copied: this is every single-node placement
       chosen.push_back(std::move(tries[*best]));
-      result.placement = BuildPlacement(*this, type, vm, {chosen[0].node}, chosen);
+      result.placement = BuildPlacement(*this, type, vm, {chosen[0].ask.node}, chosen);
       return result;
     }
   }
@@ -177,7 +163,8 @@ PlaceResult Allocator::PlaceDedicated(const InstanceType& type, const std::strin
   // stopped looking for at the first.
   tries.clear();
   tries.reserve(host_->nodes.size());
-  for (size_t ni = 0; ni < host_->nodes.size(); ++ni) tries.push_back(try_node(ni, true));
+  for (size_t ni = 0; ni < host_->nodes.size(); ++ni)
+    tries.push_back(try_node(ni, Shortfalls::kAll));
   result.reasons = Explain(*this, type, tries);
   if (!host_->allow_numa_span && host_->nodes.size() > 1)
     result.reasons.push_back("spanning NUMA nodes is off (allowNumaSpan: false)");

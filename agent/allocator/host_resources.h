@@ -3,6 +3,7 @@
 // once from the host model; pure value, shared by every allocator copy.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -49,6 +50,12 @@ struct HostResources {
 
   int NodeIndex(unsigned node_id) const;
   const CoreInfo* CoreOf(unsigned cpu) const;
+  // vCPU slots a shared pool of `cpus` CPUs holds at shared_cpu_ratio: the
+  // one rule for the pool now, the pool left once cores are dedicated, and
+  // the benches. The epsilon keeps a product such as 10 x 0.3 whole.
+  unsigned SharedSlotsFor(unsigned cpus) const {
+    return static_cast<unsigned>(std::floor(cpus * shared_cpu_ratio + 1e-9));
+  }
 };
 
 // Applies the configuration defaults documented in README.md (reserved CPUs:

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <map>
 
-#include "agent/allocator/units.h"
+#include "agent/allocator/refusal_text.h"
 
 namespace kvhost::node_fit {
 namespace {
@@ -84,71 +84,97 @@ FreeSnapshot TakeSnapshot(const Allocator& a, const InstanceType& type) {
   return s;
 }
 
-NodeTry TryNode(const Allocator& a, const FreeSnapshot& snap, size_t ni, unsigned vcpus,
-                uint64_t memory_kib, const InstanceType& type, bool with_emulator,
-                const CpuSet& taken_elsewhere, bool every_failure) {
-  const HostResources& host = a.host();
-  NodeTry t;
-  t.node = ni;
-  t.vcpus = vcpus;
-  t.memory_kib = memory_kib;
-  // Memory first: the cheapest check, and the one a full node fails.
-  if (type.hugepage_size_kib) {
-    t.pages = PagesFor(memory_kib, type.hugepage_size_kib);
-    t.pages_short = a.FreeHugepages(ni, type.hugepage_size_kib) < t.pages;
-  } else {
-    t.memory_short = a.FreeBoundMemoryKib(ni) < memory_kib;
-  }
-  if (!every_failure && (t.pages_short || t.memory_short)) return t;
+namespace {
 
-  std::span<const unsigned> free_cores = snap.cores(ni);
-  std::vector<unsigned> untaken;  // only a span's later nodes have CPUs taken elsewhere
-  if (taken_elsewhere.Empty()) {
-    t.free_cpus = snap.cpus(ni);
-  } else {
-    untaken.reserve(free_cores.size());
-    for (unsigned c : free_cores)
-      if (!host.cores[c].pus.Intersects(taken_elsewhere)) untaken.push_back(c);
-    for (unsigned c : untaken) t.free_cpus += host.cores[c].pus.Count();
-    free_cores = untaken;
+// One try, step by step: each Take* records what it took or what fell short,
+// and says whether the node can still fit the ask.
+class NodeAccumulator {
+ public:
+  NodeAccumulator(const Allocator& a, const FreeSnapshot& snap, const InstanceType& type,
+                  const NodeAsk& ask, const CpuSet& taken_elsewhere)
+      : a_(a), host_(a.host()), snap_(snap), type_(type), taken_elsewhere_(taken_elsewhere) {
+    t_.ask = ask;
   }
-  t.free_cores = static_cast<unsigned>(free_cores.size());
 
-  CpuSet chosen_pus;
-  if (vcpus > 0) {
+  // Hugepages or ordinary memory for the ask's share of the guest memory.
+  bool TakeMemory() {
+    const size_t ni = t_.ask.node;
+    if (type_.hugepage_size_kib) {
+      t_.take.pages = PagesFor(t_.ask.memory_kib, type_.hugepage_size_kib);
+      t_.short_of.pages = a_.FreeHugepages(ni, type_.hugepage_size_kib) < t_.take.pages;
+    } else {
+      t_.short_of.memory = a_.FreeBoundMemoryKib(ni) < t_.ask.memory_kib;
+    }
+    return !t_.short_of.pages && !t_.short_of.memory;
+  }
+
+  // Whole free cores for the vCPUs, the smallest sufficient L3 group first.
+  bool TakeWholeCores() {
+    std::span<const unsigned> free_cores = FreeCores();
+    t_.free_cores = static_cast<unsigned>(free_cores.size());
+    const unsigned vcpus = t_.ask.vcpus;
+    if (vcpus == 0) return true;
     // PickCores succeeds exactly when the free cores hold `vcpus` CPUs.
-    if (t.free_cpus >= vcpus) t.cores = PickCores(host, free_cores, vcpus);
-    t.cores_short = t.cores.empty();
-    if (!every_failure && t.cores_short) return t;
-    if (!t.cores.empty()) t.cpus.reserve(vcpus);
-    for (unsigned c : t.cores) {
-      chosen_pus |= host.cores[c].pus;
-      host.cores[c].pus.ForEach([&](unsigned cpu) {
-        if (t.cpus.size() < vcpus) t.cpus.push_back(cpu);
+    if (t_.free_cpus >= vcpus) t_.take.cores = PickCores(host_, free_cores, vcpus);
+    t_.short_of.cores = t_.take.cores.empty();
+    if (!t_.take.cores.empty()) t_.take.cpus.reserve(vcpus);
+    for (unsigned c : t_.take.cores) {
+      chosen_pus_ |= host_.cores[c].pus;
+      host_.cores[c].pus.ForEach([&](unsigned cpu) {
+        if (t_.take.cpus.size() < vcpus) t_.take.cpus.push_back(cpu);
       });
     }
+    return !t_.short_of.cores;
   }
+
   // vCPUs that do not fill their last core leave siblings no other VM may use.
   // KubeVirt (AlignCPUs, full-pcpus-only) puts the emulator on such a sibling,
   // so it costs no CPU at all; realtime types keep their vCPU cores to the
   // vCPUs alone, where a busy emulator sibling would add latency.
-  CpuSet idle_siblings;
-  if (with_emulator && !type.realtime) {
-    idle_siblings = chosen_pus;
-    for (unsigned cpu : t.cpus) idle_siblings.Remove(cpu);
+  void TakeEmulatorCpu() {
+    if (!t_.ask.emulator) return;
+    CpuSet idle_siblings;
+    if (!type_.realtime) {
+      idle_siblings = chosen_pus_;
+      for (unsigned cpu : t_.take.cpus) idle_siblings.Remove(cpu);
+    }
+    t_.take.emulator = idle_siblings.Empty()
+                           ? EmulatorElsewhere()
+                           : std::optional<unsigned>(static_cast<unsigned>(idle_siblings.First()));
+    t_.short_of.emulator = !t_.take.emulator;
   }
-  if (with_emulator && !idle_siblings.Empty()) {
-    t.emulator = static_cast<unsigned>(idle_siblings.First());
-  } else if (with_emulator) {
-    const CpuSet candidates = a.EmulatorCandidates(ni) - chosen_pus - taken_elsewhere;
-    // Prefer a core that already runs emulator threads, then a core that cannot
-    // take vCPUs anyway, and only then open a free core (the highest, so low
-    // cores stay contiguous for vCPUs).
+
+  NodeTry Done() {
+    t_.leftover = t_.free_cpus - std::min<unsigned>(t_.free_cpus, chosen_pus_.Count());
+    return std::move(t_);
+  }
+
+ private:
+  // The node's free cores, less those with CPUs another node of the span took
+  // (only a span's later nodes have any); counts their CPUs into free_cpus.
+  std::span<const unsigned> FreeCores() {
+    std::span<const unsigned> free_cores = snap_.cores(t_.ask.node);
+    if (taken_elsewhere_.Empty()) {
+      t_.free_cpus = snap_.cpus(t_.ask.node);
+      return free_cores;
+    }
+    untaken_.reserve(free_cores.size());
+    for (unsigned c : free_cores)
+      if (!host_.cores[c].pus.Intersects(taken_elsewhere_)) untaken_.push_back(c);
+    for (unsigned c : untaken_) t_.free_cpus += host_.cores[c].pus.Count();
+    return untaken_;
+  }
+
+  // Prefers a core that already runs emulator threads, then a core that cannot
+  // take vCPUs anyway, and only then opens a free core (the highest, so low
+  // cores stay contiguous for vCPUs).
+  std::optional<unsigned> EmulatorElsewhere() const {
+    const CpuSet candidates = a_.EmulatorCandidates(t_.ask.node) - chosen_pus_ - taken_elsewhere_;
     std::optional<unsigned> shared_core, partial_core, fresh_core;
     candidates.ForEach([&](unsigned cpu) {
-      const CoreInfo* core = host.CoreOf(cpu);
+      const CoreInfo* core = host_.CoreOf(cpu);
       if (!core) return;
-      if (core->pus.Intersects(a.HeldCpus())) {
+      if (core->pus.Intersects(a_.HeldCpus())) {
         if (!shared_core) shared_core = cpu;
       } else if (!core->dedicable) {
         if (!partial_core) partial_core = cpu;
@@ -156,69 +182,83 @@ NodeTry TryNode(const Allocator& a, const FreeSnapshot& snap, size_t ni, unsigne
         fresh_core = cpu;
       }
     });
-    t.emulator = shared_core ? shared_core : partial_core ? partial_core : fresh_core;
-    t.emulator_short = !t.emulator;
+    return shared_core ? shared_core : partial_core ? partial_core : fresh_core;
   }
-  t.ok = !t.cores_short && !t.emulator_short && !t.pages_short && !t.memory_short;
-  t.leftover = t.free_cpus - std::min<unsigned>(t.free_cpus, chosen_pus.Count());
-  return t;
-}
 
-void AppendCoresShort(std::string& out, const Allocator& a, const NodeTry& t) {
-  StrAppend(out, {"node ", Decimal(a.host().nodes[t.node].id), " has ", Decimal(t.free_cores),
-                  " free dedicated cores (", Decimal(t.free_cpus), " CPUs), needs ",
-                  Decimal(t.vcpus), " CPUs"});
-}
-
-std::string CoresShort(const Allocator& a, const NodeTry& t) {
-  std::string out;
-  AppendCoresShort(out, a, t);
-  return out;
-}
-
-std::string EmulatorShort(const Allocator& a, const NodeTry& t) {
-  return StrCat({"node ", Decimal(a.host().nodes[t.node].id),
-                 " has no dedicated CPU left for the emulator thread"});
-}
-
-std::string PagesShort(const Allocator& a, const NodeTry& t, const InstanceType& type) {
-  return StrCat({"node ", Decimal(a.host().nodes[t.node].id), " has ",
-                 Decimal(a.FreeHugepages(t.node, type.hugepage_size_kib)), " free ",
-                 Kib(type.hugepage_size_kib), " hugepages"});
-}
-
-std::string MemoryShort(const Allocator& a, const NodeTry& t) {
-  return StrCat({"node ", Decimal(a.host().nodes[t.node].id), " has ",
-                 Kib(a.FreeBoundMemoryKib(t.node)), " ordinary memory free"});
-}
-
-void AppendCpuNeed(std::string& out, const InstanceType& type) {
-  StrAppend(out, {Decimal(type.vcpus), " vCPUs on whole cores",
-                  type.isolate_emulator_thread ? " + 1 emulator CPU" : ""});
-}
-
-namespace {
+  const Allocator& a_;
+  const HostResources& host_;
+  const FreeSnapshot& snap_;
+  const InstanceType& type_;
+  const CpuSet& taken_elsewhere_;
+  NodeTry t_;
+  CpuSet chosen_pus_;              // every CPU of the chosen cores
+  std::vector<unsigned> untaken_;  // FreeCores' list when another node took CPUs
+};
 
 // Shared CPUs left once `newly_held` is dedicated too.
 unsigned SharedCpusLeft(const Allocator& a, const CpuSet& newly_held) {
-  return (a.host().shared - a.HeldCpus() - newly_held).Count();
+  return (a.SharedPoolNow() - newly_held).Count();
 }
 
 }  // namespace
 
-// Shared guests must keep their ratio when dedicated cores leave the shared pool.
-bool Squeezes(const Allocator& a, const CpuSet& newly_held) {
-  const unsigned cpus = SharedCpusLeft(a, newly_held);
-  return a.SharedVcpusUsed() > static_cast<unsigned>(cpus * a.host().shared_cpu_ratio + 1e-9);
+NodeTry NodeFitter::Try(const NodeAsk& ask, const CpuSet& taken_elsewhere,
+                        Shortfalls look_for) const {
+  NodeAccumulator acc(a_, snap_, type_, ask, taken_elsewhere);
+  const bool all = look_for == Shortfalls::kAll;
+  // Memory first: the cheapest check, and the one a full node fails.
+  if (!acc.TakeMemory() && !all) return acc.Done();
+  if (!acc.TakeWholeCores() && !all) return acc.Done();
+  acc.TakeEmulatorCpu();
+  return acc.Done();
 }
 
-std::string SharedSqueeze(const Allocator& a, const CpuSet& newly_held) {
-  if (!Squeezes(a, newly_held)) return {};
-  const HostResources& host = a.host();
-  const unsigned cpus = SharedCpusLeft(a, newly_held);
-  return "taking these cores would leave " + std::to_string(a.SharedVcpusUsed()) +
-         " shared vCPUs on " + std::to_string(cpus) + " shared CPUs (ratio " +
-         std::to_string(host.shared_cpu_ratio).substr(0, 4) + ")";
+// Shared guests must keep their ratio when dedicated cores leave the shared pool.
+bool Squeezes(const Allocator& a, const CpuSet& newly_held) {
+  return a.SharedVcpusUsed() > a.host().SharedSlotsFor(SharedCpusLeft(a, newly_held));
+}
+
+void AppendCoresShort(fmt::memory_buffer& out, const Allocator& a, const NodeTry& t) {
+  fmt::format_to(fmt::appender(out),
+                 FMT_COMPILE("node {} has {} free dedicated cores ({} CPUs), needs {} CPUs"),
+                 a.host().nodes[t.ask.node].id, t.free_cores, t.free_cpus, t.ask.vcpus);
+}
+
+void AppendCpuNeed(fmt::memory_buffer& out, const InstanceType& type) {
+  fmt::format_to(fmt::appender(out), FMT_COMPILE("{} vCPUs on whole cores{}"), type.vcpus,
+                 type.isolate_emulator_thread ? " + 1 emulator CPU" : "");
+}
+
+std::string ShortfallWords(const Allocator& a, const InstanceType& type, const NodeTry& t) {
+  fmt::memory_buffer out;
+  const auto next = [&] {
+    if (out.size()) fmt::format_to(fmt::appender(out), FMT_COMPILE("; "));
+    return fmt::appender(out);
+  };
+  const unsigned id = a.host().nodes[t.ask.node].id;
+  if (t.short_of.cores) {
+    next();
+    AppendCoresShort(out, a, t);
+  }
+  if (t.short_of.emulator)
+    fmt::format_to(next(), FMT_COMPILE("node {} has no dedicated CPU left for the emulator thread"),
+                   id);
+  if (t.short_of.pages)
+    fmt::format_to(next(), FMT_COMPILE("node {} has {} free {} hugepages"), id,
+                   a.FreeHugepages(t.ask.node, type.hugepage_size_kib),
+                   Kib{type.hugepage_size_kib});
+  if (t.short_of.memory)
+    fmt::format_to(next(), FMT_COMPILE("node {} has {} ordinary memory free"), id,
+                   Kib{a.FreeBoundMemoryKib(t.ask.node)});
+  if (t.short_of.shared) {
+    CpuSet held;
+    AddHeldCpus(a.host(), t, held);
+    fmt::format_to(
+        next(),
+        FMT_COMPILE("taking these cores would leave {} shared vCPUs on {} shared CPUs (ratio {})"),
+        a.SharedVcpusUsed(), SharedCpusLeft(a, held), Ratio{a.host().shared_cpu_ratio});
+  }
+  return fmt::to_string(out);
 }
 
 }  // namespace kvhost::node_fit

@@ -5,11 +5,12 @@
 #include <numeric>
 #include <tuple>
 
-#include "agent/allocator/units.h"
+#include "base/sizes.h"
 
 namespace kvhost::span_search {
 
 using node_fit::FreeSnapshot;
+using node_fit::NodeFitter;
 using node_fit::NodeTry;
 
 bool SplitMemory(uint64_t units, const std::vector<unsigned>& vcpus, unsigned total_vcpus,
@@ -78,7 +79,7 @@ struct Plan {
 class Search {
  public:
   Search(const Allocator& a, const FreeSnapshot& snap, const InstanceType& type)
-      : a_(a), host_(a.host()), snap_(snap), type_(type) {
+      : host_(a.host()), snap_(snap), type_(type), fitter_(a, snap, type) {
     // CPUs a try on the node may take or look at: its free cores, its emulator candidates.
     reach_.resize(host_.nodes.size());
     for (size_t ni = 0; ni < host_.nodes.size(); ++ni) {
@@ -122,7 +123,7 @@ class Search {
       // worth for realtime types, whose emulator may not use an idle sibling) to
       // nodes with CPUs to spare.
       const unsigned step = type_.realtime ? host_.threads_per_core : 1;
-      if (!t->ok && emulator_here && shares_[k] > step) {
+      if (!t->ok() && emulator_here && shares_[k] > step) {
         unsigned moved = 0;
         for (size_t j = 0; j < nodes.size() && moved < step; ++j) {
           if (j == k) continue;
@@ -134,7 +135,7 @@ class Search {
         shares_[k] -= step;
         t = &Try(nodes[k], shares_[k], emulator_here, taken);
       }
-      if (!t->ok) return false;
+      if (!t->ok()) return false;
       node_fit::AddHeldCpus(host_, *t, taken);
       plan.leftover += t->leftover;
       plan.tries.push_back(t);
@@ -159,17 +160,17 @@ class Search {
   }
 
  private:
-  // TryNode for a span node (memory 0: checked by the split), made once per
+  // The fitter's try for a span node (memory 0: checked by the split), made once per
   // node, vCPU count and emulator whenever `taken` cannot matter to it.
   const NodeTry& Try(size_t ni, unsigned vcpus, bool emulator, const CpuSet& taken) {
+    const node_fit::NodeAsk ask{ni, vcpus, 0, emulator};
     if (taken.Intersects(reach_[ni])) {
-      fresh_.push_back(TryNode(a_, snap_, ni, vcpus, 0, type_, emulator, taken, false));
+      fresh_.push_back(fitter_.Try(ask, taken));
       return fresh_.back();
     }
     for (const Cached& c : cache_)
       if (c.ni == ni && c.vcpus == vcpus && c.emulator == emulator) return c.t;
-    cache_.push_back(
-        {ni, vcpus, emulator, TryNode(a_, snap_, ni, vcpus, 0, type_, emulator, {}, false)});
+    cache_.push_back({ni, vcpus, emulator, fitter_.Try(ask)});
     return cache_.back().t;
   }
 
@@ -180,10 +181,10 @@ class Search {
     NodeTry t;
   };
 
-  const Allocator& a_;
   const HostResources& host_;
   const FreeSnapshot& snap_;
   const InstanceType& type_;
+  const NodeFitter fitter_;
   std::vector<CpuSet> reach_;
   std::deque<Cached> cache_;   // deques: plans point into them
   std::deque<NodeTry> fresh_;  // tries that saw CPUs taken by another node of their set
@@ -254,8 +255,8 @@ std::optional<SpanChoice> FindSpan(const Allocator& a, const FreeSnapshot& snap,
       choice.nodes = best.nodes;
       for (size_t i = 0; i < best.tries.size(); ++i) {
         NodeTry t = *best.tries[i];
-        t.memory_kib = best.memory_kib[i];
-        t.pages = PagesFor(t.memory_kib, type.hugepage_size_kib);
+        t.ask.memory_kib = best.memory_kib[i];
+        t.take.pages = PagesFor(t.ask.memory_kib, type.hugepage_size_kib);
         choice.tries.push_back(std::move(t));
       }
       return choice;

@@ -3,17 +3,12 @@
 #include <cstdio>
 #include <sstream>
 
+#include "base/sizes.h"
+
 namespace kvhost {
 namespace {
 
 std::string OrNone(const std::string& s) { return s.empty() ? "none" : s; }
-
-std::string PageSize(uint64_t kib) {
-  if (kib >= 1024 * 1024 && kib % (1024 * 1024) == 0)
-    return std::to_string(kib / 1024 / 1024) + "G";
-  if (kib >= 1024 && kib % 1024 == 0) return std::to_string(kib / 1024) + "M";
-  return std::to_string(kib) + "K";
-}
 
 const char* VerdictWord(v1::Verdict v) {
   switch (v) {
@@ -29,17 +24,6 @@ const char* VerdictWord(v1::Verdict v) {
 }
 
 }  // namespace
-
-std::string HumanKib(uint64_t kib) {
-  char buf[32];
-  if (kib >= 1024ull * 1024)
-    std::snprintf(buf, sizeof buf, "%.1f GiB", kib / 1048576.0);
-  else if (kib >= 1024)
-    std::snprintf(buf, sizeof buf, "%.1f MiB", kib / 1024.0);
-  else
-    std::snprintf(buf, sizeof buf, "%llu KiB", static_cast<unsigned long long>(kib));
-  return buf;
-}
 
 std::string FormatHostSummary(const v1::HostReport& r) {
   std::ostringstream out;
@@ -57,11 +41,11 @@ std::string FormatHostSummary(const v1::HostReport& r) {
   for (const auto& n : t.numa_nodes()) {
     char line[64];
     std::snprintf(line, sizeof line, "  node %-3u %10s  cpus ", n.id(),
-                  HumanKib(n.memory_kib()).c_str());
+                  FormatKib(n.memory_kib()).c_str());
     out << line << (n.cpus().empty() ? "none (memory only)" : n.cpus());
     for (const auto& p : n.hugepages())
       if (p.total() || p.free())
-        out << "  hp" << PageSize(p.size_kib()) << " " << p.free() << "/" << p.total() << " free";
+        out << "  hp" << FormatKib(p.size_kib()) << " " << p.free() << "/" << p.total() << " free";
     out << "\n";
   }
   if (t.numa_nodes_size() > 1 && t.numa_nodes(0).distances_size() > 0) {
@@ -79,9 +63,9 @@ std::string FormatHostSummary(const v1::HostReport& r) {
 
   const auto& hp = r.hugepages();
   out << "hugepages default "
-      << (hp.default_size_kib() ? PageSize(hp.default_size_kib()) : "unknown");
+      << (hp.default_size_kib() ? FormatKib(hp.default_size_kib()) : "unknown");
   for (const auto& p : hp.global())
-    out << "; " << PageSize(p.size_kib()) << " " << p.free() << "/" << p.total() << " free"
+    out << "; " << FormatKib(p.size_kib()) << " " << p.free() << "/" << p.total() << " free"
         << (p.reserved() ? " (" + std::to_string(p.reserved()) + " reserved)" : "");
   out << "\n";
 

@@ -9,7 +9,4 @@ namespace kvhost {
 
 std::string FormatHostSummary(const v1::HostReport& report);
 
-// "31.4 GiB" style size from KiB.
-std::string HumanKib(uint64_t kib);
-
 }  // namespace kvhost

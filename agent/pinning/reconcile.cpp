@@ -4,11 +4,11 @@
 
 #include <algorithm>
 
-#include "agent/allocator/units.h"
 #include "agent/libvirt/desired_pinning.h"
 #include "agent/libvirt/pinning_reader.h"
 #include "agent/pinning/pinner.h"
 #include "agent/state/allocation_convert.h"
+#include "base/sizes.h"
 
 namespace kvhost {
 namespace {

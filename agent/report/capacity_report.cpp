@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <sstream>
 
-#include "agent/allocator/units.h"
+#include "base/sizes.h"
 
 namespace kvhost {
 namespace {

@@ -37,7 +37,8 @@ struct RealtimeReadiness {
                                                          {"isolatedCpus", &isolated_cpus},
                                                          {"kvm", &kvm},
                                                          {"guestRtBudget", &guest_rt_budget}};
-    // Governors and THP only warn: they cost latency but do not rule realtime out.
+    // RT throttling, governors and THP only warn: they cost latency but do not
+    // rule realtime out.
     for (const auto& [name, f] : facts)
       if (f->verdict == Verdict::kFail || f->verdict == Verdict::kUnknown)
         out.push_back(std::string(name) + ": " + f->reason);

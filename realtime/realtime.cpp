@@ -69,9 +69,15 @@ Fact ReadThp(const SysfsRoot& root) {
   return {mode, Verdict::kOk, "no background collapsing of guest memory"};
 }
 
+// The fact is about the host (can QEMU use KVM), not about the agent's own
+// /dev: the shipped unit's PrivateDevices=yes hides /dev/kvm from the agent,
+// while /sys still shows the kvm misc device udev turns into /dev/kvm.
 Fact ReadKvm(const SysfsRoot& root) {
   if (root.Exists("dev/kvm")) return {"present", Verdict::kOk, "/dev/kvm exists"};
-  return {"absent", Verdict::kFail, "no /dev/kvm: hardware virtualization unavailable"};
+  if (root.Exists("sys/class/misc/kvm"))
+    return {"present", Verdict::kOk, "the kvm device is registered (/sys/class/misc/kvm)"};
+  return {"absent", Verdict::kFail,
+          "no /dev/kvm or /sys/class/misc/kvm: hardware virtualization unavailable"};
 }
 
 Fact ReadGuestRtBudget(const SysfsRoot& root) {

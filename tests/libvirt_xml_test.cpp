@@ -3,6 +3,10 @@
 #include <gtest/gtest.h>
 #include <libvirt/libvirt.h>
 
+#include <cstdio>
+#include <string>
+#include <string_view>
+
 #include "agent/libvirt/affect_flags.h"
 #include "agent/libvirt/cpumap.h"
 #include "agent/libvirt/desired_pinning.h"
@@ -73,6 +77,115 @@ TEST(HugepagesInDomainXml, IgnoresOtherApplicationsMetadata) {
   EXPECT_THROW(DomainXmlRequestsHugepages("<domain><metadata><x/></domain>"), FormatError);
   EXPECT_THROW(DomainXmlRequestsHugepages("<domain><memoryBacking><hugepages/></domain>"),
                FormatError);
+}
+
+// The FormatError's text, or "" when xml_call did not throw one.
+template <typename Call>
+std::string FormatErrorOf(Call xml_call) {
+  try {
+    xml_call();
+  } catch (const FormatError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(HugepagesInDomainXml, RefusesMalformedXmlWithTheParsersReason) {
+  for (std::string_view bad :
+       {"", "<domain>", "<domain></domian>", "<domain a='1' a='2'/>", "<domain/><domain/>",
+        "<domain>&undeclared;</domain>", "<domain><memoryBacking><hugepages></memoryBacking>",
+        "<domain>\x01</domain>", "not xml at all", "<domain><!-- unterminated </domain>"}) {
+    std::string error = FormatErrorOf([&] { DomainXmlRequestsHugepages(bad); });
+    EXPECT_NE(error.find("domain XML"), std::string::npos) << "accepted: " << bad;
+  }
+  EXPECT_NE(FormatErrorOf([] {
+              DomainXmlRequestsHugepages("<domain>\n<a></b></domain>");
+            }).find("line 2"),
+            std::string::npos);
+  EXPECT_NE(FormatErrorOf([] { DomainXmlRequestsHugepages("<network/>"); }).find("<network>"),
+            std::string::npos);
+}
+
+TEST(HugepagesInDomainXml, ReadsWhatLibvirtActuallyWrites) {
+  // Comments, CDATA, processing instructions and namespaced extensions are all
+  // legal in what virDomainGetXMLDesc returns after a user's edit.
+  EXPECT_TRUE(DomainXmlRequestsHugepages(
+      "<?xml version='1.0'?>\n<!-- edited -->\n<domain type='kvm' "
+      "xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>"
+      "<description><![CDATA[<memoryBacking/>]]></description>"
+      "<memoryBacking><!-- 1G --><hugepages><page size='1048576'/></hugepages></memoryBacking>"
+      "<qemu:commandline/></domain>"));
+  // A <hugepages> that is not a direct child of <memoryBacking> asks for nothing.
+  EXPECT_FALSE(DomainXmlRequestsHugepages(
+      "<domain><memoryBacking><source><hugepages/></source></memoryBacking></domain>"));
+  EXPECT_FALSE(DomainXmlRequestsHugepages(
+      "<domain><devices><memoryBacking><hugepages/></memoryBacking></devices></domain>"));
+}
+
+// XXE: an external entity must never be read, whatever it points at. The file
+// exists and would turn the answer to true if libxml2 substituted it.
+TEST(HugepagesInDomainXml, RefusesDoctypesSoNoEntityIsEverLoaded) {
+  std::string injected = ::testing::TempDir() + "kvhost-xxe-hugepages.xml";
+  FILE* file = std::fopen(injected.c_str(), "w");
+  ASSERT_NE(file, nullptr);
+  std::fputs("<hugepages/>", file);
+  std::fclose(file);
+  for (const std::string& xml :
+       {"<!DOCTYPE domain [<!ENTITY x SYSTEM 'file://" + injected +
+            "'>]><domain><memoryBacking>&x;</memoryBacking></domain>",
+        "<!DOCTYPE domain SYSTEM 'file://" + injected + "'><domain/>",
+        std::string("<!DOCTYPE domain [<!ENTITY h '<hugepages/>'>]>"
+                    "<domain><memoryBacking>&h;</memoryBacking></domain>")}) {
+    EXPECT_NE(FormatErrorOf([&] { DomainXmlRequestsHugepages(xml); }).find("DOCTYPE"),
+              std::string::npos)
+        << xml;
+  }
+  EXPECT_NE(FormatErrorOf([] {
+              ParseInstanceTypeElement(
+                  "<!DOCTYPE instance [<!ENTITY t 'cx1.large'>]><instance type='&t;'/>");
+            }).find("DOCTYPE"),
+            std::string::npos);
+  std::remove(injected.c_str());
+}
+
+TEST(HugepagesInDomainXml, RefusesAnEntityExpansionBomb) {
+  std::string bomb = "<!DOCTYPE domain [<!ENTITY a0 'hugepages'>";
+  for (int level = 1; level <= 12; ++level) {
+    std::string previous = "&a" + std::to_string(level - 1) + ";";
+    bomb += "<!ENTITY a" + std::to_string(level) + " '" + previous + previous + previous +
+            previous + previous + previous + previous + previous + previous + previous + "'>";
+  }
+  bomb += "]><domain><memoryBacking a='&a12;'/></domain>";
+  EXPECT_NE(FormatErrorOf([&] { DomainXmlRequestsHugepages(bomb); }).find("DOCTYPE"),
+            std::string::npos);
+}
+
+TEST(HugepagesInDomainXml, ReadsLargeDomainsAndRefusesHugeOrDeepInput) {
+  std::string devices;
+  while (devices.size() < 3u << 20) devices += "<disk type='file'><source file='/x'/></disk>";
+  EXPECT_TRUE(DomainXmlRequestsHugepages("<domain><devices>" + devices +
+                                         "</devices><memoryBacking><hugepages/>"
+                                         "</memoryBacking></domain>"));
+
+  std::string huge = "<domain>" + std::string(kMaxLibvirtXmlBytes, ' ') + "</domain>";
+  EXPECT_NE(FormatErrorOf([&] { DomainXmlRequestsHugepages(huge); }).find("bytes, over the"),
+            std::string::npos);
+
+  std::string deep;
+  for (int i = 0; i < 100000; ++i) deep += "<a>";
+  EXPECT_NE(FormatErrorOf([&] { DomainXmlRequestsHugepages("<domain>" + deep); }).find("malformed"),
+            std::string::npos);
+}
+
+TEST(InstanceTypeElement, RefusesMalformedMetadataWithTheParsersReason) {
+  EXPECT_NE(FormatErrorOf([] {
+              ParseInstanceTypeElement("<instance type='x'/>junk");
+            }).find("instance metadata is malformed"),
+            std::string::npos);
+  EXPECT_NE(FormatErrorOf([] {
+              ParseInstanceTypeElement("<instance type='x'>");
+            }).find("instance metadata is malformed"),
+            std::string::npos);
 }
 
 TEST(Cpumap, RoundTripsAndRefusesCpusBeyondTheHost) {

@@ -78,6 +78,25 @@ TEST_F(RealtimeFacts, AStockKernelAndThrottlingSayWhy) {
   EXPECT_EQ(rt.Blockers().size(), 3u);  // preemptRt, isolatedCpus, kvm: warnings do not block
 }
 
+// The shipped unit's PrivateDevices=yes gives the agent a /dev without kvm,
+// while /sys still shows the host's devices: this root is that view (the
+// kvm misc device registered, laid out as the kernel does, and no dev/kvm).
+TEST_F(RealtimeFacts, KvmIsSeenFromSysfsWhenTheUnitHidesDevKvm) {
+  Write("sys/devices/virtual/misc/kvm/dev", "10:232\n");
+  fs::create_directories(root / "sys/class/misc");
+  fs::create_directory_symlink("../../devices/virtual/misc/kvm", root / "sys/class/misc/kvm");
+  const RealtimeReadiness rt = Read();
+  EXPECT_EQ(rt.kvm.verdict, Verdict::kOk) << rt.kvm.reason;
+  EXPECT_NE(rt.kvm.reason.find("/sys/class/misc/kvm"), std::string::npos) << rt.kvm.reason;
+
+  // A dangling link (no kvm module behind it) is no device.
+  fs::remove_all(root / "sys/devices/virtual/misc/kvm");
+  EXPECT_EQ(Read().kvm.verdict, Verdict::kFail);
+  // /dev/kvm alone still counts: a root where the agent runs without the unit.
+  Write("dev/kvm", "");
+  EXPECT_EQ(Read().kvm.verdict, Verdict::kOk);
+}
+
 TEST_F(RealtimeFacts, MalformedFactsAreUnknownNotGuessed) {
   Write("proc/sys/kernel/sched_rt_runtime_us", "lots\n");
   Write("sys/fs/cgroup/cpu/cpu.rt_runtime_us", "x\n");

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -107,6 +108,35 @@ void ExpectSamePlacement(const Placement& a, const Placement& b) {
 TEST(Crc32c, MatchesTheStandardCheckValue) {
   EXPECT_EQ(Crc32c("123456789"), 0xE3069283u);
   EXPECT_EQ(Crc32c(""), 0u);
+}
+
+// RFC 3720 (iSCSI) appendix B.4: the published CRC-32C test vectors.
+TEST(Crc32c, MatchesTheIscsiTestVectors) {
+  std::string ascending(32, '\0');
+  std::string descending(32, '\0');
+  for (int i = 0; i < 32; ++i) {
+    ascending[i] = static_cast<char>(i);
+    descending[i] = static_cast<char>(31 - i);
+  }
+  EXPECT_EQ(Crc32c(std::string(32, '\0')), 0x8A9136AAu);
+  EXPECT_EQ(Crc32c(std::string(32, '\xFF')), 0x62A8AB43u);
+  EXPECT_EQ(Crc32c(ascending), 0x46DD794Eu);
+  EXPECT_EQ(Crc32c(descending), 0x113FDB5Cu);
+}
+
+// tests/data/state/state-table-crc32c.pb is SampleState() as saved by the
+// hand-written table CRC this agent used before Boost.CRC: files already on
+// hosts must still verify.
+TEST_F(StateStoreTest, ReadsAStateFileWrittenByThePreviousChecksumCode) {
+  const char* source = std::getenv("KVHOST_SOURCE_DIR");
+  ASSERT_NE(source, nullptr) << "run through ctest (KVHOST_SOURCE_DIR)";
+  fs::copy_file(fs::path(source) / "tests/data/state/state-table-crc32c.pb",
+                dir_ / StateStore::kFileName);
+  LoadedState loaded = StateStore(dir_).Read();
+  ASSERT_EQ(loaded.status, StateLoadStatus::kLoaded) << loaded.problem;
+  ASSERT_EQ(loaded.state.allocations_size(), 2);
+  ExpectSamePlacement(PlacementFromAllocation(loaded.state.allocations(0)), SamplePlacement());
+  EXPECT_EQ(loaded.state.allocations(1).shared_cpus(), "4-7,20");
 }
 
 TEST(AllocationConvert, PlacementRoundTrips) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The unit must pass systemd's own checks: `systemd-analyze verify` with no
-# complaint, and an offline security exposure of at most 3.0 ("OK").
+# complaint, and an offline security exposure of at most 2.5 ("OK"; 2.5 today:
+# a new directive must not loosen the sandbox).
 # Usage: systemd_unit_test.sh UNIT AGENT_BINARY
 set -euo pipefail
 unit=$1 agent=$2
@@ -15,5 +16,5 @@ level=$(systemd-analyze security --offline=yes "$work/kvhost-agent.service" 2>&1
   sed -n 's/.*Overall exposure level for kvhost-agent.service: \([0-9.]*\).*/\1/p')
 [ -n "$level" ] || { echo "no exposure level reported"; exit 1; }
 echo "exposure level $level"
-awk -v l="$level" 'BEGIN { exit !(l <= 3.0) }' || { echo "exposure $level above 3.0"; exit 1; }
+awk -v l="$level" 'BEGIN { exit !(l <= 2.5) }' || { echo "exposure $level above 2.5"; exit 1; }
 echo "1 passed, 0 failed"

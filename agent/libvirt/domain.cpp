@@ -35,30 +35,6 @@ DomainState FromLibvirtState(int state) {
 
 }  // namespace
 
-std::string DomainStateName(DomainState state) {
-  switch (state) {
-    case DomainState::kNoState:
-      return "nostate";
-    case DomainState::kRunning:
-      return "running";
-    case DomainState::kBlocked:
-      return "blocked";
-    case DomainState::kPaused:
-      return "paused";
-    case DomainState::kShutdown:
-      return "shutdown";
-    case DomainState::kShutoff:
-      return "shutoff";
-    case DomainState::kCrashed:
-      return "crashed";
-    case DomainState::kPmSuspended:
-      return "pmsuspended";
-    case DomainState::kUnknown:
-      break;
-  }
-  return "unknown";
-}
-
 LibvirtDomain::LibvirtDomain(DomainHandle handle) : handle_(std::move(handle)) {
   const char* name = virDomainGetName(handle_.get());
   if (name == nullptr) ThrowLastLibvirtError("read the name of a domain");

@@ -23,8 +23,6 @@ enum class DomainState {
   kUnknown
 };
 
-std::string DomainStateName(DomainState state);
-
 struct DomainSummary {
   std::string name;
   std::string uuid;

@@ -7,8 +7,8 @@
 
 namespace kvhost {
 
-// Standard CRC-32C: reflected polynomial 0x82F63B78, initial and final XOR
-// 0xFFFFFFFF; Crc32c("123456789") == 0xE3069283.
+// Standard CRC-32C (Boost.CRC): polynomial 0x1EDC6F41 (0x82F63B78 reflected),
+// initial and final XOR 0xFFFFFFFF; Crc32c("123456789") == 0xE3069283.
 uint32_t Crc32c(std::string_view bytes);
 
 }  // namespace kvhost

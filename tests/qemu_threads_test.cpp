@@ -191,13 +191,17 @@ TEST(QemuThreadsFakeProc, MalformedFilesAreInputErrorsNamingTheFile) {
   ExpectInputError(root, "proc/100/task/100/stat", "field 41 (policy) 'fifo'");
 }
 
-TEST(VcpuIndexOfThreadTest, ParsesOnlyKvmVcpuThreadNames) {
+TEST(VcpuIndexOfThreadTest, ParsesKvmAndTcgVcpuThreadNamesOnly) {
   EXPECT_EQ(VcpuIndexOfThread("CPU 0/KVM"), 0u);
   EXPECT_EQ(VcpuIndexOfThread("CPU 3/KVM"), 3u);
   EXPECT_EQ(VcpuIndexOfThread("CPU 255/KVM"), 255u);
-  for (const char* other : {"CPU 3/TCG", "CPU /KVM", "CPU -1/KVM", "CPU +1/KVM", "CPU 03/KVM",
-                            "CPU 3/KVMx", "CPU 3 /KVM", "cpu 3/KVM", "CPU 3/kvm", "qemu-system-x86",
-                            "IO mon_iothread", "", "CPU 99999999999/KVM"})
+  // Under TCG (no /dev/kvm) the threads are pinned and verified the same way.
+  EXPECT_EQ(VcpuIndexOfThread("CPU 0/TCG"), 0u);
+  EXPECT_EQ(VcpuIndexOfThread("CPU 12/TCG"), 12u);
+  for (const char* other :
+       {"ALL CPUs/TCG", "CPU /TCG", "CPU 3/TCGx", "CPU 3/tcg", "CPU 3/HVF", "CPU /KVM",
+        "CPU -1/KVM", "CPU +1/KVM", "CPU 03/KVM", "CPU 3/KVMx", "CPU 3 /KVM", "cpu 3/KVM",
+        "CPU 3/kvm", "qemu-system-x86", "IO mon_iothread", "", "CPU 99999999999/KVM"})
     EXPECT_EQ(VcpuIndexOfThread(other), std::nullopt) << other;
 }
 

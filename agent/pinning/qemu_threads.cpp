@@ -144,13 +144,15 @@ std::vector<QemuThread> ReadQemuThreads(const SysfsRoot& root, int pid) {
 }
 
 std::optional<unsigned> VcpuIndexOfThread(const std::string& comm) {
-  constexpr std::string_view kPrefix = "CPU ", kSuffix = "/KVM";
+  constexpr std::string_view kPrefix = "CPU ";
+  constexpr size_t kSuffixSize = 4;  // "/KVM" or "/TCG"
   std::string_view name = comm;
-  if (name.size() <= kPrefix.size() + kSuffix.size() || name.substr(0, kPrefix.size()) != kPrefix ||
-      name.substr(name.size() - kSuffix.size()) != kSuffix)
+  if (name.size() <= kPrefix.size() + kSuffixSize || name.substr(0, kPrefix.size()) != kPrefix)
     return std::nullopt;
+  const std::string_view suffix = name.substr(name.size() - kSuffixSize);
+  if (suffix != "/KVM" && suffix != "/TCG") return std::nullopt;
   const std::string_view digits =
-      name.substr(kPrefix.size(), name.size() - kPrefix.size() - kSuffix.size());
+      name.substr(kPrefix.size(), name.size() - kPrefix.size() - kSuffixSize);
   // QEMU prints the index with %d: digits only, no sign, no leading zeros.
   if (digits.size() > 1 && digits.front() == '0') return std::nullopt;
   unsigned index = 0;

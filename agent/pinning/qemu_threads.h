@@ -40,9 +40,11 @@ std::vector<QemuThread> ReadQemuThreads(const SysfsRoot& root, int pid);
 // One thread of `pid`; nullopt when it does not exist (any more).
 std::optional<QemuThread> ReadQemuThread(const SysfsRoot& root, int pid, int tid);
 
-// The vCPU index of a KVM vCPU thread name: QEMU names them "CPU <n>/KVM"
-// (qemu_kvm_start_vcpu). nullopt for every other name, including TCG's
-// "CPU <n>/TCG", which a realtime or dedicated VM must not be running on.
+// The vCPU index of a vCPU thread name: QEMU names them "CPU <n>/KVM" under
+// KVM (kvm_start_vcpu_thread) and "CPU <n>/TCG" under multi-threaded TCG
+// (rr_start_vcpu_thread's single "ALL CPUs/TCG" runs every vCPU, so it has no
+// index). nullopt for every other name. Pinning is verified on both; only KVM
+// threads are made realtime (SetVcpuThreadsFifo).
 std::optional<unsigned> VcpuIndexOfThread(const std::string& comm);
 
 // "SCHED_FIFO" for 1, ... ; "policy <n>" for a number the kernel may add later.

@@ -19,7 +19,8 @@ unsigned SetVcpuThreadsFifo(const SysfsRoot& proc_root, int qemu_pid, int priori
                                 std::to_string(lowest) + ".." + std::to_string(highest));
   unsigned set = 0;
   for (const QemuThread& thread : ReadQemuThreads(proc_root, qemu_pid)) {
-    if (!VcpuIndexOfThread(thread.name)) continue;
+    // A realtime guest runs under KVM; an emulated (TCG) vCPU is never made realtime.
+    if (!VcpuIndexOfThread(thread.name) || !thread.name.ends_with("/KVM")) continue;
     const sched_param param{.sched_priority = priority};
     // On Linux sched_setscheduler() takes a thread id and changes only that thread.
     if (sched_setscheduler(thread.tid, SCHED_FIFO, &param) != 0) {

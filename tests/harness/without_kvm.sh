@@ -4,8 +4,7 @@
 # (the harness's libvirtd, QEMU) sees no /dev/kvm either, so this proves the TCG
 # fallback of tests/harness/libvirtd.sh and the real-libvirtd tests on a machine that
 # has KVM, e.g.
-#   flock /work/.libvirtd-tests.lock tests/harness/without_kvm.sh \
-#     ctest --test-dir build -R 'libvirtd|pin_integration|pin_fault'
+#   tests/harness/without_kvm.sh ctest --test-dir build -R 'libvirtd|pin_integration|pin_fault'
 # Needs root (mount namespaces, mounts). Leaves the host's /dev untouched.
 set -euo pipefail
 

@@ -6,6 +6,9 @@
 // Host model: the fixture hwloc-256ppc-8n8s4t (256 CPUs, 8 nodes, SMT4) with
 // 8192 free 2Mi pages per node; domains: 40 cx1.medium (dedicated core +
 // emulator CPU, hugepages) and 60 u1.small (shared pool), all running.
+//
+// --libvirtd [--starts N] [--tcg] adds the unpinned window of starting domains
+// on the real libvirtd (bench/pinning_window.h); README says how to bring one up.
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -14,6 +17,7 @@
 #include "agent/host/discover.h"
 #include "agent/pinning/pinner.h"
 #include "bench/bench_support.h"
+#include "bench/pinning_window.h"
 
 namespace kvhost::bench {
 namespace {
@@ -53,14 +57,22 @@ std::shared_ptr<const HostResources> Host(const std::filesystem::path& fixtures)
 int Run(int argc, char** argv) {
   long rounds = 11;
   std::string fixtures_dir;
+  std::optional<WindowOptions> window;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--rounds" && i + 1 < argc)
       rounds = ParseCount(argv[++i], "--rounds", 1, 1000);
     else if (arg == "--fixtures" && i + 1 < argc)
       fixtures_dir = argv[++i];
+    else if (arg == "--libvirtd")
+      window.emplace();
+    else if (arg == "--starts" && i + 1 < argc && window)
+      window->starts = static_cast<int>(ParseCount(argv[++i], "--starts", 1, 10000));
+    else if (arg == "--tcg" && window)
+      window->domain_type = "qemu";
     else
-      throw std::runtime_error("usage: pinning [--rounds N] [--fixtures DIR]");
+      throw std::runtime_error(
+          "usage: pinning [--rounds N] [--fixtures DIR] [--libvirtd [--starts N] [--tcg]]");
   }
   FixtureMachines fixtures(fixtures_dir, KVHOST_FIXTURES_TARBALL);
   TempDir work;
@@ -102,6 +114,7 @@ int Run(int argc, char** argv) {
               reconcile / list);
   std::printf("| pin one domain (place, save, pin, verify, save) | %.3f | %.2f |\n", pin,
               pin / list);
+  if (window) PrintUnpinnedWindow(*window);
   return 0;
 }
 

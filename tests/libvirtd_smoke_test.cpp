@@ -1,12 +1,12 @@
-// The libvirt edge against a real libvirtd and QEMU/KVM (qemu:///system, brought
-// up by tests/harness/libvirtd.sh as the `libvirtd` ctest fixture): pinning
+// The libvirt edge against a real libvirtd and QEMU (qemu:///system, brought up
+// by tests/harness/libvirtd.sh as the `libvirtd` ctest fixture; KVM, or TCG
+// where /dev/kvm does not work: tests/it_accelerator.h): pinning
 // applied through the library must show in the kernel's view of the QEMU
 // threads, and lifecycle events must arrive. Domains are tiny and diskless
 // (SeaBIOS finds nothing to boot and idles), named kvhost-it-* so the harness
 // can clean up after a crashed run. Written for a host with at least 2 CPUs.
 #include <gtest/gtest.h>
 #include <libvirt/libvirt.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -22,11 +22,13 @@
 #include "agent/libvirt/libvirt_error.h"
 #include "agent/libvirt/lifecycle_watcher.h"
 #include "agent/libvirt/placement_applier.h"
+#include "it_accelerator.h"
 #include "qemu_proc_support.h"
 
 namespace kvhost {
 namespace {
 
+using testing::ChooseItAccelerator;
 using testing::DescribeThreads;
 using testing::FindThread;
 using testing::IsVcpuThread;
@@ -41,9 +43,9 @@ std::string DomainName(const std::string& suffix) {
   return "kvhost-it-smoke-" + std::to_string(getpid()) + "-" + suffix;
 }
 
-std::string KvmDomainXml(const std::string& name, unsigned vcpus, unsigned memory_mib,
-                         const std::string& instance_type) {
-  return "<domain type='kvm'><name>" + name + "</name>" +
+std::string DomainXml(const std::string& name, unsigned vcpus, unsigned memory_mib,
+                      const std::string& instance_type) {
+  return "<domain type='" + ChooseItAccelerator().domain_type + "'><name>" + name + "</name>" +
          "<metadata><kvhost:instance xmlns:kvhost='https://kvhost.cozystack.io/xmlns/v1' type='" +
          instance_type + "'/></metadata>" + "<memory unit='MiB'>" + std::to_string(memory_mib) +
          "</memory><vcpu>" + std::to_string(vcpus) + "</vcpu>" +
@@ -70,7 +72,7 @@ class TestDomain {
       DestroyAndUndefine(old.get());
     }
     TakeLastLibvirtError();
-    std::string xml = KvmDomainXml(name, vcpus, memory_mib, instance_type);
+    std::string xml = DomainXml(name, vcpus, memory_mib, instance_type);
     DomainHandle handle(virDomainDefineXML(connection.raw(), xml.c_str()));
     if (!handle) ThrowLastLibvirtError("define domain '" + name + "' on " + connection.uri());
     domain_.emplace(std::move(handle));
@@ -109,9 +111,10 @@ Placement Dedicated(const TestDomain& vm, std::vector<unsigned> vcpu_cpus,
   return placement;
 }
 
-// The CPUs vCPU thread "CPU <n>/KVM" may run on, "" when there is no such thread.
+// The CPUs vCPU thread "CPU <n>/KVM" (or /TCG) may run on, "" when there is no such thread.
 std::string VcpuCpus(const std::vector<QemuThread>& threads, unsigned vcpu) {
-  std::optional<QemuThread> thread = FindThread(threads, "CPU " + std::to_string(vcpu) + "/KVM");
+  std::optional<QemuThread> thread =
+      FindThread(threads, testing::VcpuThreadName(ChooseItAccelerator(), vcpu));
   return thread ? thread->cpus_allowed_list : "";
 }
 
@@ -172,13 +175,9 @@ class EventLog {
 class RealLibvirtd : public ::testing::Test {
  protected:
   void SetUp() override {
-    // The harness skips (exit 77) in these cases, and ctest still runs the
+    // The harness skips (exit 77) in this case, and ctest still runs the
     // tests that need its fixture: skip here too rather than fail.
     if (geteuid() != 0) GTEST_SKIP() << "needs root for qemu:///system";
-    struct stat kvm {};
-    if (stat("/dev/kvm", &kvm) != 0 || !S_ISCHR(kvm.st_mode)) {
-      GTEST_SKIP() << "no /dev/kvm device on this machine";
-    }
     // The event loop must be registered before the connection whose events we want.
     loop_.emplace();
     connection_.emplace(LibvirtConnection::Open(kUri));
@@ -202,7 +201,7 @@ class RealLibvirtd : public ::testing::Test {
   std::vector<std::unique_ptr<TestDomain>> domains_;
 };
 
-TEST_F(RealLibvirtd, SeesRunningKvmDomainsWithTheirMetadata) {
+TEST_F(RealLibvirtd, SeesRunningDomainsWithTheirMetadataAndVcpuThreads) {
   TestDomain& a = Define("meta-a", 1, 64, "cx1.medium");
   TestDomain& b = Define("meta-b", 2, 128, "u1.small");
   a.Start();
@@ -219,9 +218,15 @@ TEST_F(RealLibvirtd, SeesRunningKvmDomainsWithTheirMetadata) {
   EXPECT_EQ(connection_->LookupDomain(b.domain().uuid()).Summarize().instance_type,
             std::optional<std::string>("u1.small"));
 
+  // One thread per vCPU, named after the accelerator the domain asked for:
+  // under TCG too (QEMU's multi-threaded TCG), which pinning relies on.
+  const testing::ItAccelerator accelerator = ChooseItAccelerator();
+  std::cout << "domains run under " << accelerator.domain_type << " (" << accelerator.why << ")\n";
   std::vector<QemuThread> threads = b.Threads();
-  EXPECT_TRUE(FindThread(threads, "CPU 0/KVM")) << DescribeThreads(threads);
-  EXPECT_TRUE(FindThread(threads, "CPU 1/KVM")) << DescribeThreads(threads);
+  EXPECT_TRUE(FindThread(threads, testing::VcpuThreadName(accelerator, 0)))
+      << DescribeThreads(threads);
+  EXPECT_TRUE(FindThread(threads, testing::VcpuThreadName(accelerator, 1)))
+      << DescribeThreads(threads);
 }
 
 TEST_F(RealLibvirtd, PinsVcpusAndEmulatorOfRunningDomainsAsTheKernelSeesIt) {
@@ -237,7 +242,7 @@ TEST_F(RealLibvirtd, PinsVcpusAndEmulatorOfRunningDomainsAsTheKernelSeesIt) {
   EXPECT_EQ(ra.pin_flags, unsigned{VIR_DOMAIN_AFFECT_LIVE | VIR_DOMAIN_AFFECT_CONFIG});
   // QEMU refuses a live nodeset change in strict mode; the config then carries it.
   EXPECT_TRUE(ra.numa == NumaOutcome::kApplied || ra.numa == NumaOutcome::kAppliesAtNextStart);
-  std::cout << "numatune on a running KVM domain: " << NumaOutcomeName(ra.numa) << " "
+  std::cout << "numatune on a running domain: " << NumaOutcomeName(ra.numa) << " "
             << ra.numa_deferred_reason << "\n";
   // b: vCPU 0 -> CPU 1, vCPU 1 -> CPU 0, emulator -> CPU 1.
   ApplyPlacement(*connection_, b.domain(), Dedicated(b, {1, 0}, 1));

@@ -1,8 +1,8 @@
 // Shared by the real-libvirtd tests of the pinning service
-// (pin_integration_test.cpp, pin_fault_test.cpp): the test's own KVM domains
-// on qemu:///system, the agent run the way an operator runs it, and the three
-// views of where a domain is pinned that must agree: the agent's state file,
-// libvirt, and the kernel (/proc/<qemu>/task/*/status).
+// (pin_integration_test.cpp, pin_fault_test.cpp): the test's own domains on
+// qemu:///system (KVM, or TCG without /dev/kvm: tests/it_accelerator.h), the
+// agent run the way an operator runs it, and the three views of where a domain is pinned that must
+// agree: the agent's state file, libvirt, and the kernel (/proc/<qemu>/task/*/status).
 //
 // Domains are diskless and tiny (SeaBIOS finds nothing to boot and idles),
 // named kvhost-it-<pid>-<x> so the harness removes leftovers of a crashed run,
@@ -26,6 +26,7 @@
 #include "agent/state/state_store.h"
 #include "agent_process_support.h"
 #include "base/cpu_set.h"
+#include "it_accelerator.h"
 #include "qemu_proc_support.h"
 
 namespace kvhost::it {
@@ -77,8 +78,9 @@ class Hypervisor {
                        "xmlns:kvhost='https://kvhost.cozystack.io/xmlns/v1' type='" +
                            type + "'/></metadata>";
     // 128 MiB, the it.* size, so a domain without metadata matches it.dedicated and it.shared.
-    const std::string xml = "<domain type='kvm'><name>" + name + "</name>" + metadata +
-                            "<memory unit='MiB'>128</memory><vcpu>" + std::to_string(vcpus) +
+    const std::string xml = "<domain type='" + accelerator_.domain_type + "'><name>" + name +
+                            "</name>" + metadata + "<memory unit='MiB'>128</memory><vcpu>" +
+                            std::to_string(vcpus) +
                             "</vcpu><os><type arch='x86_64'>hvm</type></os>"
                             "<devices><memballoon model='none'/></devices></domain>";
     names_.push_back(name);
@@ -101,13 +103,14 @@ class Hypervisor {
     if (!pid) throw std::runtime_error("no QEMU pid file for " + name);
     return testing::ReadThreads(*pid);
   }
-  // Cpus_allowed_list of thread "CPU <vcpu>/KVM", "" when there is none.
+  // Cpus_allowed_list of thread "CPU <vcpu>/KVM" (or /TCG), "" when there is none.
   std::string VcpuCpus(const std::string& name, unsigned vcpu) const {
-    auto t = testing::FindThread(Threads(name), "CPU " + std::to_string(vcpu) + "/KVM");
+    auto t = testing::FindThread(Threads(name), testing::VcpuThreadName(accelerator_, vcpu));
     return t ? t->cpus_allowed_list : "";
   }
 
  private:
+  const testing::ItAccelerator accelerator_ = testing::ChooseItAccelerator();
   std::unique_ptr<LibvirtConnection> connection_;
   std::vector<std::string> names_;
 };
@@ -228,13 +231,10 @@ inline void ExpectReconciled(const RunResult& r) {
 class RealAgentTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    // The harness exits 77 (skip) in exactly these cases, and ctest still runs
-    // the tests needing its fixture: they skip too, rather than fail.
+    // The harness exits 77 (skip) in exactly this case, and ctest still runs
+    // the tests needing its fixture: they skip too, rather than fail. Without
+    // /dev/kvm the domains run under TCG (tests/it_accelerator.h).
     if (geteuid() != 0) GTEST_SKIP() << "needs root for qemu:///system";
-    if (int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC); fd < 0)
-      GTEST_SKIP() << "/dev/kvm cannot be opened here";
-    else
-      close(fd);
     // libvirt's client writes to its socket with write(): a call on a
     // connection to a libvirtd that restarted would kill the test with SIGPIPE.
     // libvirt leaves that signal to the application (virsh ignores it too).

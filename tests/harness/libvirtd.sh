@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# A real libvirtd + QEMU/KVM for the integration tests: the `libvirtd` ctest fixture.
+# A real libvirtd + QEMU for the integration tests: the `libvirtd` ctest fixture.
 #   libvirtd.sh start DIR   install what is missing, start virtlogd + libvirtd (unless a
 #                           libvirtd already runs: then use that one as it is), wait until
-#                           qemu:///system answers. Exit 77 (skip) when KVM cannot work here.
+#                           qemu:///system answers and offers the tests' domain type: kvm
+#                           where /dev/kvm works, else qemu (TCG; KVHOST_IT_FORCE_TCG=1
+#                           takes it on a machine with KVM too). Exit 77 (skip) without root.
 #   libvirtd.sh stop DIR    remove kvhost-it-* domains, stop only what start started,
 #                           restore /etc/libvirt/qemu.conf and the qemu user as they were.
 #   libvirtd.sh restart DIR stop and start the libvirtd that start started (running QEMU
@@ -156,7 +158,8 @@ qemu_conf_runs_as_root() {
     [ "$(grep -E '^[[:space:]]*group[[:space:]]*=' "$QEMU_CONF" | tail -n1 | tr -d '[:space:]')" = 'group="root"' ]
 }
 
-# QEMU runs as root: /dev/kvm is 0600 root here, and no udev gives the kvm group access.
+# QEMU runs as root: /dev/kvm is 0600 root here, and no udev gives the kvm group access
+# (harmless under TCG, where QEMU opens no device).
 configure_qemu_conf() {
   qemu_conf_runs_as_root && return 0
   # Back up once: a backup left by an interrupted run is the original, our edit is not.
@@ -236,10 +239,27 @@ stop_daemon() {
   log "stopped $name (pid $pid)"
 }
 
+# The tests' <domain type>: kvm when /dev/kvm opens read-write, else qemu (QEMU's TCG
+# emulator). Pinning, events, numatune and the vCPU threads in /proc behave the same under
+# TCG, so no real-libvirtd test needs KVM. tests/it_accelerator.h applies the same rule.
+# Sets DOMAIN_TYPE and ACCELERATOR_WHY.
+choose_domain_type() {
+  if [ "${KVHOST_IT_FORCE_TCG:-}" = 1 ]; then
+    DOMAIN_TYPE=qemu ACCELERATOR_WHY="TCG: KVHOST_IT_FORCE_TCG=1"
+  elif [ ! -c /dev/kvm ]; then
+    DOMAIN_TYPE=qemu ACCELERATOR_WHY="TCG: /dev/kvm is absent (no kvm module, or no hardware/nested virtualisation)"
+  elif ! { : <>/dev/kvm; } 2>/dev/null; then
+    DOMAIN_TYPE=qemu ACCELERATOR_WHY="TCG: /dev/kvm cannot be opened read-write by root here"
+  else
+    DOMAIN_TYPE=kvm ACCELERATOR_WHY="KVM: /dev/kvm opens read-write"
+  fi
+}
+
 start() {
   [ "$(id -u)" -eq 0 ] || skip "they need root (packages, /etc/libvirt, the system libvirtd)"
-  [ -c /dev/kvm ] || skip "/dev/kvm is absent (no kvm module, or no hardware/nested virtualisation)"
-  { : <>/dev/kvm; } 2>/dev/null || skip "/dev/kvm cannot be opened read-write by root here"
+  local DOMAIN_TYPE ACCELERATOR_WHY
+  choose_domain_type
+  log "domains run under $ACCELERATOR_WHY"
   local began=$EPOCHREALTIME
   lock
   mkdir -p "$STATE/users"
@@ -274,8 +294,8 @@ start() {
   # when grep exits at the first match and virsh dies of SIGPIPE writing the rest.
   local caps
   caps=$(timeout 30 virsh -c "$URI" capabilities) || die "$URI answers but gives no capabilities"
-  [[ $caps == *"<domain type='kvm'"* ]] ||
-    die "$URI answers but offers no KVM domains; see $DIR/libvirtd.log"
+  [[ $caps == *"<domain type='$DOMAIN_TYPE'"* ]] ||
+    die "$URI answers but offers no <domain type='$DOMAIN_TYPE'> ($ACCELERATOR_WHY); see $DIR/libvirtd.log"
 
   # Leftovers of an interrupted run, unless another run's tests may be using them now.
   [ -n "$(other_users)" ] || remove_test_domains

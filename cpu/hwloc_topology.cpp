@@ -46,6 +46,19 @@ CpuSet ToCpuSet(hwloc_const_bitmap_t bitmap) {
   return set;
 }
 
+// What hwloc 2.9's Linux backend opens under HWLOC_FSROOT (seen with strace on
+// the fixtures): it opens them blocking and never checks their type, so a FIFO
+// there would hang discovery. The kernel's own tree has none; a dump might.
+constexpr std::string_view kTreesHwlocReads[] = {"proc/cpuinfo",
+                                                 "proc/meminfo",
+                                                 "sys/devices/system/cpu",
+                                                 "sys/devices/system/node",
+                                                 "sys/kernel/mm/hugepages",
+                                                 "sys/class/dmi/id",
+                                                 "sys/devices/virtual/dmi/id",
+                                                 "sys/bus/dax/devices",
+                                                 "proc/driver/nvidia/gpus"};
+
 bool IsHostRoot(const std::filesystem::path& root) {
   std::error_code ec;
   return std::filesystem::equivalent(root, "/", ec);
@@ -64,6 +77,8 @@ HwlocTopology HwlocTopology::Load(const std::filesystem::path& root) {
   if (IsHostRoot(root)) {
     rc = hwloc_topology_load(raw);
   } else {
+    const SysfsRoot sysfs(root);
+    for (std::string_view tree : kTreesHwlocReads) sysfs.RefuseUnreadableEntries(tree);
     std::lock_guard lock(EnvMutex());
     ScopedEnv fsroot("HWLOC_FSROOT", std::filesystem::absolute(root).string());
     ScopedEnv components("HWLOC_COMPONENTS", "linux,stop");

@@ -16,6 +16,11 @@ constexpr std::array<std::string_view, 7> kKnownKeys = {
     "dedicatedCpus", "sharedCpuRatio",        "allowNumaSpan",
     "gpus"};
 
+// Every key of a config fits in a few hundred bytes; 64 KiB leaves room for
+// comments while a wrong path (a log, /dev/zero) fails at once.
+constexpr size_t kMaxConfigFileBytes = 64u << 10;
+constexpr std::string_view kConfigLimitWhy = "a config of every key takes under 1 KiB";
+
 // Linux caps NUMA node ids well below this (MAX_NUMNODES is 1 << 10).
 constexpr uint64_t kMaxNumaNodeId = 1023;
 
@@ -141,7 +146,8 @@ AgentConfig LoadAgentConfig(const std::filesystem::path& path, bool must_exist) 
     if (must_exist) throw ConfigError(path.string(), 0, "no such file");
     return AgentConfig{};
   }
-  return ParseAgentConfigYaml(ReadTextFile(path.string()), path.string());
+  return ParseAgentConfigYaml(ReadTextFile(path.string(), kMaxConfigFileBytes, kConfigLimitWhy),
+                              path.string());
 }
 
 }  // namespace kvhost

@@ -1,16 +1,18 @@
 #include "agent/yaml/yaml_input.h"
 
+#include <fcntl.h>
+
 #include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <set>
 #include <sstream>
 #include <system_error>
 
 #include "agent/catalog/quantity.h"
+#include "base/regular_file.h"
 
 namespace kvhost {
 namespace {
@@ -29,19 +31,20 @@ YamlInputError::YamlInputError(std::string file, unsigned line, std::string reas
       line_(line),
       reason_(std::move(reason)) {}
 
-std::string ReadTextFile(const std::string& path) {
+std::string ReadTextFile(const std::string& path, size_t max_bytes, std::string_view limit_why) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec))
     throw YamlInputError(path, 0, "is a directory, not a file");
-  errno = 0;
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    throw YamlInputError(
-        path, 0, std::string("cannot open: ") + (errno ? std::strerror(errno) : "unknown error"));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw YamlInputError(path, 0, "cannot read");
-  return text.str();
+  try {
+    auto text = ReadRegularFile(AT_FDCWD, path.c_str(), max_bytes);
+    if (!text) throw YamlInputError(path, 0, "cannot open: No such file or directory");
+    return std::move(*text);
+  } catch (const FileReadError& e) {
+    if (!e.too_large()) throw YamlInputError(path, 0, e.what());
+    throw YamlInputError(path, 0,
+                         std::string(e.what()) + ", more than the limit of " +
+                             std::to_string(max_bytes >> 10) + " KiB: " + std::string(limit_why));
+  }
 }
 
 unsigned YamlFieldReader::LineOf(const YAML::Node& node) {
@@ -141,11 +144,14 @@ void YamlFieldReader::ForEachEntry(const YAML::Node& map, std::string_view field
   RequireMap(map, field);
   std::set<std::string> seen;
   for (auto it = map.begin(); it != map.end(); ++it) {
-    const YAML::Node& key_node = it->first;
+    // Copies, not references: yaml-cpp's iterator yields a temporary proxy, and a
+    // reference to its first/second dangles as soon as this statement ends.
+    const YAML::Node key_node = it->first;
+    const YAML::Node value = it->second;
     const std::string key = Text(key_node, std::string(field) + " key");
     if (!seen.insert(key).second)
       Fail(key_node, std::string(field) + " repeats the key " + Quoted(key));
-    visit(key, key_node, it->second);
+    visit(key, key_node, value);
   }
 }
 

@@ -5,6 +5,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -17,8 +18,10 @@
 
 namespace kvhost {
 
-// Reads the whole file; a missing or unreadable file is a YamlInputError at line 0.
-std::string ReadTextFile(const std::string& path);
+// Reads the whole file; a missing, unreadable or non-regular file (a FIFO would
+// block, /dev/zero never ends), or one over max_bytes, is a YamlInputError at
+// line 0. `limit_why` tells the operator why the limit is what it is.
+std::string ReadTextFile(const std::string& path, size_t max_bytes, std::string_view limit_why);
 
 class YamlFieldReader {
  public:

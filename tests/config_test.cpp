@@ -114,6 +114,10 @@ TEST(AgentConfig, TheSharedRatioMustBePositive) {
   ExpectConfigError("sharedCpuRatio: -2\n", 1, "sharedCpuRatio must be greater than 0");
   ExpectConfigError("sharedCpuRatio: fast\n", 1, "sharedCpuRatio must be a number, got 'fast'");
   ExpectConfigError("sharedCpuRatio: .inf\n", 1, "sharedCpuRatio must be a number");
+  // Huge ratios overflowed the count of shared vCPU slots (2e8) or wrapped it to 0 (1e20).
+  ExpectConfigError("sharedCpuRatio: 2e8\n", 1,
+                    "sharedCpuRatio must be at most 256 vCPUs per CPU, got 2e8");
+  ExpectConfigError("sharedCpuRatio: 1e20\n", 1, "sharedCpuRatio must be at most 256");
 }
 
 TEST(AgentConfig, FlagsAndGpuCountsAreTyped) {

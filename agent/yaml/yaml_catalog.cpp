@@ -2,9 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <map>
 #include <set>
+#include <span>
 
 #include "agent/catalog/catalog.h"
 #include "agent/catalog/quantity.h"
@@ -29,6 +31,10 @@ constexpr std::string_view kCatalogLimitWhy =
 constexpr uint64_t k2MiPageBytes = 2ull << 20;
 constexpr uint64_t k1GiPageBytes = 1ull << 30;
 
+constexpr std::string_view kKindsOfTheGroup[] = {
+    "VirtualMachineClusterInstancetype", "VirtualMachineInstancetype",
+    "VirtualMachineClusterPreference", "VirtualMachinePreference"};
+
 bool IsInstancetypeKind(std::string_view kind) {
   return kind == "VirtualMachineClusterInstancetype" || kind == "VirtualMachineInstancetype";
 }
@@ -40,6 +46,20 @@ bool IsReadableApiVersion(std::string_view api_version) {
     if (version == readable) return true;
   return false;
 }
+
+// Every field of KubeVirt's instancetype spec (v1beta1), read or knowingly
+// ignored: anything else is a typo, and a typo such as "dedicatedCPUPlacment"
+// would silently turn a dedicated type into a shared one.
+constexpr std::string_view kSpecKeys[] = {
+    "cpu",       "memory",      "gpus",           "annotations",  "ioThreadsPolicy",
+    "ioThreads", "hostDevices", "launchSecurity", "nodeSelector", "schedulerName"};
+constexpr std::string_view kCpuKeys[] = {
+    "guest", "dedicatedCPUPlacement", "isolateEmulatorThread", "numa", "realtime", "maxSockets",
+    "model"};
+constexpr std::string_view kNumaKeys[] = {"guestMappingPassthrough"};
+constexpr std::string_view kMemoryKeys[] = {"guest", "hugepages", "overcommitPercent", "maxGuest"};
+constexpr std::string_view kHugepagesKeys[] = {"pageSize"};
+constexpr std::string_view kGpuKeys[] = {"deviceName", "name", "virtualGPUOptions", "tag"};
 
 // ObjectMeta fields that say nothing about placement; read past without a note.
 const std::set<std::string, std::less<>> kQuietMetadataFields = {
@@ -79,6 +99,15 @@ class InstancetypeReader {
     spdlog::debug("{}:{}: {}: {}", yaml_.source(), YamlFieldReader::LineOf(at), type_.name, what);
   }
 
+  // A field KubeVirt defines that says nothing about placement: a debug note. A
+  // field KubeVirt does not define: an error with the nearest known name.
+  void Ignore(const YAML::Node& key_node, std::string_view field, const std::string& key,
+              std::span<const std::string_view> known, std::string_view why = "") const {
+    if (std::find(known.begin(), known.end(), key) == known.end())
+      yaml_.Fail(key_node, std::string(field) + ": " + UnknownKeyReason(key, known));
+    Note(key_node, "ignoring " + std::string(field) + "." + key + std::string(why));
+  }
+
   void ReadMetadata(const YAML::Node& metadata) {
     bool has_name = false;
     yaml_.ForEachEntry(
@@ -114,7 +143,7 @@ class InstancetypeReader {
             Note(key_node,
                  "ignoring spec.ioThreadsPolicy: KubeVirt pins IO threads on CPUs the VM holds");
           } else {
-            Note(key_node, "ignoring spec." + key + ": not a placement concern of this agent");
+            Ignore(key_node, "spec", key, kSpecKeys, ": not a placement concern of this agent");
           }
         });
     if (cpu_guest_line_ == 0) yaml_.Fail(spec_line_, type_.name + ": spec.cpu.guest is required");
@@ -157,7 +186,7 @@ class InstancetypeReader {
             Note(key_node,
                  "ignoring spec.cpu.maxSockets: a guest topology limit, not host capacity");
           } else {
-            Note(key_node, "ignoring spec.cpu." + key + ": not a placement concern of this agent");
+            Ignore(key_node, "spec.cpu", key, kCpuKeys, ": not a placement concern of this agent");
           }
         });
   }
@@ -171,7 +200,7 @@ class InstancetypeReader {
                 PresentAsObject(value, "spec.cpu.numa.guestMappingPassthrough");
             numa_line_ = YamlFieldReader::LineOf(key_node);
           } else {
-            Note(key_node, "ignoring spec.cpu.numa." + key);
+            Ignore(key_node, "spec.cpu.numa", key, kNumaKeys);
           }
         });
   }
@@ -197,7 +226,7 @@ class InstancetypeReader {
             Note(key_node,
                  "ignoring spec.memory.maxGuest: memory hotplug headroom is not reserved");
           } else {
-            Note(key_node, "ignoring spec.memory." + key);
+            Ignore(key_node, "spec.memory", key, kMemoryKeys);
           }
         });
   }
@@ -208,7 +237,8 @@ class InstancetypeReader {
     yaml_.ForEachEntry(
         hugepages, "spec.memory.hugepages",
         [&](const std::string& key, const YAML::Node& key_node, const YAML::Node& value) {
-          if (key != "pageSize") return Note(key_node, "ignoring spec.memory.hugepages." + key);
+          if (key != "pageSize")
+            return Ignore(key_node, "spec.memory.hugepages", key, kHugepagesKeys);
           const uint64_t page_bytes = yaml_.QuantityBytes(value, "spec.memory.hugepages.pageSize");
           // The sizes x86-64 hosts offer and KubeVirt's catalogs use.
           if (page_bytes != k2MiPageBytes && page_bytes != k1GiPageBytes)
@@ -231,8 +261,8 @@ class InstancetypeReader {
           [&](const std::string& key, const YAML::Node& key_node, const YAML::Node& value) {
             if (key == "deviceName")
               device_name = yaml_.Text(value, "spec.gpus[].deviceName");
-            else if (key != "name")
-              Note(key_node, "ignoring spec.gpus[]." + key);
+            else
+              Ignore(key_node, "spec.gpus[]", key, kGpuKeys);
           });
       if (device_name.empty())
         yaml_.Fail(gpu, "spec.gpus[] needs a deviceName (e.g. nvidia.com/A400)");
@@ -296,6 +326,7 @@ class CatalogCollector {
       for (const YAML::Node& item : items) Collect(item);
       return;
     }
+    CheckKind(doc, kind_node, kind);
     if (!IsInstancetypeKind(kind)) {
       spdlog::debug("{}: skipping {} {}: not an instance type", yaml_.Location(doc), kind,
                     NameOf(doc));
@@ -318,6 +349,24 @@ class CatalogCollector {
       yaml_.Fail(line, "instance type " + type.name + " is defined twice (first at line " +
                            std::to_string(first->second) + ")");
     types_.push_back(std::move(type));
+  }
+
+  // Preferences and other objects of a bundle are skipped, but a kind of the
+  // instancetype API group we do not know, or a misspelt instance type kind,
+  // is a mistake that would silently drop the type.
+  void CheckKind(const YAML::Node& doc, const YAML::Node& kind_node,
+                 const std::string& kind) const {
+    if (IsInstancetypeKind(kind) ||
+        std::find(std::begin(kKindsOfTheGroup), std::end(kKindsOfTheGroup), kind) !=
+            std::end(kKindsOfTheGroup))
+      return;
+    const YAML::Node api_version = doc["apiVersion"];
+    const bool in_group =
+        api_version.IsScalar() && api_version.Scalar().starts_with(kApiGroupPrefix);
+    const std::string reason = UnknownKeyReason(kind, kKindsOfTheGroup);
+    if (in_group || reason.find("did you mean") != std::string::npos)
+      yaml_.Fail(kind_node, "kind " + kind + " is not a kind of instancetype.kubevirt.io: " +
+                                reason.substr(reason.find('(')));
   }
 
   Catalog Finish() {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +23,10 @@ namespace kvhost {
 // block, /dev/zero never ends), or one over max_bytes, is a YamlInputError at
 // line 0. `limit_why` tells the operator why the limit is what it is.
 std::string ReadTextFile(const std::string& path, size_t max_bytes, std::string_view limit_why);
+
+// "unknown key 'k' (did you mean 'K'?)" for a near miss of a known key, else
+// the list of known keys: a typo on a production host must not pass silently.
+std::string UnknownKeyReason(std::string_view key, std::span<const std::string_view> known);
 
 class YamlFieldReader {
  public:

@@ -72,6 +72,12 @@ std::string Negative(const fs::path&, const fs::path&) { return "-4\n"; }
 std::string BadDistance(const fs::path&, const fs::path&) { return "10 2x1\n"; }
 std::string ZeroDistance(const fs::path&, const fs::path&) { return "0 10\n"; }
 std::string NotANumber(const fs::path&, const fs::path&) { return "lots\n"; }
+std::string Letters(const fs::path&, const fs::path&) { return "zzz\n"; }
+std::string Empty(const fs::path&, const fs::path&) { return ""; }
+std::string ListThenLetters(const fs::path&, const fs::path&) { return "0-7,abc\n"; }
+std::string ThreeColumns(const fs::path&, const fs::path&) { return "10 21 21\n"; }
+std::string FourGiPages(const fs::path&, const fs::path&) { return "4294967296\n"; }
+std::string MinusFive(const fs::path&, const fs::path&) { return "-5\n"; }
 
 std::string TruncatedMeminfo(const fs::path&, const fs::path& file) {
   // Cut inside the first line, as a short read or a full disk would.
@@ -115,6 +121,27 @@ const Corruption kCorruptions[] = {
      "'0' is not a distance"},
     {"BackwardsIsolcpus", kIntelHugepages, "proc/cmdline", BackwardsIsolcpus, "runs backwards"},
     {"IsolcpusFlagsWithoutCpus", kIntelHugepages, "proc/cmdline", FlagsOnlyIsolcpus, "no CPU list"},
+    // hwloc alone read these as a one-CPU host and carried on.
+    {"CpuOnlineLetters", kIntelHugepages, "sys/devices/system/cpu/online", Letters,
+     "'zzz' is not a CPU number"},
+    {"CpuOnlineEmpty", kIntelHugepages, "sys/devices/system/cpu/online", Empty, "lists no CPU"},
+    {"CpuOnlineListThenLetters", kIntelHugepages, "sys/devices/system/cpu/online", ListThenLetters,
+     "'abc' is not a CPU number"},
+    // A SLIT row needs one distance per node; an empty one dropped the matrix silently.
+    {"DistanceWithTooManyColumns", kIntelHugepages, "sys/devices/system/node/node0/distance",
+     ThreeColumns, "3 distances for 2 nodes"},
+    {"DistanceEmpty", kIntelHugepages, "sys/devices/system/node/node1/distance", Empty,
+     "empty: expected one distance per node"},
+    // 4 Gi pages of 2 MiB on a node of a few GiB: capacity offered 768 GiB of guests.
+    {"NodeHugepagesBeyondItsMemory", kIntelHugepages,
+     "sys/devices/system/node/node1/hugepages/hugepages-2048kB/nr_hugepages", FourGiPages,
+     "4294967296 pages of 2048 kB do not fit in the node's MemTotal"},
+    {"NodeFreeHugepagesBeyondItsMemory", kIntelHugepages,
+     "sys/devices/system/node/node0/hugepages/hugepages-2048kB/free_hugepages", FourGiPages,
+     "do not fit in the node's MemTotal"},
+    // Was blamed on node0/cpulist ("CPU 7 is beyond kernel_max -5").
+    {"KernelMaxNegative", kIntelHugepages, "sys/devices/system/cpu/kernel_max", MinusFive,
+     "negative (-5)"},
     {"SysfsIsolatedGarbage", kPmemIsolated, "sys/devices/system/cpu/isolated", BadIsolated,
      "'x' is not a CPU number"},
 };

@@ -1,7 +1,9 @@
 #include "cpu/hwloc_topology.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -85,7 +87,9 @@ HwlocTopology HwlocTopology::Load(const std::filesystem::path& root) {
     ScopedEnv hwdata("HWLOC_DUMPED_HWDATA_DIR", "/nonexistent");
     rc = hwloc_topology_load(raw);
   }
-  if (rc != 0) throw InputError(root, "hwloc could not load a topology from this root");
+  if (rc != 0)
+    throw InputError(root, std::string("hwloc could not load a topology from this root: ") +
+                               std::strerror(errno));
   return topo;
 }
 
@@ -109,6 +113,9 @@ HwlocView HwlocTopology::Extract() const {
   if (cpu.cpu_model.empty())
     if (const char* model = hwloc_obj_get_info_by_name(hwloc_get_root_obj(t), "CPUModel"))
       cpu.cpu_model = model;
+  // /proc/cpuinfo pads some model names with spaces ("Intel(R) Xeon(R) CPU   ").
+  while (!cpu.cpu_model.empty() && (cpu.cpu_model.back() == ' ' || cpu.cpu_model.back() == '\t'))
+    cpu.cpu_model.pop_back();
 
   CpuSet in_cores;
   for (hwloc_obj_t core = nullptr; (core = hwloc_get_next_obj_by_type(t, HWLOC_OBJ_CORE, core));) {

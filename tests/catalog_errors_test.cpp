@@ -229,6 +229,11 @@ TEST(CatalogErrors, AMisspeltOrUnknownInstancetypeKindIsAnError) {
                   .types.empty());
 }
 
+// yaml-cpp stops at 500 levels but says only "bad file".
+TEST(CatalogErrors, TooDeepYamlSaysSo) {
+  ExpectCatalogError("spec: " + std::string(2000, '['), 1, "invalid YAML: nested deeper than");
+}
+
 TEST(CatalogErrors, MilliBytesOfMemoryAreAnError) {
   ExpectCatalogError(Edit(kValidO1, {{9, "    guest: 1m"}}), 9, "did you mean M or Mi?");
 }

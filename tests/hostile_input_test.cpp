@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <sstream>
 #include <string>
 
 #include "agent/host/discover.h"
@@ -139,6 +140,39 @@ TEST(HostileFiles, AStateFileThatIsAFifoIsCorruptNotAHang) {
   EXPECT_TRUE(WIFEXITED(status)) << "the read blocked (killed by signal " << WTERMSIG(status)
                                  << ")";
   EXPECT_EQ(WEXITSTATUS(status), 0) << "not reported as a corrupt state";
+}
+
+// A NUL used to cut the message at "'7" (what() is a C string), and escape
+// sequences in a file reached the terminal as they were.
+TEST(HostileMessages, RawBytesAreEscapedAndNothingIsCutOff) {
+  ScopedTempDir tmp;
+  const fs::path root = CopyFixture(kIntelHugepages, tmp);
+  const fs::path file = root / "sys/devices/system/node/node0/cpulist";
+  WriteFile(file, std::string("7\0\x1b[2Jjunk\n", 10));
+  const std::string expected = "'7\\x00\\x1b[2Jjunk' is not a CPU number";
+  try {
+    DiscoverHost(root);
+    ADD_FAILURE() << "accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+  }
+  const auto run = RunAgent({"inspect", "--root", root.string()}, seconds(20));
+  EXPECT_NE(run.err.find(expected), std::string::npos) << run.err;
+  EXPECT_EQ(run.err.find('\x1b'), std::string::npos) << "an escape sequence reached stderr";
+}
+
+TEST(HostileMessages, TheCpuModelLosesItsPaddingSpaces) {
+  ScopedTempDir tmp;
+  const fs::path root = CopyFixture(kIntelHugepages, tmp);
+  const fs::path cpuinfo = root / "proc/cpuinfo";
+  std::string text = ReadFile(cpuinfo), padded;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);)
+    padded += line + (line.starts_with("model name") ? "   \n" : "\n");
+  WriteFile(cpuinfo, padded);
+  const std::string model = DiscoverHost(root).cpu.cpu_model;
+  ASSERT_FALSE(model.empty());
+  EXPECT_NE(model.back(), ' ') << "'" << model << "'";
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "agent/yaml/yaml_input.h"
 
 #include <fcntl.h>
+#include <yaml-cpp/depthguard.h>
 
 #include <algorithm>
 #include <cctype>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "agent/catalog/quantity.h"
+#include "base/errors.h"
 #include "base/regular_file.h"
 
 namespace kvhost {
@@ -63,7 +65,7 @@ std::string UnknownKeyReason(std::string_view key, std::span<const std::string_v
 }
 
 YamlInputError::YamlInputError(std::string file, unsigned line, std::string reason)
-    : std::runtime_error(FormatMessage(file, line, reason)),
+    : std::runtime_error(EscapeForMessage(FormatMessage(file, line, reason))),
       file_(std::move(file)),
       line_(line),
       reason_(std::move(reason)) {}
@@ -101,6 +103,11 @@ void YamlFieldReader::Fail(unsigned line, const std::string& reason) const {
 std::vector<YAML::Node> YamlFieldReader::ParseDocuments(std::string_view text) const {
   try {
     return YAML::LoadAll(std::string(text));
+  } catch (const YAML::DeepRecursion& e) {
+    // yaml-cpp's own message for this is only "bad file".
+    Fail(e.mark.is_null() ? 0 : static_cast<unsigned>(e.mark.line) + 1,
+         "invalid YAML: nested deeper than " + std::to_string(e.depth() - 1) +
+             " levels (no catalog or config needs more than 10)");
   } catch (const YAML::Exception& e) {
     Fail(e.mark.is_null() ? 0 : static_cast<unsigned>(e.mark.line) + 1, "invalid YAML: " + e.msg);
   }

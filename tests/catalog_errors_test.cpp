@@ -229,6 +229,16 @@ TEST(CatalogErrors, AMisspeltOrUnknownInstancetypeKindIsAnError) {
                   .types.empty());
 }
 
+// fuzz_catalog: a skipped document whose metadata has no name threw yaml-cpp's
+// InvalidNode out of the reader (fuzz/corpus/catalog/regression-unnamed-skipped).
+TEST(CatalogErrors, ASkippedDocumentWithoutANameIsSkipped) {
+  EXPECT_TRUE(ParseCatalogYaml("apiVersion: instancetype.kubevirt.io/v0beta1\n"
+                               "kind: VirtualMachineClusterInstancetype\n"
+                               "metadata:\n  labels: {}\n",
+                               "old.yaml")
+                  .types.empty());
+}
+
 // yaml-cpp stops at 500 levels but says only "bad file".
 TEST(CatalogErrors, TooDeepYamlSaysSo) {
   ExpectCatalogError("spec: " + std::string(2000, '['), 1, "invalid YAML: nested deeper than");

@@ -133,6 +133,13 @@ TEST(AgentConfig, AReservedCpuCannotAlsoBeDedicated) {
                     "dedicatedCpus 2-15 overlap reservedCpus 0-3 (line 1) on CPUs 2-3");
 }
 
+// yaml-cpp's LoadAll looped forever, allocating, on these (found by fuzz_config;
+// fuzz/corpus/config/regression-stray-comma).
+TEST(AgentConfig, AStrayFlowTokenIsAnErrorNotAHang) {
+  ExpectConfigError(", 7\n", 1, "invalid YAML: a token outside any document");
+  ExpectConfigError("sharedCpuRatio: 6\n---\n, 7\n", 3, "invalid YAML");
+}
+
 TEST(AgentConfig, TheFileIsOneMappingWithoutRepeatedKeys) {
   ExpectConfigError("- reservedCpus: 0\n", 1, "config must be a mapping");
   ExpectConfigError("sharedCpuRatio: 2\nsharedCpuRatio: 3\n", 2,

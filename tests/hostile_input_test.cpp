@@ -142,6 +142,46 @@ TEST(HostileFiles, AStateFileThatIsAFifoIsCorruptNotAHang) {
   EXPECT_EQ(WEXITSTATUS(status), 0) << "not reported as a corrupt state";
 }
 
+// Config values that name nothing on this host passed silently before.
+TEST(HostileConfig, ValuesThatNameNothingOnThisHostAreErrorsNamingFileAndKey) {
+  ScopedTempDir tmp;
+  const std::string root = (FixturesDir() / kIntelHugepages).string();  // CPUs 0-31, 2 nodes
+  const std::pair<std::string, std::string> cases[] = {
+      {"dedicatedCpus: \"100-200\"\n",
+       "dedicatedCpus names CPUs 100-200 that this host does not have"},
+      {"reservedCpus: \"0,9999\"\n", "reservedCpus names CPUs 9999 that this host does not have"},
+      {"reservedMemoryByNode:\n  7: 4Gi\n",
+       "reservedMemoryByNode names node 7, which this host does not have"},
+  };
+  for (const auto& [yaml, expected] : cases) {
+    const fs::path config = tmp.path() / "config.yaml";
+    WriteFile(config, yaml);
+    const auto run =
+        RunAgent({"capacity", "--root", root, "--config", config.string()}, seconds(30));
+    ASSERT_FALSE(run.timed_out);
+    EXPECT_EQ(run.exit_code, 1) << yaml;
+    EXPECT_NE(run.err.find(config.string() + ": " + expected), std::string::npos) << run.err;
+  }
+}
+
+// An empty capacity table with exit 0 read as "nothing fits here".
+TEST(HostileConfig, NoBuiltinCatalogWithoutTypesIsAnError) {
+  ScopedTempDir tmp;
+  const fs::path empty = tmp.path() / "empty.yaml";
+  WriteFile(empty, "# nothing\n");
+  const std::string root = (FixturesDir() / kIntelHugepages).string();
+  auto run = RunAgent({"capacity", "--root", root, "--no-builtin-catalog"}, seconds(30));
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.err.find("--no-builtin-catalog needs at least one --catalog file"),
+            std::string::npos)
+      << run.err;
+  run = RunAgent({"capacity", "--root", root, "--no-builtin-catalog", "--catalog", empty.string()},
+                 seconds(30));
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.err.find("the --catalog files hold no instance type"), std::string::npos)
+      << run.err;
+}
+
 // A NUL used to cut the message at "'7" (what() is a C string), and escape
 // sequences in a file reached the terminal as they were.
 TEST(HostileMessages, RawBytesAreEscapedAndNothingIsCutOff) {

@@ -71,7 +71,8 @@ std::string NameOf(const YAML::Node& doc) {
   const YAML::Node metadata = doc["metadata"];
   if (!metadata.IsMap()) return "(unnamed)";
   const YAML::Node name = metadata["name"];
-  return name.IsScalar() ? name.Scalar() : "(unnamed)";
+  // A missing key is a zombie node whose IsScalar() throws (found by fuzz_catalog).
+  return name.IsDefined() && name.IsScalar() ? name.Scalar() : "(unnamed)";
 }
 
 // Reads one instancetype document. Combination rules are checked once the

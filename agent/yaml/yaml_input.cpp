@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 
 #include <algorithm>
 #include <cctype>
@@ -10,6 +12,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <system_error>
@@ -45,6 +48,37 @@ size_t EditDistance(std::string_view a, std::string_view b) {
   }
   return row[b.size()];
 }
+
+// yaml-cpp 0.7's LoadAll never ends on some inputs (", 7" found by fuzz_config):
+// a stray token at document level is not consumed, so every HandleNextDocument
+// "parses" one more empty document at the same place, without end and with
+// ever more memory. This pass sees only events (no nodes) and stops at the
+// first document that starts where the previous one did.
+class StallDetector : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (started_ && mark.pos == last_start_.pos) stalled_at_ = mark;
+    started_ = true;
+    last_start_ = mark;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+  const std::optional<YAML::Mark>& stalled_at() const { return stalled_at_; }
+
+ private:
+  bool started_ = false;
+  YAML::Mark last_start_;
+  std::optional<YAML::Mark> stalled_at_;
+};
 
 }  // namespace
 
@@ -102,6 +136,13 @@ void YamlFieldReader::Fail(unsigned line, const std::string& reason) const {
 
 std::vector<YAML::Node> YamlFieldReader::ParseDocuments(std::string_view text) const {
   try {
+    std::istringstream stream{std::string(text)};
+    YAML::Parser parser(stream);
+    StallDetector detector;
+    while (parser.HandleNextDocument(detector))
+      if (const auto& at = detector.stalled_at())
+        Fail(static_cast<unsigned>(at->line) + 1,
+             "invalid YAML: a token outside any document (a stray ',', ']' or '}'?)");
     return YAML::LoadAll(std::string(text));
   } catch (const YAML::DeepRecursion& e) {
     // yaml-cpp's own message for this is only "bad file".

@@ -237,6 +237,13 @@ TEST(CatalogErrors, ASkippedDocumentWithoutANameIsSkipped) {
                                "metadata:\n  labels: {}\n",
                                "old.yaml")
                   .types.empty());
+  // Missing keys are yaml-cpp "zombie" nodes whose type queries throw.
+  EXPECT_TRUE(ParseCatalogYaml("apiVersion: instancetype.kubevirt.io/v0beta1\n"
+                               "kind: VirtualMachineInstancetype\n",
+                               "old.yaml")
+                  .types.empty());
+  EXPECT_TRUE(ParseCatalogYaml("kind: ConfigMapList\n", "list.yaml").types.empty());
+  EXPECT_TRUE(ParseCatalogYaml("kind: ConfigMap\n", "cm.yaml").types.empty());
 }
 
 // yaml-cpp stops at 500 levels but says only "bad file".

@@ -69,7 +69,7 @@ const std::set<std::string, std::less<>> kQuietMetadataFields = {
 
 std::string NameOf(const YAML::Node& doc) {
   const YAML::Node metadata = doc["metadata"];
-  if (!metadata.IsMap()) return "(unnamed)";
+  if (!metadata.IsDefined() || !metadata.IsMap()) return "(unnamed)";
   const YAML::Node name = metadata["name"];
   // A missing key is a zombie node whose IsScalar() throws (found by fuzz_catalog).
   return name.IsDefined() && name.IsScalar() ? name.Scalar() : "(unnamed)";
@@ -323,7 +323,8 @@ class CatalogCollector {
     if (!kind_node.IsDefined()) yaml_.Fail(doc, "document has no kind");
     const std::string kind = yaml_.Text(kind_node, "kind");
     const YAML::Node items = doc["items"];
-    if (kind.ends_with("List") && items.IsSequence()) {  // `kubectl get ... -o yaml`
+    if (kind.ends_with("List") && items.IsDefined() &&
+        items.IsSequence()) {  // `kubectl get ... -o yaml`
       for (const YAML::Node& item : items) Collect(item);
       return;
     }
@@ -362,8 +363,8 @@ class CatalogCollector {
             std::end(kKindsOfTheGroup))
       return;
     const YAML::Node api_version = doc["apiVersion"];
-    const bool in_group =
-        api_version.IsScalar() && api_version.Scalar().starts_with(kApiGroupPrefix);
+    const bool in_group = api_version.IsDefined() && api_version.IsScalar() &&
+                          api_version.Scalar().starts_with(kApiGroupPrefix);
     const std::string reason = UnknownKeyReason(kind, kKindsOfTheGroup);
     if (in_group || reason.find("did you mean") != std::string::npos)
       yaml_.Fail(kind_node, "kind " + kind + " is not a kind of instancetype.kubevirt.io: " +

@@ -11,10 +11,14 @@
 #include <cstring>
 #include <memory>
 
+#include "base/regular_file.h"
 #include "base/unique_fd.h"
 
 namespace kvhost {
 namespace {
+
+// Kernel text files are at most a few pages; a bigger "kernel file" is a dump gone wrong.
+constexpr size_t kMaxKernelFileBytes = 16u << 20;
 
 std::string StripTail(std::string s) {
   while (!s.empty() && (s.back() == '\0' || s.back() == '\n' || s.back() == ' ' ||
@@ -66,28 +70,25 @@ bool SysfsRoot::Exists(std::string_view relative) const {
 
 std::optional<std::string> SysfsRoot::ReadOptional(std::string_view relative) const {
   // The full path is built only for error messages: most reads never need it.
-  int raw = ::openat(AtFd(), AtPath(relative).c_str(), O_RDONLY | O_CLOEXEC);
-  if (raw < 0) {
-    const int err = errno;
-    if (err == ENOENT || err == ENOTDIR) return std::nullopt;
-    throw InputError(PathOf(relative), std::string("cannot open: ") + std::strerror(err));
+  try {
+    auto text = ReadRegularFile(AtFd(), AtPath(relative).c_str(), kMaxKernelFileBytes);
+    if (!text) return std::nullopt;
+    return StripTail(std::move(*text));
+  } catch (const FileReadError& e) {
+    throw InputError(PathOf(relative), e.too_large() ? std::string(e.what()) +
+                                                           ": larger than 16 MiB, not a kernel file"
+                                                     : e.what());
   }
-  UniqueFd fd(raw);
-  std::string text;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(raw, buf, sizeof buf);
-    if (n < 0) {
-      const int err = errno;
-      if (err == EINTR) continue;
-      throw InputError(PathOf(relative), std::string("cannot read: ") + std::strerror(err));
-    }
-    if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
-    if (text.size() > (16u << 20))
-      throw InputError(PathOf(relative), "larger than 16 MiB: not a kernel file");
+}
+
+void SysfsRoot::RefuseUnreadableEntries(std::string_view relative) const {
+  if (auto problem = FindUnreadableEntry(AtFd(), AtPath(relative))) {
+    // The problem starts with the path as given; name the file in full.
+    const size_t colon = problem->find(": ");
+    const std::string where = problem->substr(0, colon);
+    throw InputError(root_fd_ ? PathOf(where) : std::filesystem::path(where),
+                     problem->substr(colon + 2));
   }
-  return StripTail(std::move(text));
 }
 
 std::string SysfsRoot::Read(std::string_view relative) const {

@@ -27,11 +27,18 @@ class SysfsRoot {
 
   // The file's text without trailing NULs and white space (old kernels end some
   // sysfs files in "\n\0"). nullopt when the file does not exist; InputError
-  // when it exists but cannot be read.
+  // when it exists but cannot be read, is not a regular file (a FIFO would block
+  // the read forever) or is larger than 16 MiB.
   std::optional<std::string> ReadOptional(std::string_view relative) const;
   std::string Read(std::string_view relative) const;
 
   bool Exists(std::string_view relative) const;
+
+  // Throws InputError naming the entry when the file or tree at `relative` holds
+  // something a reader would block on or never finish (a FIFO, socket, device,
+  // a symlink to one, a symlink loop). For trees read by code we do not own
+  // (hwloc), which opens files without O_NONBLOCK and never checks their type.
+  void RefuseUnreadableEntries(std::string_view relative) const;
 
   // Numbers and CPU sets; a malformed file is an InputError naming it.
   std::optional<int64_t> ReadIntOptional(std::string_view relative) const;

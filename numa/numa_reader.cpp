@@ -27,11 +27,13 @@ std::optional<uint64_t> ReadNodeMemTotal(const SysfsRoot& root, unsigned id) {
   return static_cast<uint64_t>(kib);
 }
 
-std::vector<unsigned> ReadDistances(const SysfsRoot& root, unsigned id) {
+// One SLIT row: a distance to each node the kernel lists, this one included.
+std::vector<unsigned> ReadDistances(const SysfsRoot& root, unsigned id, size_t node_count) {
   const std::string rel = NodeFile(id, "distance");
   std::vector<unsigned> row;
   auto text = root.ReadOptional(rel);
   if (!text) return row;
+  if (text->empty()) throw InputError(root.PathOf(rel), "empty: expected one distance per node");
   std::istringstream in(*text);
   std::string word;
   while (in >> word) {
@@ -40,6 +42,9 @@ std::vector<unsigned> ReadDistances(const SysfsRoot& root, unsigned id) {
       throw InputError(root.PathOf(rel), "'" + word + "' is not a distance (1..255)");
     row.push_back(static_cast<unsigned>(*v));
   }
+  if (row.size() != node_count)
+    throw InputError(root.PathOf(rel), std::to_string(row.size()) + " distances for " +
+                                           std::to_string(node_count) + " nodes");
   return row;
 }
 
@@ -50,6 +55,9 @@ NumaTopology ReadNumaTopology(const SysfsRoot& root, const std::vector<HwlocNuma
   NumaTopology topo;
   const std::vector<unsigned> sysfs_ids = root.ListNumbered(kNodeDir, "node");
   const auto kernel_max = root.ReadIntOptional("sys/devices/system/cpu/kernel_max");
+  if (kernel_max && *kernel_max < 0)
+    throw InputError(root.PathOf("sys/devices/system/cpu/kernel_max"),
+                     "negative (" + std::to_string(*kernel_max) + "): the highest CPU id is >= 0");
 
   CpuSet claimed;
   for (const auto& hw : hwloc_nodes) {
@@ -81,7 +89,7 @@ NumaTopology ReadNumaTopology(const SysfsRoot& root, const std::vector<HwlocNuma
     claimed |= node.cpus;
     node.memory_kib =
         (has_dir ? ReadNodeMemTotal(root, hw.id) : std::nullopt).value_or(hw.memory_kib);
-    if (has_dir) node.distances = ReadDistances(root, hw.id);
+    if (has_dir) node.distances = ReadDistances(root, hw.id, sysfs_ids.size());
     topo.nodes.push_back(std::move(node));
   }
   for (unsigned id : sysfs_ids)

@@ -24,100 +24,10 @@
 
 #include "agent/host/discover.h"
 #include "base/sysfs_root.h"
-
-extern char** environ;
+#include "tests/damaged_root_support.h"
 
 namespace kvhost {
 namespace {
-
-namespace fs = std::filesystem;
-
-// Two machines with node directories, per-node hugepages and isolation files.
-// Most cases use the first: it has a third of the files, and copying a root is
-// what a case spends its time on.
-constexpr const char* kIntelHugepages = "hwloc-32intel64-2p8co2t-hugepages";
-constexpr const char* kPmemIsolated = "nri-server-pmem-isolated";  // CPU-less nodes, isolated CPUs
-
-fs::path FixturesDir() {
-  const char* dir = std::getenv("KVHOST_FIXTURES");
-  return dir ? fs::path(dir) : fs::path();
-}
-
-class ScopedTempDir {
- public:
-  ScopedTempDir() {
-    std::string pattern = (fs::temp_directory_path() / "kvhost-bad-input-XXXXXX").string();
-    if (::mkdtemp(pattern.data())) path_ = pattern;
-  }
-  ~ScopedTempDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  ScopedTempDir(const ScopedTempDir&) = delete;
-  ScopedTempDir& operator=(const ScopedTempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-// Tests damage a private copy: other tests read the shared fixtures in parallel.
-fs::path CopyFixture(const std::string& machine, const ScopedTempDir& into) {
-  const fs::path copy = into.path() / machine;
-  fs::copy(FixturesDir() / machine, copy,
-           fs::copy_options::recursive | fs::copy_options::copy_symlinks);
-  return copy;
-}
-
-std::string ReadFile(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-void WriteFile(const fs::path& file, const std::string& content) {
-  std::ofstream out(file, std::ios::binary | std::ios::trunc);
-  out << content;
-  ASSERT_TRUE(out.good()) << "cannot write " << file;
-}
-
-struct CommandResult {
-  int exit_code = -1;
-  std::string err;
-};
-
-// Runs the agent with stdout discarded and stderr captured in an unlinked temp file.
-CommandResult RunAgent(const std::vector<std::string>& args) {
-  CommandResult result;
-  const char* agent = std::getenv("KVHOST_AGENT");
-  if (!agent) return result;
-  char err_name[] = "/tmp/kvhost-bad-input-stderr-XXXXXX";
-  const int err_fd = ::mkostemp(err_name, O_CLOEXEC);
-  if (err_fd < 0) return result;
-  ::unlink(err_name);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, err_fd, STDERR_FILENO);
-  std::vector<std::string> full{agent};
-  full.insert(full.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : full) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, agent, &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc == 0) {
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    result.err = ReadFile("/proc/self/fd/" + std::to_string(err_fd));
-  }
-  ::close(err_fd);
-  return result;
-}
 
 // Expects discovery of `root` to fail with an InputError naming `file` and
 // giving `reason`, and the CLI to exit non-zero with that message on stderr.
@@ -162,6 +72,12 @@ std::string Negative(const fs::path&, const fs::path&) { return "-4\n"; }
 std::string BadDistance(const fs::path&, const fs::path&) { return "10 2x1\n"; }
 std::string ZeroDistance(const fs::path&, const fs::path&) { return "0 10\n"; }
 std::string NotANumber(const fs::path&, const fs::path&) { return "lots\n"; }
+std::string Letters(const fs::path&, const fs::path&) { return "zzz\n"; }
+std::string Empty(const fs::path&, const fs::path&) { return ""; }
+std::string ListThenLetters(const fs::path&, const fs::path&) { return "0-7,abc\n"; }
+std::string ThreeColumns(const fs::path&, const fs::path&) { return "10 21 21\n"; }
+std::string FourGiPages(const fs::path&, const fs::path&) { return "4294967296\n"; }
+std::string MinusFive(const fs::path&, const fs::path&) { return "-5\n"; }
 
 std::string TruncatedMeminfo(const fs::path&, const fs::path& file) {
   // Cut inside the first line, as a short read or a full disk would.
@@ -205,6 +121,27 @@ const Corruption kCorruptions[] = {
      "'0' is not a distance"},
     {"BackwardsIsolcpus", kIntelHugepages, "proc/cmdline", BackwardsIsolcpus, "runs backwards"},
     {"IsolcpusFlagsWithoutCpus", kIntelHugepages, "proc/cmdline", FlagsOnlyIsolcpus, "no CPU list"},
+    // hwloc alone read these as a one-CPU host and carried on.
+    {"CpuOnlineLetters", kIntelHugepages, "sys/devices/system/cpu/online", Letters,
+     "'zzz' is not a CPU number"},
+    {"CpuOnlineEmpty", kIntelHugepages, "sys/devices/system/cpu/online", Empty, "lists no CPU"},
+    {"CpuOnlineListThenLetters", kIntelHugepages, "sys/devices/system/cpu/online", ListThenLetters,
+     "'abc' is not a CPU number"},
+    // A SLIT row needs one distance per node; an empty one dropped the matrix silently.
+    {"DistanceWithTooManyColumns", kIntelHugepages, "sys/devices/system/node/node0/distance",
+     ThreeColumns, "3 distances for 2 nodes"},
+    {"DistanceEmpty", kIntelHugepages, "sys/devices/system/node/node1/distance", Empty,
+     "empty: expected one distance per node"},
+    // 4 Gi pages of 2 MiB on a node of a few GiB: capacity offered 768 GiB of guests.
+    {"NodeHugepagesBeyondItsMemory", kIntelHugepages,
+     "sys/devices/system/node/node1/hugepages/hugepages-2048kB/nr_hugepages", FourGiPages,
+     "4294967296 pages of 2048 kB do not fit in the node's MemTotal"},
+    {"NodeFreeHugepagesBeyondItsMemory", kIntelHugepages,
+     "sys/devices/system/node/node0/hugepages/hugepages-2048kB/free_hugepages", FourGiPages,
+     "do not fit in the node's MemTotal"},
+    // Was blamed on node0/cpulist ("CPU 7 is beyond kernel_max -5").
+    {"KernelMaxNegative", kIntelHugepages, "sys/devices/system/cpu/kernel_max", MinusFive,
+     "negative (-5)"},
     {"SysfsIsolatedGarbage", kPmemIsolated, "sys/devices/system/cpu/isolated", BadIsolated,
      "'x' is not a CPU number"},
 };
@@ -227,13 +164,13 @@ INSTANTIATE_TEST_SUITE_P(Corruptions, BadInput, testing::ValuesIn(kCorruptions),
 
 TEST(BadInputRoot, DirectoryWhereAFileShouldBeIsUnreadable) {
   // We run as root, so chmod cannot make a file unreadable; a directory in its
-  // place fails the read() itself (EISDIR).
+  // place is refused for not being a regular file.
   ScopedTempDir tmp;
   const fs::path root = CopyFixture(kIntelHugepages, tmp);
   const fs::path file = root / "sys/devices/system/node/node1/distance";
   fs::remove(file);
   fs::create_directory(file);
-  ExpectRejected(root, file, "cannot read");
+  ExpectRejected(root, file, "is a directory, not a regular file");
 }
 
 TEST(BadInputRoot, MissingRootIsAnInputError) {

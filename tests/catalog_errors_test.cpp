@@ -200,3 +200,60 @@ TEST(CatalogErrors, AMissingFileNamesTheFile) {
 
 }  // namespace
 }  // namespace kvhost
+
+namespace kvhost {
+namespace {
+
+// A typo in a placement key would silently make a dedicated type shared.
+TEST(CatalogErrors, AnUnknownSpecKeyIsAnErrorThatSuggestsTheSpelling) {
+  ExpectCatalogError(Edit(kValidCx1, {{8, "    dedicatedCPUPlacment: true"}}), 8,
+                     "spec.cpu: unknown key 'dedicatedCPUPlacment' (did you mean "
+                     "'dedicatedCPUPlacement'?)");
+  ExpectCatalogError(Edit(kValidCx1, {{14, "    hugePages:"}}), 14,
+                     "spec.memory: unknown key 'hugePages' (did you mean 'hugepages'?)");
+  ExpectCatalogError(Edit(kValidO1, {{5, "spec:\n  wibble: 1"}}), 6,
+                     "spec: unknown key 'wibble' (known keys: cpu memory");
+}
+
+TEST(CatalogErrors, AMisspeltOrUnknownInstancetypeKindIsAnError) {
+  ExpectCatalogError(Edit(kValidCx1, {{2, "kind: VirtualMachineClusterInstanceType"}}), 2,
+                     "kind VirtualMachineClusterInstanceType is not a kind of "
+                     "instancetype.kubevirt.io: (did you mean "
+                     "'VirtualMachineClusterInstancetype'?)");
+  ExpectCatalogError(Edit(kValidCx1, {{2, "kind: Sizes"}}), 2, "kind Sizes is not a kind");
+  // Preferences of the same bundle, and objects of other groups, are skipped.
+  EXPECT_TRUE(
+      ParseCatalogYaml(Edit(kValidCx1, {{2, "kind: VirtualMachineClusterPreference"}}), "ok.yaml")
+          .types.empty());
+  EXPECT_TRUE(ParseCatalogYaml("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n", "ok.yaml")
+                  .types.empty());
+}
+
+// fuzz_catalog: a skipped document whose metadata has no name threw yaml-cpp's
+// InvalidNode out of the reader (fuzz/corpus/catalog/regression-unnamed-skipped).
+TEST(CatalogErrors, ASkippedDocumentWithoutANameIsSkipped) {
+  EXPECT_TRUE(ParseCatalogYaml("apiVersion: instancetype.kubevirt.io/v0beta1\n"
+                               "kind: VirtualMachineClusterInstancetype\n"
+                               "metadata:\n  labels: {}\n",
+                               "old.yaml")
+                  .types.empty());
+  // Missing keys are yaml-cpp "zombie" nodes whose type queries throw.
+  EXPECT_TRUE(ParseCatalogYaml("apiVersion: instancetype.kubevirt.io/v0beta1\n"
+                               "kind: VirtualMachineInstancetype\n",
+                               "old.yaml")
+                  .types.empty());
+  EXPECT_TRUE(ParseCatalogYaml("kind: ConfigMapList\n", "list.yaml").types.empty());
+  EXPECT_TRUE(ParseCatalogYaml("kind: ConfigMap\n", "cm.yaml").types.empty());
+}
+
+// yaml-cpp stops at 500 levels but says only "bad file".
+TEST(CatalogErrors, TooDeepYamlSaysSo) {
+  ExpectCatalogError("spec: " + std::string(2000, '['), 1, "invalid YAML: nested deeper than");
+}
+
+TEST(CatalogErrors, MilliBytesOfMemoryAreAnError) {
+  ExpectCatalogError(Edit(kValidO1, {{9, "    guest: 1m"}}), 9, "did you mean M or Mi?");
+}
+
+}  // namespace
+}  // namespace kvhost

@@ -114,6 +114,10 @@ TEST(AgentConfig, TheSharedRatioMustBePositive) {
   ExpectConfigError("sharedCpuRatio: -2\n", 1, "sharedCpuRatio must be greater than 0");
   ExpectConfigError("sharedCpuRatio: fast\n", 1, "sharedCpuRatio must be a number, got 'fast'");
   ExpectConfigError("sharedCpuRatio: .inf\n", 1, "sharedCpuRatio must be a number");
+  // Huge ratios overflowed the count of shared vCPU slots (2e8) or wrapped it to 0 (1e20).
+  ExpectConfigError("sharedCpuRatio: 2e8\n", 1,
+                    "sharedCpuRatio must be at most 256 vCPUs per CPU, got 2e8");
+  ExpectConfigError("sharedCpuRatio: 1e20\n", 1, "sharedCpuRatio must be at most 256");
 }
 
 TEST(AgentConfig, FlagsAndGpuCountsAreTyped) {
@@ -127,6 +131,13 @@ TEST(AgentConfig, FlagsAndGpuCountsAreTyped) {
 TEST(AgentConfig, AReservedCpuCannotAlsoBeDedicated) {
   ExpectConfigError("reservedCpus: 0-3\nallowNumaSpan: true\ndedicatedCpus: 2-15\n", 3,
                     "dedicatedCpus 2-15 overlap reservedCpus 0-3 (line 1) on CPUs 2-3");
+}
+
+// yaml-cpp's LoadAll looped forever, allocating, on these (found by fuzz_config;
+// fuzz/corpus/config/regression-stray-comma).
+TEST(AgentConfig, AStrayFlowTokenIsAnErrorNotAHang) {
+  ExpectConfigError(", 7\n", 1, "invalid YAML: a token outside any document");
+  ExpectConfigError("sharedCpuRatio: 6\n---\n, 7\n", 3, "invalid YAML");
 }
 
 TEST(AgentConfig, TheFileIsOneMappingWithoutRepeatedKeys) {

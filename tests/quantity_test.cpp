@@ -24,10 +24,18 @@ TEST(Quantity, ReadsBinaryDecimalExponentAndPlainForms) {
   EXPECT_EQ(ParseQuantityBytes("0"), 0ull);
 }
 
-TEST(Quantity, RoundsAPartialByteUp) {
-  EXPECT_EQ(ParseQuantityBytes("1500m"), 2ull);
-  EXPECT_EQ(ParseQuantityBytes("1n"), 1ull);
-  EXPECT_EQ(ParseQuantityBytes("1e-30"), 1ull);
+TEST(Quantity, RoundsAPartialByteUp) { EXPECT_EQ(ParseQuantityBytes("1e-30"), 1ull); }
+
+// "memory: 1m" is a thousandth of a byte to Kubernetes, and always a typo for M or Mi.
+TEST(Quantity, RefusesMilliMicroAndNanoBytes) {
+  for (const char* text : {"1m", "1500m", "1n", "3u"}) {
+    try {
+      ParseQuantityBytes(text);
+      ADD_FAILURE() << text << " was accepted";
+    } catch (const FormatError& e) {
+      EXPECT_NE(std::string(e.what()).find("did you mean M or Mi"), std::string::npos) << e.what();
+    }
+  }
 }
 
 TEST(Quantity, ConvertsToKibRoundingUp) {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "base/errors.h"
+
 namespace kvhost {
 
 int HostResources::NodeIndex(unsigned node_id) const {
@@ -39,9 +41,28 @@ uint64_t HugepageMemoryKib(const HostModel& host, unsigned node) {
   return kib;
 }
 
+// A config value that names no CPU or node of this host is a config written
+// for another machine (or a typo): applying what is left of it would silently
+// dedicate, reserve or keep memory other than what the operator meant.
+void RequireConfigNamesThisHost(const HostModel& host, const AgentConfig& config) {
+  const CpuSet host_cpus = host.cpu.online | host.cpu.offline;
+  for (const auto& [key, cpus] : {std::pair{"reservedCpus", &config.reserved_cpus},
+                                  std::pair{"dedicatedCpus", &config.dedicated_cpus}}) {
+    if (!*cpus || cpus->value().IsSubsetOf(host_cpus)) continue;
+    throw InputError(config.source,
+                     std::string(key) + " names CPUs " + (cpus->value() - host_cpus).ToList() +
+                         " that this host does not have (it has " + host_cpus.ToList() + ")");
+  }
+  for (const auto& [node, kib] : config.reserved_memory_kib_by_node)
+    if (!host.numa.Find(node))
+      throw InputError(config.source, "reservedMemoryByNode names node " + std::to_string(node) +
+                                          ", which this host does not have");
+}
+
 }  // namespace
 
 HostResources BuildHostResources(const HostModel& host, const AgentConfig& config) {
+  RequireConfigNamesThisHost(host, config);
   HostResources r;
   r.online = host.cpu.online;
   r.threads_per_core = std::max(1u, host.cpu.threads_per_core);

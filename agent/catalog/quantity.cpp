@@ -15,16 +15,13 @@ struct Unit {
   int decimal_exponent;   // then by 10^decimal_exponent
 };
 
-constexpr std::array<Unit, 16> kUnits{{
+constexpr std::array<Unit, 13> kUnits{{
     {"Ki", 10, 0},
     {"Mi", 20, 0},
     {"Gi", 30, 0},
     {"Ti", 40, 0},
     {"Pi", 50, 0},
     {"Ei", 60, 0},
-    {"n", 0, -9},
-    {"u", 0, -6},
-    {"m", 0, -3},
     {"", 0, 0},
     {"k", 0, 3},
     {"M", 0, 6},
@@ -100,6 +97,11 @@ uint64_t ParseQuantityBytes(std::string_view text) {
       break;
     }
   }
+  // Kubernetes takes n, u and m (1m = a thousandth of a byte) for any quantity,
+  // but memory in milli-bytes is always a typo for M or Mi.
+  if (suffix == "m" || suffix == "u" || suffix == "n")
+    Reject(text, "'" + std::string(suffix) +
+                     "' is a fraction of a byte (m is milli); did you mean M or Mi?");
   if (!known_unit) {
     if (suffix[0] != 'e' && suffix[0] != 'E')
       Reject(text, "unknown unit '" + std::string(suffix) +

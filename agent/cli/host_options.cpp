@@ -1,5 +1,7 @@
 #include <spdlog/spdlog.h>
 
+#include <stdexcept>
+
 #include "agent/catalog/builtin_catalog.h"
 #include "agent/cli/commands.h"
 #include "agent/config/config_loader.h"
@@ -35,6 +37,11 @@ Catalog HostOptions::LoadCatalog() const {
     spdlog::info("{}: {} instance types", file, extra.types.size());
     catalog.Merge(extra);
   }
+  // An empty table with exit 0 would read as "nothing fits here".
+  if (catalog.types.empty())
+    throw std::invalid_argument(
+        catalogs.empty() ? "--no-builtin-catalog needs at least one --catalog file"
+                         : "--no-builtin-catalog: the --catalog files hold no instance type");
   return catalog;
 }
 

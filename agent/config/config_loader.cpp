@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <limits>
 
 #include "agent/catalog/quantity.h"
@@ -16,25 +15,17 @@ constexpr std::array<std::string_view, 7> kKnownKeys = {
     "dedicatedCpus", "sharedCpuRatio",        "allowNumaSpan",
     "gpus"};
 
+// Every key of a config fits in a few hundred bytes; 64 KiB leaves room for
+// comments while a wrong path (a log, /dev/zero) fails at once.
+constexpr size_t kMaxConfigFileBytes = 64u << 10;
+constexpr std::string_view kConfigLimitWhy = "a config of every key takes under 1 KiB";
+
+// Far beyond any sane overcommit (KubeVirt's default is 10), and small enough
+// that ratio x CPUs stays an exact count of vCPU slots (2e8 overflowed it).
+constexpr double kMaxSharedCpuRatio = 256;
+
 // Linux caps NUMA node ids well below this (MAX_NUMNODES is 1 << 10).
 constexpr uint64_t kMaxNumaNodeId = 1023;
-
-std::string Lowercase(std::string_view text) {
-  std::string lower(text);
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return lower;
-}
-
-std::string UnknownKeyReason(const std::string& key) {
-  std::string reason = "unknown key '" + key + "'";
-  for (std::string_view known : kKnownKeys) {
-    if (Lowercase(known) == Lowercase(key))
-      return reason + " (did you mean '" + std::string(known) + "'?)";
-  }
-  reason += " (known keys:";
-  for (std::string_view known : kKnownKeys) reason += " " + std::string(known);
-  return reason + ")";
-}
 
 class ConfigReader {
  public:
@@ -48,8 +39,9 @@ class ConfigReader {
         root, "config",
         [&](const std::string& key, const YAML::Node& key_node, const YAML::Node& value) {
           if (std::find(kKnownKeys.begin(), kKnownKeys.end(), key) == kKnownKeys.end())
-            yaml_.Fail(key_node, UnknownKeyReason(key));  // even with no value: a typo is a typo
-          if (value.IsNull()) return;                     // "key:" with no value: the default
+            yaml_.Fail(key_node,
+                       UnknownKeyReason(key, kKnownKeys));  // even with no value: a typo is a typo
+          if (value.IsNull()) return;                       // "key:" with no value: the default
           if (key == "reservedCpus") {
             config_.reserved_cpus = yaml_.CpuList(value, key);
             reserved_cpus_line_ = YamlFieldReader::LineOf(value);
@@ -64,6 +56,10 @@ class ConfigReader {
             config_.shared_cpu_ratio = yaml_.Number(value, key);
             if (config_.shared_cpu_ratio <= 0)
               yaml_.Fail(value, "sharedCpuRatio must be greater than 0, got " + value.Scalar());
+            if (config_.shared_cpu_ratio > kMaxSharedCpuRatio)
+              yaml_.Fail(value, "sharedCpuRatio must be at most " +
+                                    std::to_string(static_cast<int>(kMaxSharedCpuRatio)) +
+                                    " vCPUs per CPU, got " + value.Scalar());
           } else if (key == "allowNumaSpan") {
             config_.allow_numa_span = yaml_.Bool(value, key);
           } else if (key == "gpus") {
@@ -141,7 +137,8 @@ AgentConfig LoadAgentConfig(const std::filesystem::path& path, bool must_exist) 
     if (must_exist) throw ConfigError(path.string(), 0, "no such file");
     return AgentConfig{};
   }
-  return ParseAgentConfigYaml(ReadTextFile(path.string()), path.string());
+  return ParseAgentConfigYaml(ReadTextFile(path.string(), kMaxConfigFileBytes, kConfigLimitWhy),
+                              path.string());
 }
 
 }  // namespace kvhost

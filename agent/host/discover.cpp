@@ -18,6 +18,36 @@ unsigned NrCpuIds(const SysfsRoot& root, const CpuTopology& cpu) {
   return last < 0 ? 0 : static_cast<unsigned>(last) + 1;
 }
 
+// hwloc reads a garbage or empty cpu/online as "CPU 0 only" and carries on;
+// a one-CPU host would then be advertised. The boot CPU is always online.
+void RequireOnlineCpus(const SysfsRoot& root) {
+  constexpr std::string_view kOnline = "sys/devices/system/cpu/online";
+  if (auto online = root.ReadCpuListOptional(kOnline); online && online->Empty())
+    throw InputError(root.PathOf(kOnline), "lists no CPU (the boot CPU is always online)");
+}
+
+// A pool larger than its node's memory (the pages are part of MemTotal) is a
+// broken dump; believing it would advertise guests that cannot exist.
+void RequirePoolsWithinNodeMemory(const SysfsRoot& root, const HostModel& host) {
+  for (const auto& [node_id, pools] : host.hugepages.per_node) {
+    const NumaNode* node = host.numa.Find(node_id);
+    if (!node) continue;
+    for (const HugepagePool& pool : pools) {
+      const uint64_t fits = node->memory_kib / pool.size_kib;
+      const std::string dir = "sys/devices/system/node/node" + std::to_string(node_id) +
+                              "/hugepages/hugepages-" + std::to_string(pool.size_kib) + "kB/";
+      for (const auto& [file, pages] :
+           {std::pair<const char*, uint64_t>{"nr_hugepages", pool.total},
+            {"free_hugepages", pool.free}})
+        if (pages > fits)
+          throw InputError(root.PathOf(dir + file),
+                           std::to_string(pages) + " pages of " + std::to_string(pool.size_kib) +
+                               " kB do not fit in the node's MemTotal of " +
+                               std::to_string(node->memory_kib) + " kB");
+    }
+  }
+}
+
 }  // namespace
 
 HostModel DiscoverHost(const std::filesystem::path& root_dir) {
@@ -27,6 +57,7 @@ HostModel DiscoverHost(const std::filesystem::path& root_dir) {
   const std::vector<unsigned> cpu_dirs = root.ListNumbered("sys/devices/system/cpu", "cpu");
   if (cpu_dirs.empty() && !root.Exists("sys/devices/system/cpu"))
     throw InputError(root.PathOf("sys/devices/system/cpu"), "missing: not a Linux root");
+  RequireOnlineCpus(root);
   HostModel host;
   host.root = root_dir;
 
@@ -39,6 +70,7 @@ HostModel DiscoverHost(const std::filesystem::path& root_dir) {
   std::vector<unsigned> node_ids;
   for (const auto& n : host.numa.nodes) node_ids.push_back(n.id);
   host.hugepages = ReadHugepages(root, node_ids, host.warnings);
+  RequirePoolsWithinNodeMemory(root, host);
   host.isolation = ReadIsolation(root, NrCpuIds(root, host.cpu), host.warnings);
   host.realtime = ReadRealtime(root, host.isolation.isolated & host.cpu.online);
   return host;

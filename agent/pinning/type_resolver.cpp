@@ -22,11 +22,13 @@ ResolvedType ResolveInstanceType(const DomainSummary& domain, const Catalog& cat
   if (override_type) return Named(*override_type, catalog, "--type", domain);
   const InstanceType* match = nullptr;
   unsigned matches = 0;
+  std::string names;  // so the operator sees which look-alikes to tell apart
   for (const auto& t : catalog.types) {
     if (t.vcpus == domain.vcpus && t.memory_kib == domain.memory_kib &&
         (t.hugepage_size_kib != 0) == domain.hugepages) {
       match = &t;
       ++matches;
+      names += (names.empty() ? "" : ", ") + t.name;
     }
   }
   if (matches == 1) return {*match, "inferred", true};
@@ -38,9 +40,9 @@ ResolvedType ResolveInstanceType(const DomainSummary& domain, const Catalog& cat
   shared.memory_kib = domain.memory_kib;
   shared.source = "domain " + domain.name;
   return {shared,
-          matches == 0
-              ? "unknown: no catalog type matches; treated as shared"
-              : "unknown: " + std::to_string(matches) + " catalog types match; treated as shared",
+          matches == 0 ? "unknown: no catalog type matches; treated as shared"
+                       : "unknown: " + std::to_string(matches) + " catalog types match (" + names +
+                             "); treated as shared",
           false};
 }
 

@@ -13,6 +13,7 @@
 #include <system_error>
 
 #include "agent/state/state_file_format.h"
+#include "base/regular_file.h"
 #include "base/unique_fd.h"
 
 namespace kvhost {
@@ -51,24 +52,6 @@ std::filesystem::path TempPath(const std::filesystem::path& directory) {
   static std::atomic<unsigned> counter{0};
   return directory / (std::string(StateStore::kTempPrefix) + std::to_string(getpid()) + "-" +
                       std::to_string(counter.fetch_add(1)));
-}
-
-// Reads the whole file; returns false with errno set when it cannot.
-bool ReadWholeFile(const std::filesystem::path& path, std::string& out) {
-  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return false;
-  char buffer[65536];
-  while (true) {
-    ssize_t got = read(fd.get(), buffer, sizeof buffer);
-    if (got < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    if (got == 0) return true;
-    out.append(buffer, static_cast<size_t>(got));
-    // Beyond any framed state: stop reading garbage; the framing check rejects it.
-    if (out.size() > kMaxStatePayload + kStateHeaderSize) return true;
-  }
 }
 
 std::string UtcTimestamp() {
@@ -161,18 +144,23 @@ std::filesystem::path StateStore::MoveAside(const std::string& problem) const {
 
 LoadedState StateStore::Read() const {
   LoadedState loaded;
-  std::string bytes;
-  if (!ReadWholeFile(file(), bytes)) {
-    int error = errno;
-    if (error == ENOENT) {
-      spdlog::info("no state file {}: starting from an empty state", file().string());
-      loaded.status = StateLoadStatus::kMissing;
-      return loaded;
-    }
-    loaded.problem = "unreadable: " + ErrnoText(error);
-  } else {
+  std::optional<std::string> bytes;
+  try {
+    // One byte more than any framed state, so the framing check sees the excess.
+    bytes = ReadRegularFile(AT_FDCWD, file().c_str(), kMaxStatePayload + kStateHeaderSize + 1);
+  } catch (const FileReadError& e) {
+    loaded.problem =
+        "unreadable: " +
+        std::string(e.too_large() ? "larger than any state this agent writes" : e.what());
+  }
+  if (!bytes && loaded.problem.empty()) {
+    spdlog::info("no state file {}: starting from an empty state", file().string());
+    loaded.status = StateLoadStatus::kMissing;
+    return loaded;
+  }
+  if (bytes) {
     try {
-      std::string_view payload = UnframeStatePayload(bytes);
+      std::string_view payload = UnframeStatePayload(*bytes);
       if (!loaded.state.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
         loaded.problem = "payload is not a kvhost.v1.AgentState message";
       } else if (loaded.state.version() != kAgentStateVersion) {

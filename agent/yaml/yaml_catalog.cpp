@@ -2,9 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <map>
 #include <set>
+#include <span>
 
 #include "agent/catalog/catalog.h"
 #include "agent/catalog/quantity.h"
@@ -19,8 +21,19 @@ constexpr std::string_view kApiGroupPrefix = "instancetype.kubevirt.io/";
 constexpr std::array<std::string_view, 3> kReadableVersions = {"v1beta1", "v1alpha2", "v1"};
 // No host has more logical CPUs; a bigger guest count is a typo, not a VM.
 constexpr uint64_t kMaxGuestVcpus = 65536;
+// yaml-cpp holds about 64 bytes of nodes per byte of YAML and parses about
+// 1 MB/s here (a 10 MB, 62k-type file: 643 MB, 12 s). 2 MiB is ten times
+// KubeVirt's whole common-instancetypes bundle and parses in about 2 s.
+constexpr size_t kMaxCatalogFileBytes = 2u << 20;
+constexpr std::string_view kCatalogLimitWhy =
+    "ten times KubeVirt's whole common-instancetypes bundle; split a bigger catalog into several "
+    "--catalog files";
 constexpr uint64_t k2MiPageBytes = 2ull << 20;
 constexpr uint64_t k1GiPageBytes = 1ull << 30;
+
+constexpr std::string_view kKindsOfTheGroup[] = {
+    "VirtualMachineClusterInstancetype", "VirtualMachineInstancetype",
+    "VirtualMachineClusterPreference", "VirtualMachinePreference"};
 
 bool IsInstancetypeKind(std::string_view kind) {
   return kind == "VirtualMachineClusterInstancetype" || kind == "VirtualMachineInstancetype";
@@ -34,6 +47,20 @@ bool IsReadableApiVersion(std::string_view api_version) {
   return false;
 }
 
+// Every field of KubeVirt's instancetype spec (v1beta1), read or knowingly
+// ignored: anything else is a typo, and a typo such as "dedicatedCPUPlacment"
+// would silently turn a dedicated type into a shared one.
+constexpr std::string_view kSpecKeys[] = {
+    "cpu",       "memory",      "gpus",           "annotations",  "ioThreadsPolicy",
+    "ioThreads", "hostDevices", "launchSecurity", "nodeSelector", "schedulerName"};
+constexpr std::string_view kCpuKeys[] = {
+    "guest", "dedicatedCPUPlacement", "isolateEmulatorThread", "numa", "realtime", "maxSockets",
+    "model"};
+constexpr std::string_view kNumaKeys[] = {"guestMappingPassthrough"};
+constexpr std::string_view kMemoryKeys[] = {"guest", "hugepages", "overcommitPercent", "maxGuest"};
+constexpr std::string_view kHugepagesKeys[] = {"pageSize"};
+constexpr std::string_view kGpuKeys[] = {"deviceName", "name", "virtualGPUOptions", "tag"};
+
 // ObjectMeta fields that say nothing about placement; read past without a note.
 const std::set<std::string, std::less<>> kQuietMetadataFields = {
     "annotations",     "namespace",         "uid",         "resourceVersion",
@@ -42,9 +69,10 @@ const std::set<std::string, std::less<>> kQuietMetadataFields = {
 
 std::string NameOf(const YAML::Node& doc) {
   const YAML::Node metadata = doc["metadata"];
-  if (!metadata.IsMap()) return "(unnamed)";
+  if (!metadata.IsDefined() || !metadata.IsMap()) return "(unnamed)";
   const YAML::Node name = metadata["name"];
-  return name.IsScalar() ? name.Scalar() : "(unnamed)";
+  // A missing key is a zombie node whose IsScalar() throws (found by fuzz_catalog).
+  return name.IsDefined() && name.IsScalar() ? name.Scalar() : "(unnamed)";
 }
 
 // Reads one instancetype document. Combination rules are checked once the
@@ -70,6 +98,15 @@ class InstancetypeReader {
  private:
   void Note(const YAML::Node& at, std::string_view what) const {
     spdlog::debug("{}:{}: {}: {}", yaml_.source(), YamlFieldReader::LineOf(at), type_.name, what);
+  }
+
+  // A field KubeVirt defines that says nothing about placement: a debug note. A
+  // field KubeVirt does not define: an error with the nearest known name.
+  void Ignore(const YAML::Node& key_node, std::string_view field, const std::string& key,
+              std::span<const std::string_view> known, std::string_view why = "") const {
+    if (std::find(known.begin(), known.end(), key) == known.end())
+      yaml_.Fail(key_node, std::string(field) + ": " + UnknownKeyReason(key, known));
+    Note(key_node, "ignoring " + std::string(field) + "." + key + std::string(why));
   }
 
   void ReadMetadata(const YAML::Node& metadata) {
@@ -107,7 +144,7 @@ class InstancetypeReader {
             Note(key_node,
                  "ignoring spec.ioThreadsPolicy: KubeVirt pins IO threads on CPUs the VM holds");
           } else {
-            Note(key_node, "ignoring spec." + key + ": not a placement concern of this agent");
+            Ignore(key_node, "spec", key, kSpecKeys, ": not a placement concern of this agent");
           }
         });
     if (cpu_guest_line_ == 0) yaml_.Fail(spec_line_, type_.name + ": spec.cpu.guest is required");
@@ -150,7 +187,7 @@ class InstancetypeReader {
             Note(key_node,
                  "ignoring spec.cpu.maxSockets: a guest topology limit, not host capacity");
           } else {
-            Note(key_node, "ignoring spec.cpu." + key + ": not a placement concern of this agent");
+            Ignore(key_node, "spec.cpu", key, kCpuKeys, ": not a placement concern of this agent");
           }
         });
   }
@@ -164,7 +201,7 @@ class InstancetypeReader {
                 PresentAsObject(value, "spec.cpu.numa.guestMappingPassthrough");
             numa_line_ = YamlFieldReader::LineOf(key_node);
           } else {
-            Note(key_node, "ignoring spec.cpu.numa." + key);
+            Ignore(key_node, "spec.cpu.numa", key, kNumaKeys);
           }
         });
   }
@@ -190,7 +227,7 @@ class InstancetypeReader {
             Note(key_node,
                  "ignoring spec.memory.maxGuest: memory hotplug headroom is not reserved");
           } else {
-            Note(key_node, "ignoring spec.memory." + key);
+            Ignore(key_node, "spec.memory", key, kMemoryKeys);
           }
         });
   }
@@ -201,7 +238,8 @@ class InstancetypeReader {
     yaml_.ForEachEntry(
         hugepages, "spec.memory.hugepages",
         [&](const std::string& key, const YAML::Node& key_node, const YAML::Node& value) {
-          if (key != "pageSize") return Note(key_node, "ignoring spec.memory.hugepages." + key);
+          if (key != "pageSize")
+            return Ignore(key_node, "spec.memory.hugepages", key, kHugepagesKeys);
           const uint64_t page_bytes = yaml_.QuantityBytes(value, "spec.memory.hugepages.pageSize");
           // The sizes x86-64 hosts offer and KubeVirt's catalogs use.
           if (page_bytes != k2MiPageBytes && page_bytes != k1GiPageBytes)
@@ -224,8 +262,8 @@ class InstancetypeReader {
           [&](const std::string& key, const YAML::Node& key_node, const YAML::Node& value) {
             if (key == "deviceName")
               device_name = yaml_.Text(value, "spec.gpus[].deviceName");
-            else if (key != "name")
-              Note(key_node, "ignoring spec.gpus[]." + key);
+            else
+              Ignore(key_node, "spec.gpus[]", key, kGpuKeys);
           });
       if (device_name.empty())
         yaml_.Fail(gpu, "spec.gpus[] needs a deviceName (e.g. nvidia.com/A400)");
@@ -285,10 +323,12 @@ class CatalogCollector {
     if (!kind_node.IsDefined()) yaml_.Fail(doc, "document has no kind");
     const std::string kind = yaml_.Text(kind_node, "kind");
     const YAML::Node items = doc["items"];
-    if (kind.ends_with("List") && items.IsSequence()) {  // `kubectl get ... -o yaml`
+    if (kind.ends_with("List") && items.IsDefined() &&
+        items.IsSequence()) {  // `kubectl get ... -o yaml`
       for (const YAML::Node& item : items) Collect(item);
       return;
     }
+    CheckKind(doc, kind_node, kind);
     if (!IsInstancetypeKind(kind)) {
       spdlog::debug("{}: skipping {} {}: not an instance type", yaml_.Location(doc), kind,
                     NameOf(doc));
@@ -313,6 +353,24 @@ class CatalogCollector {
     types_.push_back(std::move(type));
   }
 
+  // Preferences and other objects of a bundle are skipped, but a kind of the
+  // instancetype API group we do not know, or a misspelt instance type kind,
+  // is a mistake that would silently drop the type.
+  void CheckKind(const YAML::Node& doc, const YAML::Node& kind_node,
+                 const std::string& kind) const {
+    if (IsInstancetypeKind(kind) ||
+        std::find(std::begin(kKindsOfTheGroup), std::end(kKindsOfTheGroup), kind) !=
+            std::end(kKindsOfTheGroup))
+      return;
+    const YAML::Node api_version = doc["apiVersion"];
+    const bool in_group = api_version.IsDefined() && api_version.IsScalar() &&
+                          api_version.Scalar().starts_with(kApiGroupPrefix);
+    const std::string reason = UnknownKeyReason(kind, kKindsOfTheGroup);
+    if (in_group || reason.find("did you mean") != std::string::npos)
+      yaml_.Fail(kind_node, "kind " + kind + " is not a kind of instancetype.kubevirt.io: " +
+                                reason.substr(reason.find('(')));
+  }
+
   Catalog Finish() {
     Catalog catalog{std::move(types_)};
     SortBySeriesThenSize(catalog.types);
@@ -335,7 +393,8 @@ Catalog ParseCatalogYaml(std::string_view text, std::string source_name) {
 }
 
 Catalog LoadCatalogYaml(const std::filesystem::path& path) {
-  return ParseCatalogYaml(ReadTextFile(path.string()), path.string());
+  return ParseCatalogYaml(ReadTextFile(path.string(), kMaxCatalogFileBytes, kCatalogLimitWhy),
+                          path.string());
 }
 
 }  // namespace kvhost

@@ -1,16 +1,26 @@
 #include "agent/yaml/yaml_input.h"
 
+#include <fcntl.h>
+#include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
+
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <system_error>
+#include <vector>
 
 #include "agent/catalog/quantity.h"
+#include "base/errors.h"
+#include "base/regular_file.h"
 
 namespace kvhost {
 namespace {
@@ -21,27 +31,93 @@ std::string FormatMessage(const std::string& file, unsigned line, const std::str
 
 std::string Quoted(std::string_view text) { return "'" + std::string(text) + "'"; }
 
+// Edits (insert, delete, replace) from a to b, ignoring case.
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
+                        std::tolower(static_cast<unsigned char>(b[j - 1]));
+      const size_t next = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (same ? 0 : 1)});
+      diagonal = row[j];
+      row[j] = next;
+    }
+  }
+  return row[b.size()];
+}
+
+// yaml-cpp 0.7's LoadAll never ends on some inputs (", 7" found by fuzz_config):
+// a stray token at document level is not consumed, so every HandleNextDocument
+// "parses" one more empty document at the same place, without end and with
+// ever more memory. This pass sees only events (no nodes) and stops at the
+// first document that starts where the previous one did.
+class StallDetector : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (started_ && mark.pos == last_start_.pos) stalled_at_ = mark;
+    started_ = true;
+    last_start_ = mark;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+  const std::optional<YAML::Mark>& stalled_at() const { return stalled_at_; }
+
+ private:
+  bool started_ = false;
+  YAML::Mark last_start_;
+  std::optional<YAML::Mark> stalled_at_;
+};
+
 }  // namespace
 
+std::string UnknownKeyReason(std::string_view key, std::span<const std::string_view> known) {
+  const std::string reason = "unknown key " + Quoted(key);
+  // Three edits cover a dropped letter and a wrong case or two ("dedicatedCPUPlacment").
+  constexpr size_t kMaxTypoEdits = 3;
+  std::string_view closest;
+  size_t closest_distance = kMaxTypoEdits + 1;
+  for (std::string_view candidate : known) {
+    const size_t distance = EditDistance(key, candidate);
+    if (distance < closest_distance) closest = candidate, closest_distance = distance;
+  }
+  if (!closest.empty()) return reason + " (did you mean " + Quoted(closest) + "?)";
+  std::string list = reason + " (known keys:";
+  for (std::string_view candidate : known) list += " " + std::string(candidate);
+  return list + ")";
+}
+
 YamlInputError::YamlInputError(std::string file, unsigned line, std::string reason)
-    : std::runtime_error(FormatMessage(file, line, reason)),
+    : std::runtime_error(EscapeForMessage(FormatMessage(file, line, reason))),
       file_(std::move(file)),
       line_(line),
       reason_(std::move(reason)) {}
 
-std::string ReadTextFile(const std::string& path) {
+std::string ReadTextFile(const std::string& path, size_t max_bytes, std::string_view limit_why) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec))
     throw YamlInputError(path, 0, "is a directory, not a file");
-  errno = 0;
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    throw YamlInputError(
-        path, 0, std::string("cannot open: ") + (errno ? std::strerror(errno) : "unknown error"));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw YamlInputError(path, 0, "cannot read");
-  return text.str();
+  try {
+    auto text = ReadRegularFile(AT_FDCWD, path.c_str(), max_bytes);
+    if (!text) throw YamlInputError(path, 0, "cannot open: No such file or directory");
+    return std::move(*text);
+  } catch (const FileReadError& e) {
+    if (!e.too_large()) throw YamlInputError(path, 0, e.what());
+    throw YamlInputError(path, 0,
+                         std::string(e.what()) + ", more than the limit of " +
+                             std::to_string(max_bytes >> 10) + " KiB: " + std::string(limit_why));
+  }
 }
 
 unsigned YamlFieldReader::LineOf(const YAML::Node& node) {
@@ -60,7 +136,19 @@ void YamlFieldReader::Fail(unsigned line, const std::string& reason) const {
 
 std::vector<YAML::Node> YamlFieldReader::ParseDocuments(std::string_view text) const {
   try {
+    std::istringstream stream{std::string(text)};
+    YAML::Parser parser(stream);
+    StallDetector detector;
+    while (parser.HandleNextDocument(detector))
+      if (const auto& at = detector.stalled_at())
+        Fail(static_cast<unsigned>(at->line) + 1,
+             "invalid YAML: a token outside any document (a stray ',', ']' or '}'?)");
     return YAML::LoadAll(std::string(text));
+  } catch (const YAML::DeepRecursion& e) {
+    // yaml-cpp's own message for this is only "bad file".
+    Fail(e.mark.is_null() ? 0 : static_cast<unsigned>(e.mark.line) + 1,
+         "invalid YAML: nested deeper than " + std::to_string(e.depth() - 1) +
+             " levels (no catalog or config needs more than 10)");
   } catch (const YAML::Exception& e) {
     Fail(e.mark.is_null() ? 0 : static_cast<unsigned>(e.mark.line) + 1, "invalid YAML: " + e.msg);
   }
@@ -141,11 +229,14 @@ void YamlFieldReader::ForEachEntry(const YAML::Node& map, std::string_view field
   RequireMap(map, field);
   std::set<std::string> seen;
   for (auto it = map.begin(); it != map.end(); ++it) {
-    const YAML::Node& key_node = it->first;
+    // Copies, not references: yaml-cpp's iterator yields a temporary proxy, and a
+    // reference to its first/second dangles as soon as this statement ends.
+    const YAML::Node key_node = it->first;
+    const YAML::Node value = it->second;
     const std::string key = Text(key_node, std::string(field) + " key");
     if (!seen.insert(key).second)
       Fail(key_node, std::string(field) + " repeats the key " + Quoted(key));
-    visit(key, key_node, it->second);
+    visit(key, key_node, value);
   }
 }
 

@@ -5,9 +5,11 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,8 +19,14 @@
 
 namespace kvhost {
 
-// Reads the whole file; a missing or unreadable file is a YamlInputError at line 0.
-std::string ReadTextFile(const std::string& path);
+// Reads the whole file; a missing, unreadable or non-regular file (a FIFO would
+// block, /dev/zero never ends), or one over max_bytes, is a YamlInputError at
+// line 0. `limit_why` tells the operator why the limit is what it is.
+std::string ReadTextFile(const std::string& path, size_t max_bytes, std::string_view limit_why);
+
+// "unknown key 'k' (did you mean 'K'?)" for a near miss of a known key, else
+// the list of known keys: a typo on a production host must not pass silently.
+std::string UnknownKeyReason(std::string_view key, std::span<const std::string_view> known);
 
 class YamlFieldReader {
  public:

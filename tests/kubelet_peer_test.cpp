@@ -1,0 +1,101 @@
+// kubelet's own table tests, ported as data (tests/data/kubelet/, README.md
+// there), run against our port of kubelet's placement. Every case must pass;
+// the count is printed as "N/M" for the issue note.
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <string>
+
+#include "agent/allocator/kubelet_cpu_assignment.h"
+
+namespace kvhost::kubelet {
+namespace {
+
+std::filesystem::path DataDir() {
+  const char* src = std::getenv("KVHOST_SOURCE_DIR");
+  return std::filesystem::path(src ? src : ".") / "tests/data/kubelet";
+}
+
+std::map<std::string, CpuTopology> LoadTopologies() {
+  const YAML::Node root = YAML::LoadFile((DataDir() / "cpu_topologies.yaml").string());
+  std::map<std::string, CpuTopology> out;
+  for (const auto& entry : root["topologies"]) {
+    std::map<unsigned, CpuPlace> cpus;
+    for (const auto& row : entry.second)
+      cpus[row[0].as<unsigned>()] = {row[1].as<int>(), row[2].as<int>(), row[3].as<int>()};
+    out.emplace(entry.first.as<std::string>(), CpuTopology(std::move(cpus)));
+  }
+  return out;
+}
+
+std::vector<int> Ints(const YAML::Node& node) {
+  std::vector<int> out;
+  for (const auto& v : node) out.push_back(v.as<int>());
+  return out;
+}
+
+std::string Show(const std::vector<int>& v) {
+  std::string s = "[";
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? " " : "") + std::to_string(v[i]);
+  return s + "]";
+}
+
+// Runs one case; returns "" when kubelet's test would pass, else what differs.
+std::string RunCase(const CpuTopology& topo, const YAML::Node& c) {
+  const std::string kind = c["kind"].as<std::string>();
+  const CpuSet available = ParseCpuList(c["available"].as<std::string>());
+  if (kind == "packed" || kind == "distributed") {
+    const int n = c["num_cpus"].as<int>();
+    const TakeResult r =
+        kind == "packed" ? TakeByTopologyNumaPacked(topo, available, n)
+                         : TakeByTopologyNumaDistributed(topo, available, n, c["group"].as<int>());
+    const std::string want_error = c["expect_error"] ? c["expect_error"].as<std::string>() : "";
+    if (!r.ok() && r.error != want_error)
+      return "error '" + r.error + "', want '" + want_error + "'";
+    const CpuSet want = ParseCpuList(c["expect"].as<std::string>());
+    if (!(r.cpus == want)) return "got " + r.cpus.ToList() + ", want " + want.ToList();
+    return "";
+  }
+  const AccumulatorView view = ViewAccumulator(topo, available);
+  std::vector<int> got;
+  if (kind == "freeSockets") {
+    got = view.free_sockets;
+    std::sort(got.begin(), got.end());
+  } else if (kind == "freeNUMANodes" || kind == "freeSocketsAndNUMANodes") {
+    got = view.free_numa_nodes;
+  } else if (kind == "freeCores") {
+    got = view.free_cores;
+  } else if (kind == "freeCPUs") {
+    got = view.free_cpus;
+  } else {
+    return "unknown kind " + kind;
+  }
+  if (got != Ints(c["expect_order"]))
+    return "got " + Show(got) + ", want " + Show(Ints(c["expect_order"]));
+  if (kind == "freeSocketsAndNUMANodes" && view.free_sockets != Ints(c["expect_sockets"]))
+    return "sockets " + Show(view.free_sockets) + ", want " + Show(Ints(c["expect_sockets"]));
+  return "";
+}
+
+TEST(KubeletPeer, CpuAssignmentCasesAllPass) {
+  const auto topologies = LoadTopologies();
+  const YAML::Node root = YAML::LoadFile((DataDir() / "cpu_assignment_cases.yaml").string());
+  int passed = 0, total = 0;
+  for (const auto& c : root["cases"]) {
+    ++total;
+    const std::string name = c["kind"].as<std::string>() + ": " + c["name"].as<std::string>();
+    const auto topo = topologies.find(c["topo"].as<std::string>());
+    ASSERT_NE(topo, topologies.end()) << name;
+    const std::string diff = RunCase(topo->second, c);
+    if (diff.empty()) ++passed;
+    EXPECT_EQ(diff, "") << name;
+  }
+  std::cout << "kubelet cpu_assignment peer cases: " << passed << "/" << total << " passed\n";
+  EXPECT_GT(total, 80);  // the data file is really read
+}
+
+}  // namespace
+}  // namespace kvhost::kubelet

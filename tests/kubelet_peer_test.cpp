@@ -10,6 +10,7 @@
 #include <string>
 
 #include "agent/allocator/kubelet_cpu_assignment.h"
+#include "agent/allocator/kubelet_topology_manager.h"
 
 namespace kvhost::kubelet {
 namespace {
@@ -95,6 +96,77 @@ TEST(KubeletPeer, CpuAssignmentCasesAllPass) {
   }
   std::cout << "kubelet cpu_assignment peer cases: " << passed << "/" << total << " passed\n";
   EXPECT_GT(total, 80);  // the data file is really read
+}
+
+NumaInfo LoadNumaInfo(const YAML::Node& node) {
+  NumaInfo info;
+  info.nodes = Ints(node["nodes"]);
+  for (const auto& row : node["distances"]) info.distances[row.first.as<int>()] = Ints(row.second);
+  return info;
+}
+
+// [nodes | null | all, preferred]; "all" is the NUMA info's every node.
+TopologyHint LoadHint(const YAML::Node& node, const NumaInfo& numa) {
+  TopologyHint hint;
+  hint.preferred = node[1].as<bool>();
+  if (node[0].IsSequence()) {
+    NumaMask mask = 0;
+    for (int n : Ints(node[0])) mask |= NumaMask{1} << n;
+    hint.affinity = mask;
+  } else if (node[0].IsScalar() && node[0].as<std::string>() == "all") {
+    hint.affinity = numa.DefaultMask();
+  }
+  return hint;
+}
+
+std::vector<ProviderHints> LoadProviders(const YAML::Node& node, const NumaInfo& numa) {
+  std::vector<ProviderHints> providers;
+  for (const auto& p : node) {
+    ProviderHints hints;
+    if (p.IsMap())
+      for (const auto& resource : p) {
+        auto& list = hints[resource.first.as<std::string>()];
+        if (resource.second.IsNull()) continue;  // nil: no preference
+        list.emplace();
+        for (const auto& h : resource.second) list->push_back(LoadHint(h, numa));
+      }
+    providers.push_back(std::move(hints));
+  }
+  return providers;
+}
+
+std::string ShowHint(const TopologyHint& h) {
+  std::string mask = "nil";
+  if (h.affinity) {
+    mask = "";
+    for (int n = 0; n < 64; ++n)
+      if (*h.affinity >> n & 1) mask += (mask.empty() ? "" : ",") + std::to_string(n);
+  }
+  return "{" + mask + (h.preferred ? " preferred}" : " not-preferred}");
+}
+
+TEST(KubeletPeer, TopologyManagerMergeCasesAllPass) {
+  const YAML::Node root = YAML::LoadFile((DataDir() / "topology_manager_cases.yaml").string());
+  int passed = 0, total = 0;
+  for (const auto& suite : root["suites"]) {
+    const NumaInfo numa = LoadNumaInfo(root["numa_infos"][suite["numa"].as<std::string>()]);
+    const TopologyPolicy policy = ParseTopologyPolicy(suite["policy"].as<std::string>());
+    TopologyPolicyOptions options;
+    options.prefer_closest_numa =
+        suite["prefer_closest_numa"] && suite["prefer_closest_numa"].as<bool>();
+    for (const auto& set : suite["sets"])
+      for (const auto& c : root["case_sets"][set.as<std::string>()]) {
+        ++total;
+        const TopologyHint want = LoadHint(c["expect"], numa);
+        const MergeResult got =
+            MergeHints(policy, numa, options, LoadProviders(c["providers"], numa));
+        if (got.hint == want) ++passed;
+        EXPECT_EQ(ShowHint(got.hint), ShowHint(want))
+            << suite["test"].as<std::string>() << ": " << c["name"].as<std::string>();
+      }
+  }
+  std::cout << "kubelet topology manager peer cases: " << passed << "/" << total << " passed\n";
+  EXPECT_EQ(total, 28 + 30 + 28 + 21);
 }
 
 }  // namespace

@@ -11,32 +11,10 @@
 
 #include "agent/allocator/kubelet_cpu_assignment.h"
 #include "agent/allocator/kubelet_topology_manager.h"
+#include "tests/kubelet_peer_support.h"
 
 namespace kvhost::kubelet {
 namespace {
-
-std::filesystem::path DataDir() {
-  const char* src = std::getenv("KVHOST_SOURCE_DIR");
-  return std::filesystem::path(src ? src : ".") / "tests/data/kubelet";
-}
-
-std::map<std::string, CpuTopology> LoadTopologies() {
-  const YAML::Node root = YAML::LoadFile((DataDir() / "cpu_topologies.yaml").string());
-  std::map<std::string, CpuTopology> out;
-  for (const auto& entry : root["topologies"]) {
-    std::map<unsigned, CpuPlace> cpus;
-    for (const auto& row : entry.second)
-      cpus[row[0].as<unsigned>()] = {row[1].as<int>(), row[2].as<int>(), row[3].as<int>()};
-    out.emplace(entry.first.as<std::string>(), CpuTopology(std::move(cpus)));
-  }
-  return out;
-}
-
-std::vector<int> Ints(const YAML::Node& node) {
-  std::vector<int> out;
-  for (const auto& v : node) out.push_back(v.as<int>());
-  return out;
-}
 
 std::string Show(const std::vector<int>& v) {
   std::string s = "[";

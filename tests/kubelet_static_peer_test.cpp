@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <iostream>
+#include <set>
 #include <stdexcept>
 
 #include "agent/allocator/kubelet_static_policy.h"
@@ -126,6 +127,32 @@ TEST(KubeletPeer, StaticPolicyCasesAllPass) {
   }
   std::cout << "kubelet static policy peer cases: " << passed << "/" << total << " passed\n";
   EXPECT_EQ(total, 55);
+}
+
+std::set<std::pair<NumaMask, bool>> HintSet(const std::vector<TopologyHint>& hints) {
+  std::set<std::pair<NumaMask, bool>> out;
+  for (const auto& h : hints) out.insert({h.affinity.value_or(0), h.preferred});
+  return out;
+}
+
+TEST(KubeletPeer, CpuTopologyHintCasesAllPass) {
+  const auto topologies = LoadTopologies();
+  const YAML::Node root = YAML::LoadFile((DataDir() / "cpu_topology_hints_cases.yaml").string());
+  int passed = 0, total = 0;
+  for (const auto& c : root["cases"]) {
+    ++total;
+    const StaticPolicy policy(topologies.at(c["topo"].as<std::string>()), 0, CpuSet(),
+                              ParseStaticPolicyOptions(Strings(c["options"])));
+    const auto hints =
+        policy.ContainerHints(State(c), "fakePod", "fakeContainer", c["request"].as<int>());
+    std::vector<TopologyHint> want;
+    for (const auto& h : c["expect"]) want.push_back({Mask(h[0]), h[1].as<bool>()});
+    const bool same = HintSet(hints.value_or(std::vector<TopologyHint>{})) == HintSet(want);
+    if (same) ++passed;
+    EXPECT_TRUE(same) << c["name"].as<std::string>();
+  }
+  std::cout << "kubelet CPU topology hint peer cases: " << passed << "/" << total << " passed\n";
+  EXPECT_EQ(total, 14);
 }
 
 }  // namespace

@@ -195,6 +195,18 @@ std::string StaticPolicy::Start(CpuManagerAssignments& s) const {
   return "";
 }
 
+std::optional<std::vector<TopologyHint>> StaticPolicy::ContainerHints(
+    const CpuManagerAssignments& s, const std::string& pod, const std::string& container,
+    int request) const {
+  if (request == 0) return std::nullopt;
+  if (auto p = s.assignments.find(pod); p != s.assignments.end())
+    if (auto c = p->second.find(container); c != p->second.end()) {
+      if (static_cast<int>(c->second.Count()) != request) return std::vector<TopologyHint>{};
+      return GenerateHints(c->second, CpuSet(), request);
+    }
+  return GenerateHints(AvailableCpus(s), CpuSet(), request);
+}
+
 void StaticPolicy::RemoveContainer(CpuManagerAssignments& s, const std::string& pod,
                                    const std::string& container) const {
   auto p = s.assignments.find(pod);

@@ -59,6 +59,14 @@ class StaticPolicy {
   std::vector<TopologyHint> GenerateHints(const CpuSet& available, const CpuSet& reusable,
                                           int request) const;
 
+  // GetTopologyHints for one container requesting `request` exclusive CPUs:
+  // nullopt ("no preference") when it takes none; regenerated from its CPUs
+  // when it already holds them (an empty list when their number differs).
+  std::optional<std::vector<TopologyHint>> ContainerHints(const CpuManagerAssignments& s,
+                                                          const std::string& pod,
+                                                          const std::string& container,
+                                                          int request) const;
+
   // Allocate for one container of a Guaranteed pod with `num_cpus` integer CPUs
   // and the topology manager's `affinity`; updates `s`. Returns kubelet's error
   // text, or "" on success.

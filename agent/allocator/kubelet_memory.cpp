@@ -7,19 +7,6 @@
 namespace kvhost::kubelet {
 namespace {
 
-std::vector<int> Bits(NumaMask m) {
-  std::vector<int> out;
-  for (int i = 0; i < 64; ++i)
-    if (m >> i & 1) out.push_back(i);
-  return out;
-}
-
-NumaMask MaskOf(const std::vector<int>& nodes) {
-  NumaMask m = 0;
-  for (int n : nodes) m |= NumaMask{1} << n;
-  return m;
-}
-
 bool SameGroup(std::vector<int> a, std::vector<int> b) {
   std::sort(a.begin(), a.end());
   std::sort(b.begin(), b.end());
@@ -46,7 +33,7 @@ void Reserve(MachineMemoryState& machine, const std::vector<int>& nodes, const s
 bool Satisfies(const MachineMemoryState& machine, NumaMask mask, const MemoryRequests& requests) {
   for (const auto& [type, size] : requests) {
     uint64_t free = 0;
-    for (int id : Bits(mask))
+    for (int id : MaskBits(mask))
       free += machine.at(id).memory.contains(type) ? machine.at(id).memory.at(type).free : 0;
     if (free < size) return false;
   }
@@ -54,7 +41,7 @@ bool Satisfies(const MachineMemoryState& machine, NumaMask mask, const MemoryReq
 }
 
 bool ViolatesGroups(const MachineMemoryState& machine, NumaMask mask) {
-  const auto bits = Bits(mask);
+  const auto bits = MaskBits(mask);
   if (bits.size() == 1) return false;
   for (int id : bits) {
     const NumaMemoryState& n = machine.at(id);
@@ -292,7 +279,7 @@ std::string MemoryStaticPolicy::Allocate(MemoryManagerAssignments& s, const std:
   if (ViolatesGroups(machine, *best.affinity))
     return "[memorymanager] preferred hint violates NUMA node allocation";
   std::vector<MemoryBlockState> blocks;
-  const std::vector<int> bits = Bits(*best.affinity);
+  const std::vector<int> bits = MaskBits(*best.affinity);
   for (const auto& [type, size] : requests) {
     blocks.push_back({bits, type, size});
     Reserve(machine, bits, type, size);

@@ -6,13 +6,6 @@
 namespace kvhost::kubelet {
 namespace {
 
-std::vector<int> Bits(NumaMask m) {
-  std::vector<int> out;
-  for (int i = 0; i < 64; ++i)
-    if (m >> i & 1) out.push_back(i);
-  return out;
-}
-
 bool OptionValue(const std::string& name, const std::string& value) {
   if (value == "true") return true;
   if (value == "false") return false;
@@ -75,7 +68,7 @@ bool StaticPolicy::IsHintSocketAligned(NumaMask mask, int min_affinity_size) con
   const int numa_per_socket = topology_.num_numa_nodes() / topology_.num_sockets();
   if (numa_per_socket == 0) return false;
   const int min_sockets = (min_affinity_size + numa_per_socket - 1) / numa_per_socket;
-  const CpuSet cpus = topology_.CpusIn(topology_.all(), Level::kNuma, Bits(mask));
+  const CpuSet cpus = topology_.CpusIn(topology_.all(), Level::kNuma, MaskBits(mask));
   return static_cast<int>(topology_.Ids(cpus, Level::kSocket).size()) == min_sockets;
 }
 
@@ -93,7 +86,7 @@ std::vector<TopologyHint> StaticPolicy::GenerateHints(const CpuSet& available,
       for (size_t i = 0; i < numas.size(); ++i)
         if (pick[i]) mask |= NumaMask{1} << numas[i];
       const int in_mask =
-          static_cast<int>(topology_.CpusIn(topology_.all(), Level::kNuma, Bits(mask)).Count());
+          static_cast<int>(topology_.CpusIn(topology_.all(), Level::kNuma, MaskBits(mask)).Count());
       if (in_mask >= request && std::popcount(mask) < min_affinity_size)
         min_affinity_size = std::popcount(mask);
       bool reusable_inside = true;
@@ -117,7 +110,7 @@ std::vector<TopologyHint> StaticPolicy::GenerateHints(const CpuSet& available,
 }
 
 CpuSet StaticPolicy::AlignedCpus(NumaMask affinity, const CpuSet& allocatable) const {
-  const CpuSet in_numa = topology_.CpusIn(topology_.all(), Level::kNuma, Bits(affinity));
+  const CpuSet in_numa = topology_.CpusIn(topology_.all(), Level::kNuma, MaskBits(affinity));
   if (!options_.align_by_socket) return allocatable & in_numa;
   const auto sockets = topology_.Ids(in_numa, Level::kSocket);
   return allocatable & topology_.CpusIn(topology_.all(), Level::kSocket, sockets);

@@ -161,6 +161,19 @@ class HintMerger {
 
 }  // namespace
 
+std::vector<int> MaskBits(NumaMask mask) {
+  std::vector<int> out;
+  for (int i = 0; i < 64; ++i)
+    if (mask >> i & 1) out.push_back(i);
+  return out;
+}
+
+NumaMask MaskOf(const std::vector<int>& nodes) {
+  NumaMask m = 0;
+  for (int n : nodes) m |= NumaMask{1} << n;
+  return m;
+}
+
 NumaMask NumaInfo::DefaultMask() const {
   NumaMask m = 0;
   for (int n : nodes) m |= NumaMask{1} << n;

@@ -14,6 +14,10 @@ namespace kvhost::kubelet {
 
 using NumaMask = uint64_t;  // bit i = NUMA node i, as kubelet's bitmask.BitMask
 
+// The NUMA node ids of a mask, ascending (bitmask.GetBits), and back.
+std::vector<int> MaskBits(NumaMask mask);
+NumaMask MaskOf(const std::vector<int>& nodes);
+
 struct TopologyHint {
   std::optional<NumaMask> affinity;  // nullopt: "any NUMA node" (kubelet's nil mask)
   bool preferred = false;

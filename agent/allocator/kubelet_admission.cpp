@@ -1,0 +1,59 @@
+#include "agent/allocator/kubelet_admission.h"
+
+namespace kvhost::kubelet {
+namespace {
+
+MemoryRequests RequestsOf(const kubevirt::ContainerResources& c) {
+  MemoryRequests r;
+  if (c.memory_request > 0) r["memory"] = c.memory_request;
+  for (const auto& [page_kib, bytes] : c.hugepages) r[HugepageResourceName(page_kib)] = bytes;
+  return r;
+}
+
+// The hint providers' answers for one container, as the topology manager collects them.
+std::vector<ProviderHints> Hints(const KubeletNode& node, const std::string& uid,
+                                 const kubevirt::ContainerResources& c, bool guaranteed, int cpus) {
+  std::vector<ProviderHints> providers;
+  ProviderHints cpu;
+  if (auto hints = node.cpu.ContainerHints(node.cpu_state, uid, c.name, cpus)) cpu["cpu"] = *hints;
+  providers.push_back(cpu);
+  ProviderHints memory;
+  if (node.memory && guaranteed)
+    for (auto& [type, hints] :
+         node.memory->CalculateHints(node.memory_state.machine, RequestsOf(c)))
+      memory[type] = hints;
+  providers.push_back(memory);
+  return providers;
+}
+
+}  // namespace
+
+AdmitResult AdmitPod(KubeletNode& node, const std::string& uid, const kubevirt::PodResources& pod) {
+  const bool guaranteed = pod.qos == kubevirt::QosClass::kGuaranteed;
+  KubeletNode trial = node;  // a rejected pod leaves nothing behind
+  for (const auto& c : pod.containers) {
+    const int cpus = guaranteed ? GuaranteedCpus(c.cpu_request_milli, c.cpu_limit_milli) : 0;
+    const MergeResult merged = MergeHints(trial.topology, trial.numa, trial.topology_options,
+                                          Hints(trial, uid, c, guaranteed, cpus));
+    if (!merged.admit) return {false, "Topology Affinity Error: container " + c.name};
+    if (std::string err =
+            trial.cpu.Allocate(trial.cpu_state, uid, c.name, cpus, merged.hint.affinity);
+        !err.empty())
+      return {false, err};
+    if (trial.memory && guaranteed)
+      if (std::string err =
+              trial.memory->Allocate(trial.memory_state, uid, c.name, RequestsOf(c), merged.hint);
+          !err.empty())
+        return {false, err};
+  }
+  node = std::move(trial);
+  return {true, ""};
+}
+
+unsigned CountAdmitted(KubeletNode node, const kubevirt::PodResources& pod, unsigned limit) {
+  unsigned n = 0;
+  while (n < limit && AdmitPod(node, "kvhost-count-" + std::to_string(n), pod).admitted) ++n;
+  return n;
+}
+
+}  // namespace kvhost::kubelet

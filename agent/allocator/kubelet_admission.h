@@ -1,0 +1,39 @@
+// kubelet's admission of a KubeVirt virt-launcher pod on a node whose CPU,
+// memory and topology managers are modelled here: per container, the CPU and
+// memory managers' hints are merged by the topology manager policy, then the
+// static CPU policy and the Static memory policy allocate for the merged hint
+// (pkg/kubelet/cm/topologymanager/scope_container.go's order). Pure.
+// Not modelled yet: the pod scope, and the scheduler's own resource fit.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "agent/allocator/kubelet_memory.h"
+#include "agent/allocator/kubelet_static_policy.h"
+#include "agent/allocator/kubevirt_pod.h"
+
+namespace kvhost::kubelet {
+
+struct KubeletNode {
+  StaticPolicy cpu;
+  CpuManagerAssignments cpu_state;
+  std::optional<MemoryStaticPolicy> memory;  // nullopt: memoryManagerPolicy None
+  MemoryManagerAssignments memory_state;
+  TopologyPolicy topology = TopologyPolicy::kNone;
+  TopologyPolicyOptions topology_options;
+  NumaInfo numa;
+};
+
+struct AdmitResult {
+  bool admitted = false;
+  std::string reason;  // why not, kubelet's words where it has them
+};
+
+// Admits `pod` as pod `uid`, updating the node's manager states when it is.
+AdmitResult AdmitPod(KubeletNode& node, const std::string& uid, const kubevirt::PodResources& pod);
+
+// How many more copies of `pod` the managers admit (at most `limit`).
+unsigned CountAdmitted(KubeletNode node, const kubevirt::PodResources& pod, unsigned limit);
+
+}  // namespace kvhost::kubelet

@@ -1,0 +1,60 @@
+// The virt-launcher pod KubeVirt creates for an instance type: what kubelet's
+// CPU, memory and topology managers are asked for. Ported from kubevirt/kubevirt
+// at d923fdb815cd2016ddaebdaaa51db04133576d72:
+//   pkg/hypervisor/kvm/hypervisorbackend.go  KvmHypervisorBackend.GetMemoryOverhead
+//   pkg/virt-controller/services/renderresources.go  WithMemoryRequests,
+//     WithCPUPinning (isolateEmulatorThread, AlignCPUs' even parity),
+//     WithoutDedicatedCPU (cpuAllocationRatio), WithHugePages, WithMemoryOverhead
+//   pkg/virt-controller/services/serialconsolelog.go  the guest-console-log container
+//   pkg/instancetype/apply/memory.go  overcommitPercent
+// Pure: no I/O.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "agent/catalog/instance_type.h"
+
+namespace kvhost::kubevirt {
+
+// The cluster's KubeVirt settings that change the pod.
+struct Settings {
+  unsigned cpu_allocation_ratio =
+      10;                            // spec.configuration.developerConfiguration.cpuAllocationRatio
+  unsigned memory_overcommit = 100;  // ...developerConfiguration.memoryOvercommit (percent)
+  // The AlignCPUs feature gate with the kubevirt.io/thread-emulator-complete-to-even-parity
+  // annotation on the KubeVirt CR: the emulator takes 2 CPUs when 1 would leave an odd total.
+  bool align_cpus = false;
+  bool autoattach_graphics = true;  // spec.domain.devices.autoattachGraphicsDevice (nil = true)
+  bool serial_console_log = true;   // the guest-console-log container (default on)
+  bool arm64 = false;
+};
+
+enum class QosClass { kGuaranteed, kBurstable };
+
+struct ContainerResources {
+  std::string name;
+  uint64_t cpu_request_milli = 0, cpu_limit_milli = 0;  // 0: not set
+  uint64_t memory_request = 0, memory_limit = 0;        // bytes; 0: not set
+  std::map<uint64_t, uint64_t> hugepages;               // page size KiB -> bytes (request = limit)
+};
+
+struct PodResources {
+  std::vector<ContainerResources> containers;  // "compute" first
+  QosClass qos = QosClass::kBurstable;
+  uint64_t memory_overhead = 0;  // bytes, GetMemoryOverhead's result
+  // CPUs kubelet's static policy gives the compute container exclusively (0 for shared).
+  unsigned exclusive_cpus = 0;
+};
+
+// GetMemoryOverhead for an instance-type VMI. `vmi_memory_request` is the VMI's
+// spec.domain.resources.requests.memory, which instance types set only with
+// overcommitPercent (else 0: KubeVirt's page-table term then counts nothing).
+uint64_t MemoryOverhead(const InstanceType& type, const Settings& settings,
+                        uint64_t vmi_memory_request);
+
+PodResources PodFor(const InstanceType& type, const Settings& settings = {});
+
+}  // namespace kvhost::kubevirt

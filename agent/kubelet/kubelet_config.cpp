@@ -1,0 +1,86 @@
+#include "agent/kubelet/kubelet_config.h"
+
+#include <set>
+
+#include "agent/yaml/yaml_input.h"
+
+namespace kvhost::kubelet {
+namespace {
+
+std::string OneOf(const YamlFieldReader& in, const YAML::Node& node, std::string_view field,
+                  const std::set<std::string>& allowed) {
+  const std::string value = in.Text(node, field);
+  if (!allowed.contains(value)) {
+    std::string list;
+    for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+    in.Fail(node, std::string(field) + " '" + value + "' is not one of: " + list);
+  }
+  return value;
+}
+
+void ReadReservedMemory(const YamlFieldReader& in, const YAML::Node& list, KubeletConfig& config) {
+  if (!list.IsSequence()) in.Fail(list, "reservedMemory is not a list");
+  for (const auto& entry : list) {
+    in.RequireMap(entry, "reservedMemory[]");
+    ReservedMemory rm;
+    rm.numa_node =
+        static_cast<int>(in.Unsigned(entry["numaNode"], "reservedMemory[].numaNode", 4096));
+    in.ForEachEntry(entry["limits"], "reservedMemory[].limits",
+                    [&](const std::string& key, const YAML::Node&, const YAML::Node& value) {
+                      rm.limits[key] = in.QuantityBytes(value, "reservedMemory[].limits." + key);
+                    });
+    config.reserved_memory.push_back(std::move(rm));
+  }
+}
+
+}  // namespace
+
+bool KubeletConfig::CpuOption(const std::string& name) const {
+  auto it = cpu_manager_policy_options.find(name);
+  return it != cpu_manager_policy_options.end() && it->second == "true";
+}
+
+KubeletConfig ParseKubeletConfig(std::string_view text, const std::string& source) {
+  const YamlFieldReader in(source);
+  const auto docs = in.ParseDocuments(text);
+  if (docs.size() != 1 || !docs[0].IsMap()) in.Fail(0, "is not one KubeletConfiguration mapping");
+  const YAML::Node& doc = docs[0];
+  KubeletConfig c;
+  c.source = source;
+  if (doc["cpuManagerPolicy"])
+    c.cpu_manager_policy =
+        OneOf(in, doc["cpuManagerPolicy"], "cpuManagerPolicy", {"none", "static"});
+  if (doc["cpuManagerPolicyOptions"])
+    c.cpu_manager_policy_options =
+        in.StringMap(doc["cpuManagerPolicyOptions"], "cpuManagerPolicyOptions");
+  if (doc["reservedSystemCPUs"])
+    c.reserved_system_cpus = in.CpuList(doc["reservedSystemCPUs"], "reservedSystemCPUs");
+  if (doc["topologyManagerPolicy"])
+    c.topology_manager_policy = OneOf(in, doc["topologyManagerPolicy"], "topologyManagerPolicy",
+                                      {"none", "best-effort", "restricted", "single-numa-node"});
+  if (doc["topologyManagerScope"])
+    c.topology_manager_scope =
+        OneOf(in, doc["topologyManagerScope"], "topologyManagerScope", {"container", "pod"});
+  if (doc["topologyManagerPolicyOptions"])
+    c.topology_manager_policy_options =
+        in.StringMap(doc["topologyManagerPolicyOptions"], "topologyManagerPolicyOptions");
+  if (doc["memoryManagerPolicy"])
+    c.memory_manager_policy = OneOf(in, doc["memoryManagerPolicy"], "memoryManagerPolicy",
+                                    {"None", "Static", "BestEffort"});
+  if (doc["reservedMemory"]) ReadReservedMemory(in, doc["reservedMemory"], c);
+  if (doc["systemReserved"])
+    c.system_reserved = in.StringMap(doc["systemReserved"], "systemReserved");
+  if (doc["kubeReserved"]) c.kube_reserved = in.StringMap(doc["kubeReserved"], "kubeReserved");
+  return c;
+}
+
+KubeletConfig ReadKubeletConfigFile(const std::string& path) {
+  return ParseKubeletConfig(ReadTextFile(path), path);
+}
+
+std::optional<KubeletConfig> ReadKubeletConfig(const SysfsRoot& root) {
+  if (!root.Exists(kKubeletConfigPath)) return std::nullopt;
+  return ReadKubeletConfigFile(root.PathOf(kKubeletConfigPath).string());
+}
+
+}  // namespace kvhost::kubelet

@@ -1,0 +1,48 @@
+// The parts of kubelet's KubeletConfiguration (<root>/var/lib/kubelet/config.yaml)
+// that decide where pods are placed. Unknown keys are ignored (kubelet has
+// hundreds); malformed YAML or a bad value of a key we read is an error naming
+// the file and line.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/cpu_set.h"
+#include "base/sysfs_root.h"
+
+namespace kvhost::kubelet {
+
+inline constexpr std::string_view kKubeletConfigPath = "var/lib/kubelet/config.yaml";
+
+struct ReservedMemory {  // reservedMemory[]: what kubelet keeps from pods on one NUMA node
+  int numa_node = 0;
+  std::map<std::string, uint64_t> limits;  // resource ("memory", "hugepages-1Gi") -> bytes
+};
+
+struct KubeletConfig {
+  std::string source;  // the file it came from
+  std::string cpu_manager_policy = "none";
+  std::map<std::string, std::string> cpu_manager_policy_options;
+  CpuSet reserved_system_cpus;
+  std::string topology_manager_policy = "none";
+  std::string topology_manager_scope = "container";
+  std::map<std::string, std::string> topology_manager_policy_options;
+  std::string memory_manager_policy = "None";
+  std::vector<ReservedMemory> reserved_memory;
+  std::map<std::string, std::string> system_reserved, kube_reserved;  // resource -> quantity
+
+  // cpuManagerPolicyOptions are strings; kubelet reads these as booleans.
+  bool CpuOption(const std::string& name) const;
+};
+
+// `source` names the text in errors.
+KubeletConfig ParseKubeletConfig(std::string_view text, const std::string& source);
+KubeletConfig ReadKubeletConfigFile(const std::string& path);
+// <root>/var/lib/kubelet/config.yaml; nullopt when absent.
+std::optional<KubeletConfig> ReadKubeletConfig(const SysfsRoot& root);
+
+}  // namespace kvhost::kubelet

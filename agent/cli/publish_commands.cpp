@@ -80,7 +80,11 @@ void AddPublishCommands(CLI::App& app, int& exit_code) {
 
   auto nrt = AddCommand(app, "nrt", "Print the NodeResourceTopology object (-o yaml or json)");
   nrt->output = "yaml";
-  app.get_subcommand("nrt")->get_option("--output")->check(CLI::IsMember({"yaml", "json"}));
+  CLI::App* nrt_command = app.get_subcommand("nrt");
+  nrt_command->remove_option(nrt_command->get_option("--output"));  // text/json does not fit here
+  nrt_command->add_option("-o,--output", nrt->output, "yaml or json")
+      ->check(CLI::IsMember({"yaml", "json"}))
+      ->capture_default_str();
   app.get_subcommand("nrt")->callback([nrt, &exit_code] {
     const auto object = publish::BuildNodeResourceTopology(BuildReport(*nrt));
     std::cout << (nrt->output == "json" ? ToJson(object) + "\n" : publish::ToYaml(object));

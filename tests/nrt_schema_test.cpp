@@ -3,11 +3,10 @@
 // fixture host; and its numbers against the allocator.
 #include <gtest/gtest.h>
 
-#include <cstdio>
-
 #include "agent/publish/nrt.h"
 #include "agent/publish/proto_yaml.h"
 #include "agent/report/host_report.h"
+#include "agent_process_support.h"
 #include "openapi_schema.h"
 #include "publish_support.h"
 
@@ -20,16 +19,14 @@ YAML::Node Schema() {
   return testing::CrdSchema(YAML::LoadFile(dir + "/tests/data/nrt/crd.yaml"), "v1alpha2");
 }
 
-std::string RunAgent(const std::string& args) {
+std::string RunAgent(const std::vector<std::string>& args) {
   const char* agent = std::getenv("KVHOST_AGENT");
-  std::string out;
-  if (!agent) return out;
-  FILE* pipe = popen((std::string(agent) + " " + args).c_str(), "r");
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) out.append(buffer, n);
-  EXPECT_EQ(pclose(pipe), 0) << args;
-  return out;
+  if (!agent) return "";
+  std::vector<std::string> argv{agent};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const it::RunResult r = it::RunProcess(argv);
+  EXPECT_TRUE(r.end.Exited(0)) << r.Describe();
+  return r.out;
 }
 
 std::string Join(const std::vector<std::string>& errors) {
@@ -43,8 +40,8 @@ TEST(NodeResourceTopology, AgentOutputFollowsTheCrdSchemaForEveryFixtureHost) {
   for (const auto& name : testing::FixtureNames()) {
     const std::string root = (testing::FixturesDir() / name).string();
     for (const char* format : {"yaml", "json"}) {
-      const YAML::Node nrt = YAML::Load(
-          RunAgent("nrt --node-name worker-1 -o " + std::string(format) + " --root " + root));
+      const YAML::Node nrt =
+          YAML::Load(RunAgent({"nrt", "--node-name", "worker-1", "-o", format, "--root", root}));
       EXPECT_EQ(Join(testing::ValidateOpenApi(schema, nrt)), "") << name << " " << format;
       EXPECT_EQ(nrt["apiVersion"].as<std::string>(), "topology.node.k8s.io/v1alpha2");
       EXPECT_EQ(nrt["metadata"]["name"].as<std::string>(), "worker-1");

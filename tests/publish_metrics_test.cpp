@@ -8,50 +8,36 @@
 #include <regex>
 
 #include "agent/publish/metrics.h"
+#include "agent_process_support.h"
 #include "publish_support.h"
 
 namespace kvhost::publish {
 namespace {
 
-struct CommandResult {
-  int status;
-  std::string output;
-};
-
-CommandResult RunCommand(const std::string& command) {
-  CommandResult result{-1, ""};
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (!pipe) return result;
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) result.output.append(buffer, n);
-  result.status = pclose(pipe);
-  return result;
-}
-
 std::string Promtool(const std::string& text) {
   const std::string file = ::testing::TempDir() + "kvhost-metrics.txt";
   std::ofstream(file) << text;
-  const CommandResult r = RunCommand("promtool check metrics < " + file);
-  return r.status == 0 ? "" : "promtool failed: " + r.output;
+  const it::RunResult r = it::RunProcess({"/bin/sh", "-c", "promtool check metrics < '" + file + "'"});
+  return r.end.Exited(0) ? "" : "promtool failed: " + r.Describe();
 }
 
 TEST(Metrics, PromtoolAcceptsTheAgentsOutputForEveryFixtureHost) {
-  if (RunCommand("promtool --version").status != 0)
+  if (!it::RunProcess({"/bin/sh", "-c", "command -v promtool"}).end.Exited(0))
     GTEST_SKIP() << "promtool missing (./dev deps installs it)";
   const char* agent = std::getenv("KVHOST_AGENT");
   ASSERT_NE(agent, nullptr);
   for (const auto& name : testing::FixtureNames()) {
-    const CommandResult r = RunCommand(std::string(agent) + " metrics --node-name w1 --root " +
-                                       (testing::FixturesDir() / name).string());
-    ASSERT_EQ(r.status, 0) << name << ": " << r.output;
-    EXPECT_EQ(Promtool(r.output), "") << name;
-    EXPECT_NE(r.output.find("kvhost_build_info{version=\""), std::string::npos) << name;
+    const it::RunResult r = it::RunProcess({agent, "metrics", "--node-name", "w1", "--root",
+                                            (testing::FixturesDir() / name).string()});
+    ASSERT_TRUE(r.end.Exited(0)) << name << ": " << r.Describe();
+    EXPECT_EQ(Promtool(r.out), "") << name;
+    EXPECT_NE(r.out.find("kvhost_build_info{version=\""), std::string::npos) << name;
   }
 }
 
 TEST(Metrics, PromtoolRejectsWhatTheNamingGuideForbids) {
-  if (RunCommand("promtool --version").status != 0) GTEST_SKIP() << "promtool missing";
+  if (!it::RunProcess({"/bin/sh", "-c", "command -v promtool"}).end.Exited(0))
+    GTEST_SKIP() << "promtool missing";
   // The check above can fail: a counter without _total is linted.
   EXPECT_NE(Promtool("# HELP kvhost_refreshes Refreshes.\n# TYPE kvhost_refreshes counter\n"
                      "kvhost_refreshes 1\n"),

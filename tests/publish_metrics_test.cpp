@@ -17,7 +17,8 @@ namespace {
 std::string Promtool(const std::string& text) {
   const std::string file = ::testing::TempDir() + "kvhost-metrics.txt";
   std::ofstream(file) << text;
-  const it::RunResult r = it::RunProcess({"/bin/sh", "-c", "promtool check metrics < '" + file + "'"});
+  const it::RunResult r =
+      it::RunProcess({"/bin/sh", "-c", "promtool check metrics < '" + file + "'"});
   return r.end.Exited(0) ? "" : "promtool failed: " + r.Describe();
 }
 

@@ -38,5 +38,6 @@ void AddInspectCommand(CLI::App& app, int& exit_code);
 void AddCapacityCommands(CLI::App& app, int& exit_code);
 void AddPinCommands(CLI::App& app, int& exit_code);
 void AddAuditCommand(CLI::App& app, int& exit_code);
+void AddPublishCommands(CLI::App& app, int& exit_code);
 
 }  // namespace kvhost::cli

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   kvhost::cli::AddCapacityCommands(app, exit_code);
   kvhost::cli::AddPinCommands(app, exit_code);
   kvhost::cli::AddAuditCommand(app, exit_code);
+  kvhost::cli::AddPublishCommands(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

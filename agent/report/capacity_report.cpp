@@ -20,6 +20,32 @@ std::string Needs(const InstanceType& t) {
   return s;
 }
 
+void FillNodes(const Allocator& state, v1::CapacityReport* report) {
+  const HostResources& host = state.host();
+  const CpuSet free_dedicated = state.FreeDedicatedCpus();
+  const CpuSet shared_now = state.SharedPoolNow();
+  for (size_t i = 0; i < host.nodes.size(); ++i) {
+    const NodeResources& node = host.nodes[i];
+    CpuSet node_cpus;
+    for (const auto& core : host.cores)
+      if (core.node == node.id) node_cpus |= core.pus;
+    auto* out = report->add_nodes();
+    out->set_id(node.id);
+    out->set_dedicated_cpus(node.dedicable_cpus.ToList());
+    out->set_free_dedicated_cpus((node.dedicable_cpus & free_dedicated).ToList());
+    out->set_shared_cpus((node_cpus & shared_now).ToList());
+    out->set_reserved_cpus((node_cpus & host.reserved).ToList());
+    out->set_ordinary_memory_kib(node.ordinary_memory_kib);
+    out->set_free_ordinary_memory_kib(state.FreeBoundMemoryKib(i));
+    for (const auto& [size_kib, total] : node.hugepages_total) {
+      auto* pages = out->add_hugepages();
+      pages->set_size_kib(size_kib);
+      pages->set_total(total);
+      pages->set_free(state.FreeHugepages(i, size_kib));
+    }
+  }
+}
+
 }  // namespace
 
 v1::CapacityReport BuildCapacityReport(const Allocator& state,
@@ -55,6 +81,8 @@ v1::CapacityReport BuildCapacityReport(const Allocator& state,
   f->set_free_hugepage_kib(fragmentation.free_hugepage_kib);
   f->set_stranded_hugepage_kib(fragmentation.stranded_hugepage_kib);
   for (const auto& w : what_if) report.add_what_if(w);
+  FillNodes(state, &report);
+  report.set_allow_numa_span(host.allow_numa_span);
   return report;
 }
 

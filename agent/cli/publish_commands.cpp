@@ -1,0 +1,101 @@
+// `labels`, `nrt` and `metrics`: what the daemon publishes, printed once for the
+// host as it stands (no VMs known: the libvirt state joins in the daemon).
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <iostream>
+
+#include "agent/allocator/capacity.h"
+#include "agent/cli/commands.h"
+#include "agent/host/discover.h"
+#include "agent/publish/feature_file_writer.h"
+#include "agent/publish/metrics.h"
+#include "agent/publish/nfd_labels.h"
+#include "agent/publish/nrt.h"
+#include "agent/publish/proto_yaml.h"
+#include "agent/report/capacity_report.h"
+#include "agent/report/host_report.h"
+
+namespace kvhost::cli {
+namespace {
+
+struct PublishOptions : HostOptions {
+  std::string node_name;  // empty: this machine's hostname
+  std::string prefix = publish::LabelOptions{}.prefix;
+};
+
+std::string HostName() {
+  char name[256] = {};
+  if (gethostname(name, sizeof name - 1) < 0) throw std::runtime_error("gethostname failed");
+  return name;
+}
+
+v1::NodeReport BuildReport(const PublishOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  const HostModel host = DiscoverHost(options.root);
+  for (const auto& w : host.warnings) spdlog::warn("{}", w);
+  const Catalog catalog = options.LoadCatalog();
+  const Allocator state(
+      std::make_shared<const HostResources>(BuildHostResources(host, options.LoadConfig())));
+  v1::NodeReport report;
+  report.set_node_name(options.node_name.empty() ? HostName() : options.node_name);
+  *report.mutable_host() = BuildHostReport(host);
+  *report.mutable_capacity() = BuildCapacityReport(state, ComputeCapacity(state, catalog),
+                                                   ComputeFragmentation(state, catalog), {});
+  auto* stats = report.mutable_stats();
+  stats->set_version(KVHOST_VERSION);
+  stats->set_refresh_duration_seconds(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  stats->set_published_unix_seconds(
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
+  stats->set_refreshes(1);
+  return report;
+}
+
+std::shared_ptr<PublishOptions> AddCommand(CLI::App& app, const char* name, const char* help) {
+  auto options = std::make_shared<PublishOptions>();
+  CLI::App* cmd = app.add_subcommand(name, help);
+  options->AddTo(cmd, true);
+  cmd->add_option("--node-name", options->node_name, "Kubernetes node name (default: hostname)");
+  if (std::string(name) == "labels")
+    cmd->add_option("--prefix", options->prefix, "Label prefix (a DNS subdomain and '/')")
+        ->capture_default_str();
+  return options;
+}
+
+}  // namespace
+
+void AddPublishCommands(CLI::App& app, int& exit_code) {
+  auto labels = AddCommand(app, "labels", "Print the node-feature-discovery features.d file");
+  app.get_subcommand("labels")->callback([labels, &exit_code] {
+    const auto now = std::chrono::system_clock::now();
+    const auto report = BuildReport(*labels);
+    const auto map = publish::BuildNodeLabels(report, {.prefix = labels->prefix});
+    std::cout << publish::FormatFeatureFile(
+        map,
+        std::chrono::ceil<std::chrono::seconds>(now + publish::FeatureFileOptions{}.expiry_window));
+    exit_code = 0;
+  });
+
+  auto nrt = AddCommand(app, "nrt", "Print the NodeResourceTopology object (-o yaml or json)");
+  nrt->output = "yaml";
+  CLI::App* nrt_command = app.get_subcommand("nrt");
+  nrt_command->remove_option(nrt_command->get_option("--output"));  // text/json does not fit here
+  nrt_command->add_option("-o,--output", nrt->output, "yaml or json")
+      ->check(CLI::IsMember({"yaml", "json"}))
+      ->capture_default_str();
+  app.get_subcommand("nrt")->callback([nrt, &exit_code] {
+    const auto object = publish::BuildNodeResourceTopology(BuildReport(*nrt));
+    std::cout << (nrt->output == "json" ? ToJson(object) + "\n" : publish::ToYaml(object));
+    exit_code = 0;
+  });
+
+  auto metrics = AddCommand(app, "metrics", "Print the Prometheus metrics once");
+  app.get_subcommand("metrics")->callback([metrics, &exit_code] {
+    std::cout << publish::FormatMetrics(BuildReport(*metrics));
+    exit_code = 0;
+  });
+}
+
+}  // namespace kvhost::cli

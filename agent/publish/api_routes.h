@@ -1,0 +1,36 @@
+// The read-only HTTP API's answers, as a pure function of the request and the
+// last published documents (rendered once per publish, not per request).
+#pragma once
+
+#include <boost/beast/http.hpp>
+#include <memory>
+#include <string>
+
+namespace kvhost::publish {
+
+// What a publish hands the API: every body it serves, already rendered.
+struct ApiDocuments {
+  std::string metrics;      // Prometheus text (FormatMetrics)
+  std::string report_json;  // protobuf JSON mapping of the NodeReport
+};
+
+using ApiRequest = boost::beast::http::request<boost::beast::http::string_body>;
+using ApiResponse = boost::beast::http::response<boost::beast::http::string_body>;
+
+// /healthz, /readyz (ready once a publish happened), /metrics, /v1/report;
+// GET and HEAD only (405 otherwise), 404 elsewhere, 503 before the first publish.
+ApiResponse Route(const ApiRequest& request, const ApiDocuments* documents);
+
+}  // namespace kvhost::publish
+
+namespace kvhost::v1 {
+class NodeReport;
+}
+
+namespace kvhost::publish {
+
+// Renders every document once per publish: FormatMetrics and the protobuf
+// JSON mapping of the report.
+ApiDocuments RenderApiDocuments(const v1::NodeReport& report);
+
+}  // namespace kvhost::publish

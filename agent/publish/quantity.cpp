@@ -1,0 +1,16 @@
+#include "agent/publish/quantity.h"
+
+namespace kvhost::publish {
+
+std::string KibQuantity(uint64_t kib) {
+  if (kib == 0) return "0";
+  static constexpr const char* kSuffixes[] = {"Ki", "Mi", "Gi", "Ti", "Pi"};
+  size_t step = 0;
+  while (step + 1 < std::size(kSuffixes) && kib % 1024 == 0) {
+    kib /= 1024;
+    ++step;
+  }
+  return std::to_string(kib) + kSuffixes[step];
+}
+
+}  // namespace kvhost::publish

@@ -75,7 +75,9 @@ KubeletConfig ParseKubeletConfig(std::string_view text, const std::string& sourc
 }
 
 KubeletConfig ReadKubeletConfigFile(const std::string& path) {
-  return ParseKubeletConfig(ReadTextFile(path), path);
+  // kubelet's config is a few KiB; 1 MiB leaves room for comments and still
+  // refuses a device or a runaway file.
+  return ParseKubeletConfig(ReadTextFile(path, 1 << 20, "a kubelet config is a few KiB"), path);
 }
 
 std::optional<KubeletConfig> ReadKubeletConfig(const SysfsRoot& root) {

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <regex>
 
+#include <unistd.h>
+
 #include "agent/publish/metrics.h"
 #include "agent_process_support.h"
 #include "publish_support.h"
@@ -15,10 +17,14 @@ namespace kvhost::publish {
 namespace {
 
 std::string Promtool(const std::string& text) {
-  const std::string file = ::testing::TempDir() + "kvhost-metrics.txt";
+  // One file per process: ctest runs this binary's tests in parallel, and a
+  // shared name let one test lint the other's text (a CI flake).
+  const std::string file =
+      ::testing::TempDir() + "kvhost-metrics-" + std::to_string(::getpid()) + ".txt";
   std::ofstream(file) << text;
   const it::RunResult r =
       it::RunProcess({"/bin/sh", "-c", "promtool check metrics < '" + file + "'"});
+  std::remove(file.c_str());
   return r.end.Exited(0) ? "" : "promtool failed: " + r.Describe();
 }
 

@@ -4,38 +4,14 @@
 
 #include <algorithm>
 
-#include "agent/libvirt/desired_pinning.h"
 #include "agent/libvirt/pinning_reader.h"
+#include "agent/pinning/drift.h"
 #include "agent/pinning/pinner.h"
 #include "agent/state/allocation_convert.h"
 #include "base/sizes.h"
 
 namespace kvhost {
 namespace {
-
-bool CpusMatch(const DesiredPinning& want, const DomainPinning& have) {
-  if (want.vcpus.size() != have.vcpus.size()) return false;
-  for (size_t i = 0; i < want.vcpus.size(); ++i)
-    if (!(want.vcpus[i] == have.vcpus[i])) return false;
-  return !want.emulator || (have.emulator && *want.emulator == *have.emulator);
-}
-
-bool NumaMatches(const DesiredPinning& want, const DomainPinning& have) {
-  return !want.strict_numa_nodes || (have.numa && have.numa->mode == "strict" &&
-                                     have.numa->nodeset == *want.strict_numa_nodes);
-}
-
-// Drift is what re-pinning can repair. QEMU refuses a live change of a strict
-// nodeset, so a numatune that the config holds (it applies at next start)
-// counts as in place: re-applying it would only be refused again.
-bool Drifted(const LibvirtConnection& connection, const LibvirtDomain& domain,
-             const DesiredPinning& want) {
-  const DomainPinning live = ReadPinning(connection, domain, DomainDefinition::kCurrent);
-  if (!CpusMatch(want, live)) return true;
-  if (NumaMatches(want, live)) return false;
-  if (!domain.IsPersistent()) return true;
-  return !NumaMatches(want, ReadPinning(connection, domain, DomainDefinition::kConfig));
-}
 
 // A saved allocation as the pinner's record, by domain UUID (older states
 // keyed by the VM id).
@@ -227,8 +203,8 @@ void Pinner::PlaceUnknown(const std::vector<const RunningDomain*>& unplaced,
   }
 }
 
-// 3: every domain whose libvirt pinning differs from its allocation is
-// re-pinned, and local QEMU processes are checked from /proc (and
+// 3: every domain whose libvirt pinning drifted from its allocation (drift.h,
+// the audit's definition too) is re-pinned, and local QEMU processes are checked from /proc (and
 // realtime/IRQ settings renewed).
 void Pinner::RepinDrifted(ReconcileReport& report) {
   std::vector<std::string> uuids;
@@ -238,9 +214,11 @@ void Pinner::RepinDrifted(ReconcileReport& report) {
     try {
       const LibvirtConnection& connection = Connection(vm.uri);
       const LibvirtDomain domain = connection.LookupDomain(uuid);
-      const DesiredPinning want =
-          PinningForPlacement(vm.placement, domain.Describe(), domain.MaxVcpus());
-      if (Drifted(connection, domain, want)) {
+      const PinningDrift drift = DriftFromAllocation(
+          vm.placement, ReadPinning(connection, domain, DomainDefinition::kCurrent),
+          ReadStoredPinning(connection, domain));
+      if (drift.Drifted()) {
+        spdlog::info("{} drifted from its allocation: {}", domain.Describe(), drift.Describe());
         ApplyPlacement(connection, domain, vm.placement);
         report.repinned.push_back(vm.name);
       }

@@ -101,5 +101,47 @@ TEST_F(PinIntegration, AuditCountsDriftAsAViolationExactlyWhenReconcileRepinsIt)
   ExpectStateIsLibvirtTruth(*hv_, state_.path(), {ded});
 }
 
+TEST_F(PinIntegration, UnpinLastsAcrossAgentRestartsUntilTheDomainRestarts) {
+  const std::string freed = hv_->Define("x-1", 1, "it.dedicated");
+  const std::string other = hv_->Define("x-2", 1, "it.shared");
+  const std::string online = OnlineCpus().ToList();
+  hv_->Start(freed);
+  RunResult r = Agent({"pin", freed});
+  ASSERT_TRUE(r.end.Exited(0)) << r.Describe();
+  r = Agent({"unpin", freed});
+  ASSERT_TRUE(r.end.Exited(0)) << r.Describe();
+  ASSERT_FALSE(Allocation(freed));
+
+  // Each a fresh agent process: only the state file remembers the unpin.
+  r = Agent({"reconcile"});
+  ExpectReconciled(r);
+  EXPECT_FALSE(Allocation(freed)) << "reconcile placed it again:\n" << r.Describe();
+  EXPECT_NE(r.out.find("left unpinned 1: " + freed), std::string::npos) << r.Describe();
+  hv_->Start(other);
+  r = Agent({"pin", other});
+  ASSERT_TRUE(r.end.Exited(0)) << r.Describe();
+  EXPECT_FALSE(Allocation(freed)) << "a pin of another domain placed it again:\n" << r.Describe();
+  ASSERT_NO_FATAL_FAILURE(StartWatcher());
+  EXPECT_FALSE(Allocation(freed)) << "the watcher's start placed it again:\n" << WatcherLog();
+  EXPECT_EQ(hv_->VcpuCpus(freed, 0), online) << "it no longer floats";
+
+  // A restart of the domain ends the unpin: the watcher places it as usual.
+  hv_->Destroy(freed);
+  hv_->Start(freed);
+  ASSERT_TRUE(WaitForAllocation(freed)) << "not placed after its restart:\n" << WatcherLog();
+  EXPECT_TRUE(WaitUntil([&] { return hv_->VcpuCpus(freed, 0) == std::to_string(OnlyCpu(freed)); }));
+
+  // The same when no agent runs while it restarts: the next reconcile places it.
+  watcher_.reset();
+  r = Agent({"unpin", freed});
+  ASSERT_TRUE(r.end.Exited(0)) << r.Describe();
+  hv_->Destroy(freed);
+  hv_->Start(freed);
+  r = Agent({"reconcile"});
+  ExpectReconciled(r);
+  EXPECT_TRUE(Allocation(freed)) << "not placed after its restart:\n" << r.Describe();
+  ExpectStateIsLibvirtTruth(*hv_, state_.path(), {freed, other});
+}
+
 }  // namespace
 }  // namespace kvhost::it

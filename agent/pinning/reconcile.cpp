@@ -42,9 +42,11 @@ struct RunningDomain {
 };
 
 void LogReconcile(const ReconcileReport& r) {
-  spdlog::info("reconciled: {} kept, {} adopted, {} placed, {} re-pinned, {} freed{}",
-               r.kept.size(), r.adopted.size(), r.placed.size(), r.repinned.size(), r.freed.size(),
-               r.state_was_rebuilt ? " (state rebuilt from libvirt)" : "");
+  spdlog::info(
+      "reconciled: {} kept, {} adopted, {} placed, {} re-pinned, {} freed, {} left "
+      "unpinned{}",
+      r.kept.size(), r.adopted.size(), r.placed.size(), r.repinned.size(), r.freed.size(),
+      r.left_unpinned.size(), r.state_was_rebuilt ? " (state rebuilt from libvirt)" : "");
   for (const auto& p : r.problems) spdlog::warn("reconcile: {}", p);
 }
 
@@ -169,7 +171,23 @@ std::vector<const RunningDomain*> Pinner::RestoreSaved(const std::vector<Running
     }
     report.freed.push_back(name + " (" + type + ", no longer running)");
   }
+  RestoreUnpinned(loaded, running, draft);
   return unplaced;
+}
+
+// The operator's unpins that still hold: the same instance still runs (a
+// restart gives it a new id), or its libvirt is unreachable. A domain that has
+// an allocation again is not unpinned.
+void Pinner::RestoreUnpinned(const LoadedState& loaded, const std::vector<RunningDomain>& running,
+                             PinnedVmsDraft& draft) const {
+  for (const auto& u : loaded.state.unpinned()) {
+    if (draft.vms.count(u.domain_uuid())) continue;
+    UnpinnedMark mark{u.domain_name(), u.connection_uri(), u.domain_id()};
+    bool holds = !u.connection_uri().empty() && !connections_.count(u.connection_uri());
+    for (const auto& r : running)
+      holds |= r.summary.uuid == u.domain_uuid() && r.summary.id == u.domain_id();
+    if (holds) draft.unpinned[u.domain_uuid()] = std::move(mark);
+  }
 }
 
 // 2: running domains the state does not know: adopt their pinning, else place them.
@@ -177,6 +195,10 @@ void Pinner::PlaceUnknown(const std::vector<const RunningDomain*>& unplaced,
                           const std::string& leave_unplaced, PinnedVmsDraft& draft,
                           ReconcileReport& report) const {
   for (const RunningDomain* r : unplaced) {
+    if (draft.unpinned.count(r->summary.uuid)) {
+      report.left_unpinned.push_back(r->summary.name);
+      continue;
+    }
     if (!leave_unplaced.empty() &&
         (r->summary.name == leave_unplaced || r->summary.uuid == leave_unplaced))
       continue;

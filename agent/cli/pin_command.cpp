@@ -169,6 +169,7 @@ void AddReconcileCommand(CLI::App& app, int& exit_code) {
     list("placed", r.placed);
     list("re-pinned", r.repinned);
     list("freed", r.freed);
+    list("left unpinned", r.left_unpinned);
     for (const auto& p : r.problems) std::cout << "problem: " << p << "\n";
     exit_code = r.problems.empty() ? 0 : 3;
   });

@@ -25,14 +25,20 @@ void PinnedVms::Add(PinnedVm vm) {
   allocator_.Commit(vm.placement);
   const std::string uuid = vm.placement.vm;
   vms_[uuid] = std::move(vm);
+  unpinned_.erase(uuid);
   Store();
 }
 
-bool PinnedVms::Remove(const std::string& uuid) {
-  if (!allocator_.Release(uuid)) return false;
-  vms_.erase(uuid);
-  Store();
-  return true;
+bool PinnedVms::Remove(const std::string& uuid, std::optional<UnpinnedMark> unpinned) {
+  const bool held = allocator_.Release(uuid);
+  if (held) vms_.erase(uuid);
+  bool marks_changed = unpinned_.erase(uuid) > 0;
+  if (unpinned) {
+    unpinned_[uuid] = std::move(*unpinned);
+    marks_changed = true;
+  }
+  if (held || marks_changed) Store();
+  return held;
 }
 
 void PinnedVms::SetSharedCpus(const std::string& uuid, const CpuSet& cpus) {
@@ -49,6 +55,7 @@ void PinnedVms::SetSteeredIrqs(const std::string& uuid, std::vector<SavedIrqAffi
 void PinnedVms::Replace(PinnedVmsDraft draft) {
   allocator_ = std::move(draft.allocator);
   vms_ = std::move(draft.vms);
+  unpinned_ = std::move(draft.unpinned);
   Store();
 }
 
@@ -63,6 +70,13 @@ void PinnedVms::Store() const {
       s->set_irq(irq.irq);
       s->set_original_cpus(irq.affinity.ToList());
     }
+  }
+  for (const auto& [uuid, mark] : unpinned_) {
+    v1::UnpinnedDomain* u = state.add_unpinned();
+    u->set_domain_uuid(uuid);
+    u->set_domain_name(mark.name);
+    u->set_connection_uri(mark.uri);
+    u->set_domain_id(mark.domain_id);
   }
   store_.Save(state);
 }

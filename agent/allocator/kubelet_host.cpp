@@ -57,7 +57,7 @@ void RemovePod(KubeletHost& host, const std::string& uid) {
   if (auto held = node.cpu_state.assignments.find(uid); held != node.cpu_state.assignments.end()) {
     std::vector<std::string> containers;
     for (const auto& [name, cpus] : held->second) containers.push_back(name);
-    for (const auto& name : containers) node.cpu.RemoveContainer(node.cpu_state, uid, name);
+    for (const auto& name : containers) node.cpu->RemoveContainer(node.cpu_state, uid, name);
   }
   if (!node.memory) return;
   if (auto held = node.memory_state.entries.find(uid); held != node.memory_state.entries.end()) {

@@ -129,7 +129,8 @@ void LoadMemory(const SysfsRoot& sysfs, const HostModel& host, const KubeletConf
   std::map<int, std::map<std::string, uint64_t>> reserved;
   for (const auto& r : c.reserved_memory) reserved[r.numa_node] = r.limits;
   try {
-    node.memory.emplace(std::move(nodes), std::move(reserved));
+    node.memory =
+        std::make_shared<const kubelet::MemoryStaticPolicy>(std::move(nodes), std::move(reserved));
   } catch (const std::invalid_argument& e) {
     throw InputError(c.source, std::string("memoryManagerPolicy Static: ") + e.what());
   }
@@ -169,7 +170,7 @@ void LoadCpus(const SysfsRoot& sysfs, const HostModel& host, const KubeletConfig
     node.cpu_state.default_cpu_set = saved->default_cpu_set;
     node.cpu_state.assignments = saved->entries;
   }
-  if (std::string err = node.cpu.Start(node.cpu_state); !err.empty()) throw InputError(file, err);
+  if (std::string err = node.cpu->Start(node.cpu_state); !err.empty()) throw InputError(file, err);
 }
 
 // What the pods in kubelet's checkpoints request, for the scheduler's fit.
@@ -196,13 +197,14 @@ std::shared_ptr<const kubelet::KubeletHost> LoadKubeletHost(const std::filesyste
   if (auto o = config.topology_manager_policy_options.find("prefer-closest-numa-nodes");
       o != config.topology_manager_policy_options.end())
     topology_options.prefer_closest_numa = o->second == "true";
-  kubelet::KubeletNode node{StaticCpuPolicy(host, config),
-                            {},
-                            std::nullopt,
-                            {},
-                            kubelet::ParseTopologyPolicy(config.topology_manager_policy),
-                            topology_options,
-                            KubeletNuma(host)};
+  kubelet::KubeletNode node{
+      std::make_shared<const kubelet::StaticPolicy>(StaticCpuPolicy(host, config)),
+      {},
+      nullptr,
+      {},
+      kubelet::ParseTopologyPolicy(config.topology_manager_policy),
+      topology_options,
+      KubeletNuma(host)};
   auto out = std::make_shared<kubelet::KubeletHost>(
       kubelet::KubeletHost{std::move(node), settings, Allocatable(host, config), {}, {}});
   LoadCpus(sysfs, host, config, out->node);

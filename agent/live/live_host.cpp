@@ -60,7 +60,10 @@ OwnerChoice ChoosePlacementOwner(const std::filesystem::path& root, const AgentC
 }
 
 LiveHost LoadLiveHost(const LiveSources& sources) {
-  HostModel host = DiscoverHost(sources.root);
+  return LoadLiveHost(sources, DiscoverHost(sources.root));
+}
+
+LiveHost LoadLiveHost(const LiveSources& sources, HostModel host) {
   auto resources = std::make_shared<const HostResources>(BuildHostResources(host, sources.config));
   LiveHost live{.host = std::move(host),
                 .resources = resources,

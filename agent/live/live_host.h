@@ -58,5 +58,8 @@ OwnerChoice ChoosePlacementOwner(const std::filesystem::path& root, const AgentC
 // file) when a source is unreadable: capacity then reports the host as
 // unknown rather than advertise a guess.
 LiveHost LoadLiveHost(const LiveSources& sources);
+// The same on a host already discovered from sources.root (bench/capacity
+// times what live loading adds to a discovery).
+LiveHost LoadLiveHost(const LiveSources& sources, HostModel host);
 
 }  // namespace kvhost

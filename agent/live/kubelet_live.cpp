@@ -81,9 +81,15 @@ kubelet::ResourceAmounts Allocatable(const HostModel& host, const KubeletConfig&
   memory =
       less(memory, Reserved(c.system_reserved, "memory", c.source) +
                        Reserved(c.kube_reserved, "memory", c.source) + kDefaultEvictionHardMemory);
-  for (const auto& pool : host.hugepages.global) {
-    const std::string name = kubelet::HugepageResourceName(pool.size_kib);
-    const uint64_t bytes = pool.total * pool.size_kib * 1024;
+  // Per NUMA node where the kernel says (cadvisor sums those), else the global pools.
+  std::map<uint64_t, uint64_t> pages;  // page KiB -> pages
+  for (const auto& [node, pools] : host.hugepages.per_node)
+    for (const auto& pool : pools) pages[pool.size_kib] += pool.total;
+  if (pages.empty())
+    for (const auto& pool : host.hugepages.global) pages[pool.size_kib] += pool.total;
+  for (const auto& [size_kib, total] : pages) {
+    const std::string name = kubelet::HugepageResourceName(size_kib);
+    const uint64_t bytes = total * size_kib * 1024;
     memory = less(memory, bytes);
     out[name] = less(bytes, Reserved(c.system_reserved, name, c.source) +
                                 Reserved(c.kube_reserved, name, c.source));

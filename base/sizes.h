@@ -32,6 +32,11 @@ struct Kib {
 
 std::string FormatKib(uint64_t kib);
 
+// Kubernetes quantity strings for sizes kept in KiB: the largest binary suffix
+// that divides exactly ("2Mi", "64Gi", "1536Ki"), "0" for nothing. Exact, so
+// what a config or an object says reads back as the same number of bytes.
+std::string KibQuantity(uint64_t kib);
+
 namespace sizes_internal {
 
 // `kib` / `unit` with two decimals: the exact quotient rounded to nearest,

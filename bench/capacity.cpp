@@ -13,7 +13,9 @@
 #include "agent/allocator/capacity.h"
 
 #include <cstdio>
+#include <fstream>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -21,6 +23,8 @@
 #include "agent/allocator/host_resources.h"
 #include "agent/catalog/builtin_catalog.h"
 #include "agent/host/discover.h"
+#include "agent/live/kubelet_live.h"
+#include "agent/live/live_host.h"
 #include "bench/bench_support.h"
 #include "bench/host_variant.h"
 
@@ -40,11 +44,14 @@ BenchOptions ParseArgs(int argc, char** argv) {
   return o;
 }
 
-// One host configuration whose capacity is timed.
+// One host configuration whose capacity is timed. With `live`, what is timed
+// starts from the discovered host: LoadLiveHost (placement owner, state file or
+// kubelet's files, kubelet's node) and then capacity, as `capacity` runs it.
 struct Subject {
-  std::string variant;  // "as-is" or "configured"
+  std::string variant;  // "as-is", "configured", "live agent", "live kubelet"
   Allocator empty;
   std::vector<double> samples_ms;
+  std::optional<LiveSources> live;
 };
 
 double TimeDiscovery(const fs::path& root) {
@@ -52,6 +59,17 @@ double TimeDiscovery(const fs::path& root) {
   const HostModel host = DiscoverHost(root);
   const double ms = watch.ElapsedMs();  // the model's destructor is not discovery
   Consume(host.cpu.cores.size());
+  return ms;
+}
+
+double TimeLiveCapacity(const LiveSources& sources, const HostModel& model,
+                        const Catalog& catalog) {
+  const Stopwatch watch;
+  const LiveHost live = LoadLiveHost(sources, model);
+  const std::vector<TypeCapacity> counts = ComputeCapacity(live.allocator, catalog);
+  const FragmentationScore fragmentation = ComputeFragmentation(live.allocator, catalog);
+  const double ms = watch.ElapsedMs();
+  Consume(counts.size() + fragmentation.free_dedicated_cpus);
   return ms;
 }
 
@@ -76,12 +94,38 @@ struct Row {
 // A burst of load from other jobs must hit every measurement alike: each round
 // times one discovery and one capacity per variant back to back, and the
 // order rotates so no measurement always runs first on a cold cache.
-std::vector<Row> Bench(const Machine& m, const Catalog& catalog, const BenchOptions& opt) {
+std::vector<Row> Bench(const Machine& m, const Catalog& catalog, const BenchOptions& opt,
+                       const fs::path& kubelet_config) {
   const HostModel model = DiscoverHost(m.root);
+  {
+    // The kubelet config that agrees with the agent's defaults on this host.
+    const HostResources resources = BuildHostResources(model, AgentConfig{});
+    std::ofstream(kubelet_config) << kubelet::KubeletConfigFragment(
+        AgentIntentFor(resources, model, AgentConfig{}));
+  }
   const ConfiguredHost configured = ConfigureVariant(model, VariantShape{});
   std::vector<Subject> subjects;
-  subjects.push_back({"as-is", EmptyAllocator(model, AgentConfig{}), {}});
-  subjects.push_back({"configured", EmptyAllocator(configured.model, configured.config), {}});
+  subjects.push_back({"as-is", EmptyAllocator(model, AgentConfig{}), {}, {}});
+  subjects.push_back({"configured", EmptyAllocator(configured.model, configured.config), {}, {}});
+  // Live: agent mode reads a state file (none here: absent is empty); kubelet
+  // mode reads kubelet's config (the agent's own fragment, beside the root, so
+  // a --fixtures directory is never written) and builds kubelet's node.
+  AgentConfig kubelet_mode;
+  kubelet_mode.placement = PlacementSetting::kKubelet;
+  subjects.push_back({"live agent",
+                      EmptyAllocator(model, AgentConfig{}),
+                      {},
+                      LiveSources{.root = m.root,
+                                  .state_dir = kubelet_config.parent_path() / "no-state",
+                                  .config = {},
+                                  .kubelet_config = {}}});
+  subjects.push_back({"live kubelet",
+                      EmptyAllocator(model, AgentConfig{}),
+                      {},
+                      LiveSources{.root = m.root,
+                                  .state_dir = kubelet_config.parent_path() / "no-state",
+                                  .config = kubelet_mode,
+                                  .kubelet_config = kubelet_config.string()}});
   std::vector<double> discovery_ms;
   const size_t steps = subjects.size() + 1;  // step 0 is discovery
   const auto run = [&](size_t step, bool keep) {
@@ -90,7 +134,8 @@ std::vector<Row> Bench(const Machine& m, const Catalog& catalog, const BenchOpti
       if (keep) discovery_ms.push_back(ms);
     } else {
       Subject& s = subjects[step - 1];
-      const double ms = TimeCapacity(s.empty, catalog);
+      const double ms =
+          s.live ? TimeLiveCapacity(*s.live, model, catalog) : TimeCapacity(s.empty, catalog);
       if (keep) s.samples_ms.push_back(ms);
     }
   };
@@ -108,6 +153,7 @@ int Run(const BenchOptions& opt) {
   const FixtureMachines fixtures(opt.fixtures, opt.tarball);
   const std::vector<Machine> machines = SelectMachines(fixtures.root(), opt.only, MachineChoice{});
   const Catalog catalog = BuiltinCatalog();
+  const TempDir kubelet_dir;
 
   std::printf("catalog: %zu types; rounds: %d (after %d warm-up), medians; goal: ratio <= %.1f\n\n",
               catalog.types.size(), opt.rounds, opt.warmup, kGoal);
@@ -118,7 +164,7 @@ int Run(const BenchOptions& opt) {
   int failed = 0;
   for (const auto& m : machines) {
     try {
-      for (const Row& r : Bench(m, catalog, opt)) {
+      for (const Row& r : Bench(m, catalog, opt, kubelet_dir.path() / (m.name + ".yaml"))) {
         const double ratio = r.discovery_ms > 0 ? r.capacity_ms / r.discovery_ms : 0;
         std::printf("| %s | %s | %.3f | %.3f | %.3f |\n", r.machine.c_str(), r.variant.c_str(),
                     r.capacity_ms, r.discovery_ms, ratio);

@@ -147,6 +147,7 @@ struct HostRun {
   double rate_per_h = 0;
   std::vector<Arrival> arrivals;
   Outcome ours, baseline, bound, whole_core_bound;
+  Outcome kubelet;  // the faithful kubelet model (kubelet mode's placement)
   // bench/rules_model.h: per node, with the nodes pooled, with every CPU a core.
   Outcome model, model_pooled, model_no_smt;
   Outcome model_cores_first, model_worst_fit;  // other node choices (--detail)
@@ -179,6 +180,8 @@ HostRun RunHost(const Machine& machine, const Options& opt, const std::vector<Mi
   run.ours = Simulate(ours, run.arrivals, events);
   const double ours_s = watch.ElapsedMs() / 1000;
   run.baseline = Simulate(baseline, run.arrivals, events);
+  KubeletFaithfulPolicy kubelet(run.variant.model, run.variant.config, run.resources);
+  run.kubelet = Simulate(kubelet, run.arrivals, events);
   run.bound = Simulate(bound, run.arrivals, events);
   run.whole_core_bound = Simulate(whole_core_bound, run.arrivals, events);
   NodeRulesModel model(*run.resources, {});
@@ -251,6 +254,8 @@ HostResult PrintHost(const HostRun& run, const Options& opt) {
   PrintRow("ours", run.ours, Ratio(run.ours.vcpu_hours, run.baseline.vcpu_hours),
            Ratio(run.ours.vcpu_hours, run.bound.vcpu_hours));
   PrintRow("baseline", run.baseline, "", "");
+  PrintRow("kubelet (faithful)", run.kubelet,
+           "ours/kubelet " + Ratio(run.ours.vcpu_hours, run.kubelet.vcpu_hours), "");
   PrintRow("bound", run.bound, "", "");
   // Without SMT a whole core is one CPU: the row would repeat the bound's.
   if (threads_per_core > 1) {

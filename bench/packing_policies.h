@@ -16,6 +16,7 @@
 #include "agent/allocator/allocator.h"
 #include "agent/allocator/host_resources.h"
 #include "agent/catalog/instance_type.h"
+#include "agent/config/agent_config.h"
 #include "agent/host/host_model.h"
 
 namespace kvhost::bench {
@@ -156,6 +157,24 @@ class KubeletBaselinePolicy : public PackingPolicy {
   uint64_t ordinary_used_ = 0;
   std::map<std::string, unsigned> gpus_used_;
   std::map<unsigned, Grant> grants_;
+};
+
+// kubelet as it really places KubeVirt pods: the allocator in kubelet mode
+// (agent/allocator/kubelet_*: the scheduler's fit, the static CPU policy with
+// full-pcpus-only, the topology manager, the memory manager Static), on the
+// kubelet config `kubelet-config` prints for the agent's config (reserved CPUs,
+// topology policy from allowNumaSpan, reservedMemory), with KubeVirt's
+// AlignCPUs on so odd vCPU + emulator counts are not refused outright.
+class KubeletFaithfulPolicy : public PackingPolicy {
+ public:
+  KubeletFaithfulPolicy(const HostModel& model, const AgentConfig& config,
+                        std::shared_ptr<const HostResources> host);
+  std::string_view Name() const override { return "kubelet (faithful)"; }
+  bool Admit(const InstanceType& type, unsigned vm) override;
+  void Depart(unsigned vm) override;
+
+ private:
+  Allocator allocator_;
 };
 
 }  // namespace kvhost::bench

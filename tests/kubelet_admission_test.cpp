@@ -19,9 +19,9 @@ KubeletNode Node(StaticPolicyOptions cpu_options, TopologyPolicy topology) {
   MemoryStaticPolicy memory({{0, 16 * kGi, {}}, {1, 16 * kGi, {}}}, {{0, {{"memory", kGi}}}});
   MemoryManagerAssignments memory_state;
   memory_state.machine = memory.DefaultMachineState();
-  return KubeletNode{cpu,
+  return KubeletNode{std::make_shared<const StaticPolicy>(cpu),
                      cpu_state,
-                     memory,
+                     std::make_shared<const MemoryStaticPolicy>(memory),
                      memory_state,
                      topology,
                      {},

@@ -22,8 +22,8 @@ unsigned Count(const Allocator& state, const std::string& type) {
 TEST(LiveHost, StateFileAllocationsAreTakenAndCapacityDropsByExactlyThem) {
   const kvhost::ScopedTempDir tmp;
   const auto root = kvhost::testing::FixturesDir() / kvhost::kIntelHugepages;
-  const LiveHost empty =
-      LoadLiveHost({.root = root, .state_dir = tmp.path() / "none", .config = {}});
+  const LiveHost empty = LoadLiveHost(
+      {.root = root, .state_dir = tmp.path() / "none", .config = {}, .kubelet_config = {}});
   EXPECT_EQ(empty.owner.owner, PlacementOwner::kAgent);
   const unsigned before = Count(empty.allocator, "u1.large");
   ASSERT_GT(before, 2u);
@@ -36,7 +36,8 @@ TEST(LiveHost, StateFileAllocationsAreTakenAndCapacityDropsByExactlyThem) {
     *saved.add_allocations() = AllocationFromPlacement(p, vm, "test:///default");
   StateStore(tmp.path()).Save(saved);
 
-  const LiveHost busy = LoadLiveHost({.root = root, .state_dir = tmp.path(), .config = {}});
+  const LiveHost busy =
+      LoadLiveHost({.root = root, .state_dir = tmp.path(), .config = {}, .kubelet_config = {}});
   EXPECT_EQ(busy.allocator.placements().size(), 2u);
   EXPECT_EQ(Count(busy.allocator, "u1.large"), Count(placing, "u1.large"));
   EXPECT_LT(Count(busy.allocator, "u1.large"), before);
@@ -48,7 +49,8 @@ TEST(LiveHost, ADamagedStateFileIsAnErrorNamingItNotAnEmptyHost) {
   try {
     LoadLiveHost({.root = kvhost::testing::FixturesDir() / kvhost::kIntelHugepages,
                   .state_dir = tmp.path(),
-                  .config = {}});
+                  .config = {},
+                  .kubelet_config = {}});
     FAIL() << "a damaged state file was taken as an empty host";
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("state.pb"), std::string::npos) << e.what();

@@ -123,18 +123,28 @@ PlaceResult Allocator::Place(const InstanceType& type, const std::string& vm) co
     }
   }
   if (!r.reasons.empty()) return r;
+  if (kubelet_) return PlaceByKubelet(type, vm);
   return type.Dedicated() ? PlaceDedicated(type, vm) : PlaceShared(type, vm);
 }
 
 void Allocator::Commit(Placement p) {
-  Verify(p);
+  if (kubelet_) {
+    if (placements_.count(p.vm))
+      throw AllocationConflict("cannot commit " + p.vm + ": already placed");
+    CommitByKubelet(p);
+  } else {
+    Verify(p);
+  }
   Account(p, +1);
   std::string key = p.vm;
   placements_.emplace(std::move(key), std::move(p));
 }
 
 void Allocator::CommitUnkept(const Placement& p) {
-  Verify(p);
+  if (kubelet_)
+    CommitByKubelet(p);
+  else
+    Verify(p);
   Account(p, +1);
 }
 
@@ -195,6 +205,7 @@ void Allocator::Verify(const Placement& p) const {
 bool Allocator::Release(const std::string& vm) {
   auto it = placements_.find(vm);
   if (it == placements_.end()) return false;
+  if (kubelet_) ReleaseByKubelet(vm);
   Account(it->second, -1);
   placements_.erase(it);
   return true;

@@ -31,6 +31,13 @@ class Allocator {
  public:
   explicit Allocator(std::shared_ptr<const HostResources> host);
 
+  // kubelet mode (README "Who places"): from now on kubelet's model decides
+  // where VMs go and how many more fit; `node` already holds the pods that
+  // run. The free views below then also count the CPUs those pods hold.
+  void UseKubeletPlacement(std::shared_ptr<const kubelet::KubeletHost> node);
+  // nullptr in agent mode.
+  const kubelet::KubeletHost* kubelet() const { return kubelet_.get(); }
+
   // Where `type` would go now; does not change the state.
   PlaceResult Place(const InstanceType& type, const std::string& vm) const;
   // Records a placement after checking every invariant; throws AllocationConflict.
@@ -74,6 +81,9 @@ class Allocator {
  private:
   PlaceResult PlaceDedicated(const InstanceType& type, const std::string& vm) const;
   PlaceResult PlaceShared(const InstanceType& type, const std::string& vm) const;
+  PlaceResult PlaceByKubelet(const InstanceType& type, const std::string& vm) const;
+  void CommitByKubelet(const Placement& p);
+  void ReleaseByKubelet(const std::string& vm);
   // Throws AllocationConflict when `p` breaks an invariant; Commit's checks.
   void Verify(const Placement& p) const;
   void Account(const Placement& p, int sign);
@@ -88,6 +98,9 @@ class Allocator {
   uint64_t unbound_memory_used_ = 0;
   unsigned shared_vcpus_ = 0;
   std::map<std::string, unsigned> gpus_used_;
+  // kubelet mode: the node as kubelet sees it; immutable, replaced on each
+  // commit, so copies of the allocator (capacity's trials) share it cheaply.
+  std::shared_ptr<const kubelet::KubeletHost> kubelet_;
 };
 
 }  // namespace kvhost

@@ -15,7 +15,7 @@ std::vector<ProviderHints> Hints(const KubeletNode& node, const std::string& uid
                                  const kubevirt::ContainerResources& c, bool guaranteed, int cpus) {
   std::vector<ProviderHints> providers;
   ProviderHints cpu;
-  if (auto hints = node.cpu.ContainerHints(node.cpu_state, uid, c.name, cpus)) cpu["cpu"] = *hints;
+  if (auto hints = node.cpu->ContainerHints(node.cpu_state, uid, c.name, cpus)) cpu["cpu"] = *hints;
   providers.push_back(cpu);
   ProviderHints memory;
   if (node.memory && guaranteed)
@@ -37,7 +37,7 @@ AdmitResult AdmitPod(KubeletNode& node, const std::string& uid, const kubevirt::
                                           Hints(trial, uid, c, guaranteed, cpus));
     if (!merged.admit) return {false, "Topology Affinity Error: container " + c.name};
     if (std::string err =
-            trial.cpu.Allocate(trial.cpu_state, uid, c.name, cpus, merged.hint.affinity);
+            trial.cpu->Allocate(trial.cpu_state, uid, c.name, cpus, merged.hint.affinity);
         !err.empty())
       return {false, err};
     if (trial.memory && guaranteed)

@@ -6,6 +6,7 @@
 // Not modelled yet: the pod scope, and the scheduler's own resource fit.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -15,10 +16,12 @@
 
 namespace kvhost::kubelet {
 
+// The policies never change once built and are shared between copies (capacity
+// copies the node once per pod it tries); the states are values.
 struct KubeletNode {
-  StaticPolicy cpu;
+  std::shared_ptr<const StaticPolicy> cpu;
   CpuManagerAssignments cpu_state;
-  std::optional<MemoryStaticPolicy> memory;  // nullopt: memoryManagerPolicy None
+  std::shared_ptr<const MemoryStaticPolicy> memory;  // null: memoryManagerPolicy None
   MemoryManagerAssignments memory_state;
   TopologyPolicy topology = TopologyPolicy::kNone;
   TopologyPolicyOptions topology_options;

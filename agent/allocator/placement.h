@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,6 +11,10 @@
 #include "base/cpu_set.h"
 
 namespace kvhost {
+
+namespace kubelet {
+struct KubeletHost;
+}
 
 struct HugepageGrant {
   unsigned node = 0;
@@ -37,6 +42,10 @@ struct Placement {
   unsigned shared_vcpus = 0;  // vCPUs counted against the shared pool
   unsigned gpus = 0;
   std::string gpu_device;  // e.g. "nvidia.com/A400"
+  // kubelet mode only: the node once kubelet has admitted this VM's pod.
+  // Commit adopts it, so a pod is admitted once, not again on commit.
+  std::shared_ptr<const kubelet::KubeletHost> kubelet_after;
+  std::shared_ptr<const kubelet::KubeletHost> kubelet_before;  // the node it was admitted to
 
   // Every host CPU this VM holds exclusively (vCPUs, their SMT siblings are
   // tracked by the allocator, and the emulator CPU).

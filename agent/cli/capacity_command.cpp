@@ -28,14 +28,21 @@ void AddCapacityCommands(CLI::App& app, int& exit_code) {
                        "cx1.large=1' (repeatable, in order)");
   capacity->callback([cap, &exit_code] {
     const Catalog catalog = cap->LoadCatalog();
-    Allocator state = cap->LoadLive().allocator;
+    LiveHost live = cap->LoadLive();
+    Allocator& state = live.allocator;
     std::vector<std::string> applied;
     for (const auto& text : cap->what_if)
       for (auto& line : ApplyWhatIf(state, catalog, ParseWhatIf(text)))
         applied.push_back(std::move(line));
     const auto report = BuildCapacityReport(state, ComputeCapacity(state, catalog),
                                             ComputeFragmentation(state, catalog), applied);
-    std::cout << (cap->output == "json" ? ToJson(report) : FormatCapacityTable(report));
+    if (cap->output == "json") {
+      std::cout << ToJson(report);
+    } else {
+      std::cout << "placement owner: " << PlacementOwnerName(live.owner.owner) << " ("
+                << live.owner.why << ")\n"
+                << FormatCapacityTable(report);
+    }
     exit_code = 0;
   });
 

@@ -24,10 +24,11 @@ struct HostOptions {
   std::vector<std::string> catalogs;
   bool no_builtin_catalog = false;
   std::string output = "text";
-  std::string state_dir;  // empty: <root>/var/lib/kvhost-agent
+  std::string state_dir;       // empty: <root>/var/lib/kvhost-agent
+  std::string kubelet_config;  // empty: <root>/var/lib/kubelet/config.yaml
 
   void AddTo(CLI::App* command, bool with_catalog);
-  // --state-dir, for the commands that count what runs.
+  // --state-dir and --kubelet-config, for the commands that count what runs.
   void AddStateDir(CLI::App* command);
   AgentConfig LoadConfig() const;
   Catalog LoadCatalog() const;
@@ -46,5 +47,6 @@ void AddCapacityCommands(CLI::App& app, int& exit_code);
 void AddPinCommands(CLI::App& app, int& exit_code);
 void AddAuditCommand(CLI::App& app, int& exit_code);
 void AddPublishCommands(CLI::App& app, int& exit_code);
+void AddKubeletConfigCommand(CLI::App& app, int& exit_code);
 
 }  // namespace kvhost::cli

@@ -29,6 +29,9 @@ void HostOptions::AddStateDir(CLI::App* command) {
   command->add_option(
       "--state-dir", state_dir,
       "Where the agent keeps its allocations (default <root>/var/lib/kvhost-agent)");
+  command->add_option("--kubelet-config", kubelet_config,
+                      "kubelet mode: kubelet's KubeletConfiguration (default "
+                      "<root>/var/lib/kubelet/config.yaml)");
 }
 
 LiveHost HostOptions::LoadLive() const {
@@ -37,7 +40,8 @@ LiveHost HostOptions::LoadLive() const {
   const std::filesystem::path dir = state_dir.empty()
                                         ? std::filesystem::path(root) / "var/lib/kvhost-agent"
                                         : std::filesystem::path(state_dir);
-  LiveHost live = LoadLiveHost({.root = root, .state_dir = dir, .config = LoadConfig()});
+  LiveHost live = LoadLiveHost(
+      {.root = root, .state_dir = dir, .config = LoadConfig(), .kubelet_config = kubelet_config});
   for (const auto& w : live.warnings) spdlog::warn("{}", w);
   spdlog::info("placement owner: {} ({})", PlacementOwnerName(live.owner.owner), live.owner.why);
   return live;

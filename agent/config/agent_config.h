@@ -34,6 +34,12 @@ struct AgentConfig {
   // GPUs of each NVIDIA device name the host offers to gn1 guests (none by default).
   std::map<std::string, unsigned> gpus;
   PlacementSetting placement = PlacementSetting::kAuto;
+  // kubelet mode: the cluster's KubeVirt settings that size virt-launcher pods.
+  // developerConfiguration.cpuAllocationRatio (shared vCPUs per requested CPU).
+  unsigned kubevirt_cpu_allocation_ratio = 10;
+  // The AlignCPUs gate with the even-parity annotation: the emulator takes a
+  // second CPU when one would leave an odd count (off in KubeVirt by default).
+  bool kubevirt_align_cpus = false;
 
   std::string source = "defaults";  // the file it came from
 };

@@ -10,14 +10,16 @@
 namespace kvhost {
 namespace {
 
-constexpr std::array<std::string_view, 8> kKnownKeys = {"reservedCpus",
-                                                        "reservedMemoryPerNode",
-                                                        "reservedMemoryByNode",
-                                                        "dedicatedCpus",
-                                                        "sharedCpuRatio",
-                                                        "allowNumaSpan",
-                                                        "gpus",
-                                                        "placement"};
+constexpr std::array<std::string_view, 10> kKnownKeys = {"reservedCpus",
+                                                         "reservedMemoryPerNode",
+                                                         "reservedMemoryByNode",
+                                                         "dedicatedCpus",
+                                                         "sharedCpuRatio",
+                                                         "allowNumaSpan",
+                                                         "gpus",
+                                                         "placement",
+                                                         "kubevirtCpuAllocationRatio",
+                                                         "kubevirtAlignCpus"};
 
 // Every key of a config fits in a few hundred bytes; 64 KiB leaves room for
 // comments while a wrong path (a log, /dev/zero) fails at once.
@@ -70,6 +72,14 @@ class ConfigReader {
             ReadGpus(value);
           } else if (key == "placement") {
             config_.placement = Placement(value);
+          } else if (key == "kubevirtCpuAllocationRatio") {
+            // KubeVirt refuses a ratio of 0; 1000 is far beyond any real overcommit.
+            config_.kubevirt_cpu_allocation_ratio =
+                static_cast<unsigned>(yaml_.Unsigned(value, key, 1000));
+            if (config_.kubevirt_cpu_allocation_ratio == 0)
+              yaml_.Fail(value, "kubevirtCpuAllocationRatio must be at least 1");
+          } else if (key == "kubevirtAlignCpus") {
+            config_.kubevirt_align_cpus = yaml_.Bool(value, key);
           }
         });
     CheckReservedAndDedicatedApart();

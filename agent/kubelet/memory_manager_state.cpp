@@ -39,7 +39,7 @@ void ReadMachine(const JsonObject& doc, const std::set<int>* host_nodes,
     const int node = std::stoi(key);  // SpewMemoryCheckpoint already proved it an integer
     if (host_nodes != nullptr && !host_nodes->contains(node))
       throw FormatError(what + ": this host has no NUMA node " + key);
-    NumaMemoryState& ns = state.machine[node];
+    NumaMemoryCheckpoint& ns = state.machine[node];
     const JsonObject* n = Object(&value, what);
     if (n == nullptr) continue;
     ns.assignments = static_cast<int>(Integer(Field(*n, "numberOfAssignments"), what));

@@ -22,7 +22,7 @@ struct MemoryTable {  // bytes
   uint64_t total = 0, system_reserved = 0, allocatable = 0, reserved = 0, free = 0;
 };
 
-struct NumaMemoryState {
+struct NumaMemoryCheckpoint {
   int assignments = 0;
   std::map<std::string, MemoryTable> memory;  // "memory", "hugepages-2Mi", "hugepages-1Gi"...
   std::vector<int> cells;                     // this node and the nodes it is grouped with
@@ -36,7 +36,7 @@ struct MemoryBlock {
 
 struct MemoryManagerState {
   std::string policy_name;  // "None" or "Static"
-  std::map<int, NumaMemoryState> machine;
+  std::map<int, NumaMemoryCheckpoint> machine;
   std::map<std::string, std::map<std::string, std::vector<MemoryBlock>>> entries;
 };
 

@@ -2,6 +2,7 @@
 
 #include "agent/host/discover.h"
 #include "agent/kubelet/cpu_manager_state.h"
+#include "agent/live/kubelet_live.h"
 #include "agent/state/allocation_convert.h"
 #include "agent/state/state_store.h"
 #include "base/errors.h"
@@ -25,6 +26,13 @@ void CommitSavedAllocations(const std::filesystem::path& state_dir, LiveHost& li
                                          "' does not fit the host: " + e.what());
     }
   }
+}
+
+kubevirt::Settings KubeVirtSettings(const AgentConfig& config) {
+  kubevirt::Settings s;
+  s.cpu_allocation_ratio = config.kubevirt_cpu_allocation_ratio;
+  s.align_cpus = config.kubevirt_align_cpus;
+  return s;
 }
 
 }  // namespace
@@ -52,15 +60,25 @@ OwnerChoice ChoosePlacementOwner(const std::filesystem::path& root, const AgentC
 }
 
 LiveHost LoadLiveHost(const LiveSources& sources) {
-  HostModel host = DiscoverHost(sources.root);
+  return LoadLiveHost(sources, DiscoverHost(sources.root));
+}
+
+LiveHost LoadLiveHost(const LiveSources& sources, HostModel host) {
   auto resources = std::make_shared<const HostResources>(BuildHostResources(host, sources.config));
   LiveHost live{.host = std::move(host),
                 .resources = resources,
                 .allocator = Allocator(resources),
                 .owner = ChoosePlacementOwner(sources.root, sources.config),
+                .kubelet = std::nullopt,
                 .warnings = {}};
   live.warnings = live.host.warnings;
-  if (live.owner.owner == PlacementOwner::kAgent) CommitSavedAllocations(sources.state_dir, live);
+  if (live.owner.owner == PlacementOwner::kAgent) {
+    CommitSavedAllocations(sources.state_dir, live);
+  } else {
+    live.kubelet = LoadKubeletConfig(sources.root, sources.kubelet_config);
+    live.allocator.UseKubeletPlacement(
+        LoadKubeletHost(sources.root, live.host, *live.kubelet, KubeVirtSettings(sources.config)));
+  }
   return live;
 }
 

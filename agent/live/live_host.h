@@ -7,12 +7,14 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "agent/allocator/allocator.h"
 #include "agent/config/agent_config.h"
 #include "agent/host/host_model.h"
+#include "agent/kubelet/kubelet_config.h"
 
 namespace kvhost {
 
@@ -34,6 +36,9 @@ struct LiveSources {
   // file is only ever replaced atomically, so a reader sees a whole one).
   std::filesystem::path state_dir = "/var/lib/kvhost-agent";
   AgentConfig config;
+  // kubelet mode: kubelet's config file (--kubelet-config); empty:
+  // <root>/var/lib/kubelet/config.yaml.
+  std::string kubelet_config;
 };
 
 struct LiveHost {
@@ -41,6 +46,8 @@ struct LiveHost {
   std::shared_ptr<const HostResources> resources;
   Allocator allocator;
   OwnerChoice owner;
+  // kubelet mode: the config kubelet's placement was modelled from.
+  std::optional<kubelet::KubeletConfig> kubelet;
   std::vector<std::string> warnings;  // one line each, already worded for an operator
 };
 
@@ -51,5 +58,8 @@ OwnerChoice ChoosePlacementOwner(const std::filesystem::path& root, const AgentC
 // file) when a source is unreadable: capacity then reports the host as
 // unknown rather than advertise a guess.
 LiveHost LoadLiveHost(const LiveSources& sources);
+// The same on a host already discovered from sources.root (bench/capacity
+// times what live loading adds to a discovery).
+LiveHost LoadLiveHost(const LiveSources& sources, HostModel host);
 
 }  // namespace kvhost

@@ -1,12 +1,10 @@
-// Kubernetes quantity strings for sizes kept in KiB: the largest binary suffix
-// that divides exactly ("2Mi", "64Gi", "1536Ki"), "0" for nothing.
+// Kubernetes quantity strings for sizes kept in KiB (base/sizes.h).
 #pragma once
 
-#include <cstdint>
-#include <string>
+#include "base/sizes.h"
 
 namespace kvhost::publish {
 
-std::string KibQuantity(uint64_t kib);
+using kvhost::KibQuantity;
 
 }  // namespace kvhost::publish

@@ -1,0 +1,70 @@
+#include "agent/allocator/kubelet_host.h"
+
+#include <fmt/format.h>
+
+namespace kvhost::kubelet {
+namespace {
+
+// NodeResourcesFit's refusal, with the numbers.
+std::string Unfit(const KubeletHost& host, const ResourceAmounts& need) {
+  for (const auto& [resource, amount] : need) {
+    if (amount == 0) continue;
+    const auto a = host.allocatable.find(resource);
+    const uint64_t allocatable = a == host.allocatable.end() ? 0 : a->second;
+    const auto r = host.requested.find(resource);
+    const uint64_t requested = r == host.requested.end() ? 0 : r->second;
+    if (requested + amount > allocatable)
+      return fmt::format("Insufficient {}: pod requests {}, node allocatable {}, requested {}",
+                         resource, amount, allocatable, requested);
+  }
+  return "";
+}
+
+}  // namespace
+
+ResourceAmounts PodRequests(const kubevirt::PodResources& pod) {
+  ResourceAmounts sum;
+  for (const auto& c : pod.containers) {
+    sum["cpu"] += c.cpu_request_milli;
+    sum["memory"] += c.memory_request;
+    for (const auto& [page_kib, bytes] : c.hugepages) sum[HugepageResourceName(page_kib)] += bytes;
+  }
+  return sum;
+}
+
+KubeVirtAdmission AdmitKubeVirtPod(KubeletHost& host, const std::string& uid,
+                                   const InstanceType& type) {
+  KubeVirtAdmission out{{}, kubevirt::PodFor(type, host.kubevirt)};
+  const ResourceAmounts need = PodRequests(out.pod);
+  if (std::string why = Unfit(host, need); !why.empty()) {
+    out.result = {false, why};
+    return out;
+  }
+  out.result = AdmitPod(host.node, uid, out.pod);
+  if (!out.result.admitted) return out;
+  for (const auto& [resource, amount] : need) host.requested[resource] += amount;
+  host.pods[uid] = need;
+  return out;
+}
+
+void RemovePod(KubeletHost& host, const std::string& uid) {
+  auto pod = host.pods.find(uid);
+  if (pod != host.pods.end()) {
+    for (const auto& [resource, amount] : pod->second) host.requested[resource] -= amount;
+    host.pods.erase(pod);
+  }
+  KubeletNode& node = host.node;
+  if (auto held = node.cpu_state.assignments.find(uid); held != node.cpu_state.assignments.end()) {
+    std::vector<std::string> containers;
+    for (const auto& [name, cpus] : held->second) containers.push_back(name);
+    for (const auto& name : containers) node.cpu->RemoveContainer(node.cpu_state, uid, name);
+  }
+  if (!node.memory) return;
+  if (auto held = node.memory_state.entries.find(uid); held != node.memory_state.entries.end()) {
+    std::vector<std::string> containers;
+    for (const auto& [name, blocks] : held->second) containers.push_back(name);
+    for (const auto& name : containers) node.memory->RemoveContainer(node.memory_state, uid, name);
+  }
+}
+
+}  // namespace kvhost::kubelet

@@ -1,0 +1,47 @@
+// kubelet mode of the live loader: kubelet's own files (CPU and memory manager
+// checkpoints, its KubeletConfiguration) read under the root and turned into
+// the node kubelet's model admits pods into. The I/O is here; the model is
+// agent/allocator/kubelet_*.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "agent/allocator/host_resources.h"
+#include "agent/allocator/kubelet_host.h"
+#include "agent/config/agent_config.h"
+#include "agent/host/host_model.h"
+#include "agent/kubelet/kubelet_alignment.h"
+#include "agent/kubelet/kubelet_config.h"
+
+namespace kvhost {
+
+// The hard eviction threshold kubelet applies when its config sets none
+// (memory.available<100Mi), taken off allocatable memory.
+inline constexpr uint64_t kDefaultEvictionHardMemory = 100ull * 1024 * 1024;
+
+// kubelet's config: `file` when given (--kubelet-config), else
+// <root>/var/lib/kubelet/config.yaml. Throws InputError when neither exists.
+kubelet::KubeletConfig LoadKubeletConfig(const std::filesystem::path& root,
+                                         const std::string& file);
+
+// The node as kubelet sees it now: its config's policies and reservations,
+// the pods its checkpoints hold. Every inconsistency kubelet itself would
+// refuse to start with (bad checksum, policy other than the config's, a CPU
+// outside the host, two pods on one CPU, a state its policy cannot replay) is
+// an InputError naming the file.
+std::shared_ptr<const kubelet::KubeletHost> LoadKubeletHost(const std::filesystem::path& root,
+                                                            const HostModel& host,
+                                                            const kubelet::KubeletConfig& config,
+                                                            const kubevirt::Settings& settings);
+
+// What the agent's config asks of kubelet on this host: its reserved CPUs as
+// resolved for the host, allowNumaSpan, the memory it keeps per NUMA node.
+kubelet::AgentIntent AgentIntentFor(const HostResources& resources, const HostModel& host,
+                                    const AgentConfig& config);
+
+// One line for inspect: the kubelet settings that decide placement.
+std::string DescribeKubeletSettings(const kubelet::KubeletConfig& config);
+
+}  // namespace kvhost

@@ -7,12 +7,14 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "agent/allocator/allocator.h"
 #include "agent/config/agent_config.h"
 #include "agent/host/host_model.h"
+#include "agent/live/running_domains.h"
 
 namespace kvhost {
 
@@ -34,6 +36,11 @@ struct LiveSources {
   // file is only ever replaced atomically, so a reader sees a whole one).
   std::filesystem::path state_dir = "/var/lib/kvhost-agent";
   AgentConfig config;
+  // Agent mode: what libvirt says runs, when it was reachable. Then running
+  // domains pinned by someone but missing from the state are taken too, and
+  // state entries of domains that no longer run are ignored (with a
+  // warning). nullopt: the state file is all there is.
+  std::optional<RunningDomains> running;
 };
 
 struct LiveHost {
@@ -51,5 +58,10 @@ OwnerChoice ChoosePlacementOwner(const std::filesystem::path& root, const AgentC
 // file) when a source is unreadable: capacity then reports the host as
 // unknown rather than advertise a guess.
 LiveHost LoadLiveHost(const LiveSources& sources);
+
+// The discovered host and its placement owner with nothing charged: for the
+// pinner, which rebuilds what runs from the same state file and libvirt
+// (reconcile) and must survive a damaged state file, which it rebuilds.
+LiveHost LoadLiveHostShape(const LiveSources& sources);
 
 }  // namespace kvhost

@@ -50,6 +50,22 @@ const Container* ContainerOf(const KubeletAuditDomain& k, const std::vector<Cont
   return best;
 }
 
+// rt1 vCPU threads run SCHED_FIFO, as KubeVirt sets them (<vcpusched fifo>).
+std::optional<AuditViolation> FifoViolation(const KubeletAuditDomain& k) {
+  CpuSet cpus;
+  std::string threads;
+  const auto& policies = *k.vcpu_thread_policies;
+  for (size_t v = 0; v < policies.size(); ++v) {
+    if (policies[v] == SCHED_FIFO) continue;
+    threads += (threads.empty() ? "" : ", ") + std::to_string(v);
+    if (v < k.domain.actual.vcpus.size()) cpus |= k.domain.actual.vcpus[v];
+  }
+  if (threads.empty()) return std::nullopt;
+  return AuditViolation{k.domain.name, kubelet_rule::kRealtimeVcpuNotFifo, cpus,
+                        "realtime vCPU thread(s) " + threads + " are not SCHED_FIFO",
+                        "give the VMI spec.domain.cpu.realtime (KubeVirt sets <vcpusched fifo>)"};
+}
+
 std::string PodName(const Container& c) { return "pod " + c.pod_uid + " container " + c.name; }
 
 class KubeletAudit {
@@ -68,7 +84,8 @@ class KubeletAudit {
             "the emulator thread may run on CPUs " + on.ToList() + " of its own vCPUs",
             "check the VMI's isolateEmulatorThread and virt-launcher's pinning");
     }
-    if (d.realtime && k.vcpu_thread_policies) CheckFifo(k);
+    if (d.realtime && k.vcpu_thread_policies)
+      if (auto v = FifoViolation(k)) found_.push_back(std::move(*v));
   }
 
   std::vector<AuditViolation> Take() { return std::move(found_); }
@@ -108,21 +125,6 @@ class KubeletAudit {
                                 : " (full-pcpus-only is off, so kubelet allows it)"),
           "set cpuManagerPolicyOptions full-pcpus-only: \"true\" (kvhost-agent kubelet-config)");
     }
-  }
-
-  void CheckFifo(const KubeletAuditDomain& k) {
-    CpuSet cpus;
-    std::string threads;
-    const auto& policies = *k.vcpu_thread_policies;
-    for (size_t v = 0; v < policies.size(); ++v) {
-      if (policies[v] == SCHED_FIFO) continue;
-      threads += (threads.empty() ? "" : ", ") + std::to_string(v);
-      if (v < k.domain.actual.vcpus.size()) cpus |= k.domain.actual.vcpus[v];
-    }
-    if (!threads.empty())
-      Add(k.domain, kubelet_rule::kRealtimeVcpuNotFifo, cpus,
-          "realtime vCPU thread(s) " + threads + " are not SCHED_FIFO",
-          "give the VMI spec.domain.cpu.realtime (KubeVirt sets <vcpusched fifo>)");
   }
 
   void Add(const AuditDomain& d, const char* rule, CpuSet cpus, std::string detail,

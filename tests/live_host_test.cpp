@@ -22,8 +22,11 @@ unsigned Count(const Allocator& state, const std::string& type) {
 TEST(LiveHost, StateFileAllocationsAreTakenAndCapacityDropsByExactlyThem) {
   const kvhost::ScopedTempDir tmp;
   const auto root = kvhost::testing::FixturesDir() / kvhost::kIntelHugepages;
-  const LiveHost empty = LoadLiveHost(
-      {.root = root, .state_dir = tmp.path() / "none", .config = {}, .kubelet_config = {}});
+  const LiveHost empty = LoadLiveHost({.root = root,
+                                       .state_dir = tmp.path() / "none",
+                                       .config = {},
+                                       .kubelet_config = {},
+                                       .running = {}});
   EXPECT_EQ(empty.owner.owner, PlacementOwner::kAgent);
   const unsigned before = Count(empty.allocator, "u1.large");
   ASSERT_GT(before, 2u);
@@ -36,8 +39,8 @@ TEST(LiveHost, StateFileAllocationsAreTakenAndCapacityDropsByExactlyThem) {
     *saved.add_allocations() = AllocationFromPlacement(p, vm, "test:///default");
   StateStore(tmp.path()).Save(saved);
 
-  const LiveHost busy =
-      LoadLiveHost({.root = root, .state_dir = tmp.path(), .config = {}, .kubelet_config = {}});
+  const LiveHost busy = LoadLiveHost(
+      {.root = root, .state_dir = tmp.path(), .config = {}, .kubelet_config = {}, .running = {}});
   EXPECT_EQ(busy.allocator.placements().size(), 2u);
   EXPECT_EQ(Count(busy.allocator, "u1.large"), Count(placing, "u1.large"));
   EXPECT_LT(Count(busy.allocator, "u1.large"), before);
@@ -50,7 +53,8 @@ TEST(LiveHost, ADamagedStateFileIsAnErrorNamingItNotAnEmptyHost) {
     LoadLiveHost({.root = kvhost::testing::FixturesDir() / kvhost::kIntelHugepages,
                   .state_dir = tmp.path(),
                   .config = {},
-                  .kubelet_config = {}});
+                  .kubelet_config = {},
+                  .running = {}});
     FAIL() << "a damaged state file was taken as an empty host";
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("state.pb"), std::string::npos) << e.what();
@@ -73,6 +77,128 @@ TEST(LiveHost, OwnerFollowsConfigThenKubeletsCpuManagerPolicy) {
   const OwnerChoice none = ChoosePlacementOwner(root, {});
   EXPECT_EQ(none.owner, PlacementOwner::kAgent) << none.why;
   EXPECT_NE(none.why.find("none"), std::string::npos) << none.why;
+}
+
+// One cx1.medium (1 vCPU + emulator, 2Gi of 2Mi pages: half a node's pool)
+// placed by the allocator on the pristine fixture, keyed by `uuid`.
+Placement OneCx1Medium(const Allocator& empty, const std::string& uuid) {
+  PlaceResult placed = empty.Place(*testing::TestCatalog().Find("cx1.medium"), uuid);
+  EXPECT_TRUE(placed.placement);
+  return *placed.placement;
+}
+
+// libvirt's report of a domain pinned exactly where `p` says.
+LiveDomain RunningAs(const Placement& p, const std::string& name) {
+  LiveDomain d{.name = name,
+               .uuid = p.vm,
+               .uri = "test:///default",
+               .type = *testing::TestCatalog().Find(p.instance_type),
+               .pinning = {}};
+  for (unsigned cpu : p.vcpu_cpus) d.pinning.vcpus.push_back(CpuSet::Range(cpu, cpu));
+  if (p.emulator_cpu) d.pinning.emulator = CpuSet::Range(*p.emulator_cpu, *p.emulator_cpu);
+  return d;
+}
+
+void SaveState(const std::filesystem::path& dir, const std::vector<Placement>& placements) {
+  v1::AgentState saved;
+  for (const auto& p : placements)
+    *saved.add_allocations() = AllocationFromPlacement(p, p.vm, "test:///default");
+  StateStore(dir).Save(saved);
+}
+
+TEST(LiveHost, APinnedDomainMissingFromTheStateIsTakenAsIfTheAgentHadPlacedIt) {
+  const kvhost::ScopedTempDir tmp;
+  const auto root = kvhost::testing::FixturesDir() / kvhost::kIntelHugepages;
+  const LiveHost empty =
+      LoadLiveHost({.root = root, .state_dir = tmp.path() / "none", .config = {}, .running = {}});
+  const Placement p = OneCx1Medium(empty.allocator, "uuid-a");
+  Allocator expected = empty.allocator;
+  expected.Commit(p);
+
+  RunningDomains running{.connected_uris = {"test:///default"}, .domains = {RunningAs(p, "vm-a")}};
+  const LiveHost live = LoadLiveHost(
+      {.root = root, .state_dir = tmp.path() / "none", .config = {}, .running = running});
+  ASSERT_EQ(live.allocator.placements().size(), 1u);
+  EXPECT_EQ(live.allocator.HeldCpus(), expected.HeldCpus());
+  for (const char* type : {"cx1.medium", "cx1.large", "u1.large"})
+    EXPECT_EQ(Count(live.allocator, type), Count(expected, type)) << type;
+  ASSERT_EQ(live.warnings.size(), empty.warnings.size() + 1);
+  EXPECT_NE(live.warnings.back().find("'vm-a'"), std::string::npos) << live.warnings.back();
+
+  // Floating vCPUs or an unknown type say nothing about where it is: nothing taken.
+  running.domains[0].pinning.vcpus[0] = CpuSet::Range(0, 3);
+  running.domains.push_back(RunningAs(p, "vm-b"));
+  running.domains.back().type.reset();
+  const LiveHost vague = LoadLiveHost(
+      {.root = root, .state_dir = tmp.path() / "none", .config = {}, .running = running});
+  EXPECT_TRUE(vague.allocator.placements().empty());
+}
+
+// sysfs free_hugepages already lacks the pages of a VM that runs: whether the
+// state lists it or only libvirt reports it, its pages are counted once.
+TEST(LiveHost, ARunningVmsHugepagesAreNeverSubtractedTwice) {
+  const kvhost::ScopedTempDir tmp;
+  const auto pristine = kvhost::testing::FixturesDir() / kvhost::kIntelHugepages;
+  const LiveHost empty = LoadLiveHost(
+      {.root = pristine, .state_dir = tmp.path() / "none", .config = {}, .running = {}});
+  const Placement p = OneCx1Medium(empty.allocator, "uuid-a");
+  ASSERT_EQ(p.hugepages.size(), 1u);
+  ASSERT_EQ(p.hugepages[0].pages, 1024u);
+  Allocator expected = empty.allocator;
+  expected.Commit(p);
+  const unsigned want = Count(expected, "cx1.medium");
+  // Hand-worked: 2048 2Mi pages per node, 1024 per cx1.medium: 4 fit empty, 3 beside it.
+  EXPECT_EQ(Count(empty.allocator, "cx1.medium"), 4u);
+  EXPECT_EQ(want, 3u);
+
+  // The same host with the VM running: the kernel shows its pages as used.
+  const auto root = kvhost::CopyFixture(kvhost::kIntelHugepages, tmp);
+  const std::string pool = "hugepages/hugepages-2048kB/free_hugepages";
+  kvhost::WriteFile(
+      root / ("sys/devices/system/node/node" + std::to_string(p.hugepages[0].node) + "/" + pool),
+      "1024\n");
+  kvhost::WriteFile(root / ("sys/kernel/mm/" + pool), "3072\n");
+  SaveState(tmp.path() / "listed", {p});
+  const RunningDomains running{.connected_uris = {"test:///default"},
+                               .domains = {RunningAs(p, "vm-a")}};
+
+  const LiveHost listed = LoadLiveHost(
+      {.root = root, .state_dir = tmp.path() / "listed", .config = {}, .running = running});
+  const LiveHost unlisted = LoadLiveHost(
+      {.root = root, .state_dir = tmp.path() / "none", .config = {}, .running = running});
+  const LiveHost state_only =
+      LoadLiveHost({.root = root, .state_dir = tmp.path() / "listed", .config = {}, .running = {}});
+  EXPECT_EQ(Count(listed.allocator, "cx1.medium"), want);
+  EXPECT_EQ(Count(unlisted.allocator, "cx1.medium"), want);
+  EXPECT_EQ(Count(state_only.allocator, "cx1.medium"), want);
+}
+
+TEST(LiveHost, AStateEntryOfAGoneDomainIsIgnoredWithAWarningUnlessItsLibvirtIsUnreachable) {
+  const kvhost::ScopedTempDir tmp;
+  const auto root = kvhost::testing::FixturesDir() / kvhost::kIntelHugepages;
+  const LiveHost empty =
+      LoadLiveHost({.root = root, .state_dir = tmp.path() / "none", .config = {}, .running = {}});
+  Placement p = OneCx1Medium(empty.allocator, "uuid-gone");
+  SaveState(tmp.path(), {p});
+
+  const LiveHost gone = LoadLiveHost(
+      {.root = root,
+       .state_dir = tmp.path(),
+       .config = {},
+       .running = RunningDomains{.connected_uris = {"test:///default"}, .domains = {}}});
+  EXPECT_TRUE(gone.allocator.placements().empty());
+  EXPECT_EQ(Count(gone.allocator, "cx1.medium"), Count(empty.allocator, "cx1.medium"));
+  ASSERT_FALSE(gone.warnings.empty());
+  EXPECT_NE(gone.warnings.back().find("no longer runs behind test:///default"), std::string::npos)
+      << gone.warnings.back();
+
+  // Only qemu:///system answered: no news of test:///default is not death.
+  const LiveHost unreachable = LoadLiveHost(
+      {.root = root,
+       .state_dir = tmp.path(),
+       .config = {},
+       .running = RunningDomains{.connected_uris = {"qemu:///system"}, .domains = {}}});
+  EXPECT_EQ(unreachable.allocator.placements().size(), 1u);
 }
 
 }  // namespace

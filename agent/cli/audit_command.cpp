@@ -1,20 +1,19 @@
+#include <spdlog/spdlog.h>
+
 #include <iostream>
 #include <sstream>
 
 #include "agent/cli/commands.h"
-#include "agent/host/discover.h"
+#include "agent/kubelet/kubelet_config.h"
 #include "agent/libvirt/connection_set.h"
 #include "agent/pinning/audit_report.h"
 #include "agent/pinning/audit_survey.h"
+#include "agent/pinning/kubelet_survey.h"
 #include "agent/report/host_report.h"
+#include "base/errors.h"
 
 namespace kvhost::cli {
 namespace {
-
-struct AuditOptions : HostOptions {
-  std::vector<std::string> connect;
-  std::string state_dir = "/var/lib/kvhost-agent";
-};
 
 std::string Format(const v1::AuditReport& r) {
   std::ostringstream out;
@@ -26,31 +25,57 @@ std::string Format(const v1::AuditReport& r) {
   return out.str();
 }
 
+// kubelet places: each domain is judged against its pod's exclusive cpuset.
+std::vector<AuditViolation> AuditAgainstKubelet(const HostOptions& options, const LiveHost& live,
+                                                std::vector<AuditDomain> domains) {
+  const SysfsRoot sysfs(options.root);
+  const auto state = kubelet::ReadCpuManagerState(sysfs, &live.resources->online);
+  if (!state)
+    throw InputError(sysfs.PathOf(kubelet::kCpuManagerStatePath),
+                     "absent, but the placement owner is kubelet (" + live.owner.why + ")");
+  const auto config = kubelet::ReadKubeletConfig(sysfs);
+  const bool full_pcpus_only = config && config->CpuOption("full-pcpus-only");
+  return AuditKubeletPlacement(*live.resources, *state, full_pcpus_only,
+                               SurveyKubeletDomains(std::move(domains), sysfs));
+}
+
 }  // namespace
 
+v1::AuditReport AuditWhatRuns(const HostOptions& options, const LiveHost& live,
+                              const std::vector<const LibvirtConnection*>& connections) {
+  const Catalog catalog = options.LoadCatalog();
+  const auto allocations = ReadSavedAllocations(options.StateDir().string());
+  std::vector<AuditDomain> domains = SurveyRunningDomains(connections, catalog, allocations);
+  const size_t checked = domains.size();
+  const std::vector<AuditViolation> violations =
+      live.owner.owner == PlacementOwner::kKubelet
+          ? AuditAgainstKubelet(options, live, std::move(domains))
+          : AuditPinning(*live.resources, domains, &live.host.numa);
+  for (const auto& v : violations)
+    spdlog::warn("audit: {} [{}] CPUs {}: {}", v.domain, v.rule, v.cpus.ToList(), v.detail);
+  return AuditReportToProto(violations, checked);
+}
+
+int PrintAudit(const v1::AuditReport& report, const std::string& output) {
+  std::cout << (output == "json" ? ToJson(report) : Format(report));
+  return report.violations_size() ? 4 : 0;
+}
+
 void AddAuditCommand(CLI::App& app, int& exit_code) {
-  auto opt = std::make_shared<AuditOptions>();
+  auto opt = std::make_shared<HostOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "audit", "Check every running domain's pinning against the placement rules");
+      "audit", "Check every running domain's pinning against the placement owner's rules");
   opt->AddTo(cmd, true);
   cmd->add_option("--connect", opt->connect, "libvirt URI (repeatable; default qemu:///system)");
   cmd->add_option("--state-dir", opt->state_dir,
-                  "The agent's state (read only, for types and intended spans)")
-      ->capture_default_str();
+                  "The agent's state (read only, for types and intended spans; default "
+                  "<root>/var/lib/kvhost-agent)");
   cmd->callback([opt, &exit_code] {
-    const HostModel host = DiscoverHost(opt->root);
-    const HostResources resources = BuildHostResources(host, opt->LoadConfig());
-    const Catalog catalog = opt->LoadCatalog();
-    const auto allocations = ReadSavedAllocations(opt->state_dir);
+    const LiveHost live = opt->LoadLiveShape();
     ConnectionSet connections(
         opt->connect.empty() ? std::vector<std::string>{"qemu:///system"} : opt->connect,
         std::nullopt);
-    const std::vector<AuditDomain> domains =
-        SurveyRunningDomains(OpenConnections(connections), catalog, allocations);
-    const auto report =
-        AuditReportToProto(AuditPinning(resources, domains, &host.numa), domains.size());
-    std::cout << (opt->output == "json" ? ToJson(report) : Format(report));
-    exit_code = report.violations_size() ? 4 : 0;
+    exit_code = PrintAudit(AuditWhatRuns(*opt, live, OpenConnections(connections)), opt->output);
   });
 }
 

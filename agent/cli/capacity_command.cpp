@@ -22,13 +22,13 @@ void AddCapacityCommands(CLI::App& app, int& exit_code) {
   CLI::App* capacity =
       app.add_subcommand("capacity", "How many more of each instance type fit on this host now");
   cap->AddTo(capacity, true);
-  cap->AddStateDir(capacity);
+  cap->AddLiveOptions(capacity);
   capacity->add_option("--what-if", cap->what_if,
                        "Hypothetical change first: 'add cx1.large=3,rt1.medium=1' or 'remove "
                        "cx1.large=1' (repeatable, in order)");
   capacity->callback([cap, &exit_code] {
     const Catalog catalog = cap->LoadCatalog();
-    LiveHost live = cap->LoadLive();
+    LiveHost live = cap->LoadLive(cap->ReadRunning(catalog));
     Allocator& state = live.allocator;
     std::vector<std::string> applied;
     for (const auto& text : cap->what_if)
@@ -50,13 +50,13 @@ void AddCapacityCommands(CLI::App& app, int& exit_code) {
   CLI::App* explain = app.add_subcommand(
       "explain", "Why an instance type does not fit (or what caps it), with the numbers");
   ex->AddTo(explain, true);
-  ex->AddStateDir(explain);
+  ex->AddLiveOptions(explain);
   explain->add_option("type", ex->type, "Instance type name, e.g. cx1.large")->required();
   explain->callback([ex, &exit_code] {
     const Catalog catalog = ex->LoadCatalog();
     const InstanceType* type = catalog.Find(ex->type);
     if (!type) throw std::invalid_argument("unknown instance type '" + ex->type + "'");
-    const Allocator state = ex->LoadLive().allocator;
+    const Allocator state = ex->LoadLive(ex->ReadRunning(catalog)).allocator;
     std::cout << FormatExplain(CountFits(state, *type));
     exit_code = 0;
   });

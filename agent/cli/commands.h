@@ -3,12 +3,15 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "agent/catalog/instance_type.h"
 #include "agent/config/agent_config.h"
 #include "agent/live/live_host.h"
+#include "audit.pb.h"
 
 namespace kvhost {
 class ConnectionSet;
@@ -26,21 +29,40 @@ struct HostOptions {
   std::string output = "text";
   std::string state_dir;       // empty: <root>/var/lib/kvhost-agent
   std::string kubelet_config;  // empty: <root>/var/lib/kubelet/config.yaml
+  // libvirt URIs asked what runs. Empty: qemu:///system on the real host; none
+  // under a replayed --root (a fixture must not be charged with this machine's VMs).
+  std::vector<std::string> connect;
 
   void AddTo(CLI::App* command, bool with_catalog);
-  // --state-dir and --kubelet-config, for the commands that count what runs.
-  void AddStateDir(CLI::App* command);
+  // --state-dir, --connect and --kubelet-config, for the commands that count what runs.
+  void AddLiveOptions(CLI::App* command);
+  std::filesystem::path StateDir() const;
   AgentConfig LoadConfig() const;
   Catalog LoadCatalog() const;
+  // What libvirt says runs behind --connect (see `connect`); nullopt when no
+  // URI applies or none answered (logged): the state file is then all there is.
+  std::optional<RunningDomains> ReadRunning(const Catalog& catalog) const;
   // The host as it stands, what runs included (agent/live): the one way any
-  // command comes to an allocator. Warnings are logged here.
-  LiveHost LoadLive() const;
+  // command comes to an allocator. `running`: ReadRunning's answer. Warnings
+  // are logged here.
+  LiveHost LoadLive(std::optional<RunningDomains> running) const;
+  // The host and its placement owner, nothing charged: for the pinner, which
+  // rebuilds what runs from the same state file and libvirt itself.
+  LiveHost LoadLiveShape() const;
 };
 
 // Opens the set's connections once (a one-shot command does not wait for
 // backoff) and returns the open ones. Throws when none opened: acting on no
 // domain at all would otherwise pass for success.
 std::vector<const LibvirtConnection*> OpenConnections(ConnectionSet& connections);
+
+// The audit of every domain behind `connections` by the placement owner's
+// rules: the agent's placement policy, or kubelet's exclusive cpusets when
+// kubelet places. Findings are logged too.
+v1::AuditReport AuditWhatRuns(const HostOptions& options, const LiveHost& live,
+                              const std::vector<const LibvirtConnection*>& connections);
+// Prints it (text or json); returns the exit code: 4 on findings, else 0.
+int PrintAudit(const v1::AuditReport& report, const std::string& output);
 
 void AddInspectCommand(CLI::App& app, int& exit_code);
 void AddCapacityCommands(CLI::App& app, int& exit_code);

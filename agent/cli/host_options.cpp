@@ -5,6 +5,8 @@
 #include "agent/catalog/builtin_catalog.h"
 #include "agent/cli/commands.h"
 #include "agent/config/config_loader.h"
+#include "agent/libvirt/connection_set.h"
+#include "agent/pinning/live_domains.h"
 #include "agent/yaml/yaml_catalog.h"
 
 namespace kvhost::cli {
@@ -25,23 +27,57 @@ void HostOptions::AddTo(CLI::App* command, bool with_catalog) {
   command->add_flag("--no-builtin-catalog", no_builtin_catalog, "Use only the --catalog files");
 }
 
-void HostOptions::AddStateDir(CLI::App* command) {
+void HostOptions::AddLiveOptions(CLI::App* command) {
   command->add_option(
       "--state-dir", state_dir,
       "Where the agent keeps its allocations (default <root>/var/lib/kvhost-agent)");
   command->add_option("--kubelet-config", kubelet_config,
                       "kubelet mode: kubelet's KubeletConfiguration (default "
                       "<root>/var/lib/kubelet/config.yaml)");
+  command->add_option("--connect", connect,
+                      "libvirt URI asked what runs (repeatable; default qemu:///system when "
+                      "--root is /, none otherwise)");
 }
 
-LiveHost HostOptions::LoadLive() const {
+std::filesystem::path HostOptions::StateDir() const {
   // Under a replayed --root the state belongs to that root too, as kubelet's
   // files do: a fixture must never be charged with this machine's VMs.
-  const std::filesystem::path dir = state_dir.empty()
-                                        ? std::filesystem::path(root) / "var/lib/kvhost-agent"
-                                        : std::filesystem::path(state_dir);
-  LiveHost live = LoadLiveHost(
-      {.root = root, .state_dir = dir, .config = LoadConfig(), .kubelet_config = kubelet_config});
+  return state_dir.empty() ? std::filesystem::path(root) / "var/lib/kvhost-agent"
+                           : std::filesystem::path(state_dir);
+}
+
+std::optional<RunningDomains> HostOptions::ReadRunning(const Catalog& catalog) const {
+  std::vector<std::string> uris = connect;
+  std::error_code ec;
+  if (uris.empty() && std::filesystem::equivalent(root, "/", ec)) uris.push_back("qemu:///system");
+  if (uris.empty()) return std::nullopt;
+  ConnectionSet connections(uris, std::nullopt);
+  connections.Refresh(ConnectionSet::Clock::now(), nullptr);
+  const std::vector<const LibvirtConnection*> open = connections.Open();
+  if (open.empty()) {
+    spdlog::warn("no libvirt connection answered: what runs is the state file's word alone");
+    return std::nullopt;
+  }
+  return GatherRunningDomains(open, catalog);
+}
+
+LiveHost HostOptions::LoadLive(std::optional<RunningDomains> running) const {
+  LiveHost live = LoadLiveHost({.root = root,
+                                .state_dir = StateDir(),
+                                .config = LoadConfig(),
+                                .kubelet_config = kubelet_config,
+                                .running = std::move(running)});
+  for (const auto& w : live.warnings) spdlog::warn("{}", w);
+  spdlog::info("placement owner: {} ({})", PlacementOwnerName(live.owner.owner), live.owner.why);
+  return live;
+}
+
+LiveHost HostOptions::LoadLiveShape() const {
+  LiveHost live = LoadLiveHostShape({.root = root,
+                                     .state_dir = StateDir(),
+                                     .config = LoadConfig(),
+                                     .kubelet_config = kubelet_config,
+                                     .running = {}});
   for (const auto& w : live.warnings) spdlog::warn("{}", w);
   spdlog::info("placement owner: {} ({})", PlacementOwnerName(live.owner.owner), live.owner.why);
   return live;

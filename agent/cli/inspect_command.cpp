@@ -5,6 +5,7 @@
 #include "agent/cli/commands.h"
 #include "agent/cli/inspect_text.h"
 #include "agent/host/discover.h"
+#include "agent/kubelet/container_runtime.h"
 #include "agent/live/kubelet_live.h"
 #include "agent/report/host_report.h"
 
@@ -27,6 +28,18 @@ std::string PlacementSummary(const HostOptions& options, const HostModel& host) 
   return out;
 }
 
+// Who steers IRQs depends on the runtime and on who places (agent/live).
+void DescribeContainerRuntime(const HostOptions& options, v1::HostReport& report) {
+  const SysfsRoot sysfs(options.root);
+  const auto detected = kubelet::DetectContainerRuntime(sysfs, kubelet::ReadKubeletConfig(sysfs));
+  auto* out = report.mutable_container_runtime();
+  out->set_name(kubelet::ContainerRuntimeName(detected.runtime));
+  out->set_source(detected.why);
+  const bool kubelet_places =
+      ChoosePlacementOwner(options.root, options.LoadConfig()).owner == PlacementOwner::kKubelet;
+  out->set_agent_steers_irqs(kubelet::AgentSteersIrqs(kubelet_places, detected.runtime));
+}
+
 }  // namespace
 
 void AddInspectCommand(CLI::App& app, int& exit_code) {
@@ -42,7 +55,8 @@ void AddInspectCommand(CLI::App& app, int& exit_code) {
   cmd->callback([options, &exit_code] {
     const HostModel host = DiscoverHost(options->root);
     for (const auto& w : host.warnings) spdlog::warn("{}", w);
-    const auto report = BuildHostReport(host);
+    auto report = BuildHostReport(host);
+    DescribeContainerRuntime(*options, report);
     if (options->output == "json") {
       std::cout << ToJson(report);
     } else {

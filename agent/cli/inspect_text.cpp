@@ -88,6 +88,12 @@ std::string FormatHostSummary(const v1::HostReport& r) {
     std::snprintf(line, sizeof line, "  %-20s %-7s ", name, VerdictWord(f->verdict()));
     out << line << (f->value().empty() ? "-" : f->value()) << "  (" << f->reason() << ")\n";
   }
+  if (r.has_container_runtime()) {
+    const auto& cr = r.container_runtime();
+    out << "runtime   " << cr.name() << " (" << cr.source() << "); IRQ steering for "
+        << "irq-load-balancing.crio.io: disable by "
+        << (cr.agent_steers_irqs() ? "the agent" : "the runtime") << "\n";
+  }
   for (const auto& w : r.warnings()) out << "warning: " << w << "\n";
   return out.str();
 }

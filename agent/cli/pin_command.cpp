@@ -1,3 +1,4 @@
+#include <signal.h>
 #include <spdlog/spdlog.h>
 
 #include <iostream>
@@ -6,7 +7,10 @@
 #include "agent/cli/commands.h"
 #include "agent/daemon/self_affinity.h"
 #include "agent/daemon/watch_loop.h"
-#include "agent/host/discover.h"
+#include "agent/kubelet/container_runtime.h"
+#include "agent/kubelet/cpu_manager_state.h"
+#include "agent/pinning/kubelet_irq_steering.h"
+#include "agent/pinning/live_domains.h"
 #include "agent/report/host_report.h"
 #include "agent/state/allocation_convert.h"
 #include "agent/state/state_lock.h"
@@ -23,10 +27,8 @@ std::vector<const LibvirtConnection*> OpenConnections(ConnectionSet& connections
 namespace {
 
 struct PinOptions : HostOptions {
-  std::vector<std::string> connect;
   bool kubevirt = false;
   std::string kubevirt_glob = kKubevirtSocketGlob;
-  std::string state_dir = "/var/lib/kvhost-agent";
   std::string domain;
   std::string type;
   bool watch = false;
@@ -38,8 +40,8 @@ struct PinOptions : HostOptions {
                   "Also connect to every virt-launcher pod's virtqemud socket");
     cmd->add_option("--kubevirt-sockets", kubevirt_glob, "Glob of the per-pod sockets")
         ->capture_default_str();
-    cmd->add_option("--state-dir", state_dir, "Where allocations are kept (state.pb)")
-        ->capture_default_str();
+    cmd->add_option("--state-dir", state_dir,
+                    "Where allocations are kept (state.pb; default <root>/var/lib/kvhost-agent)");
   }
   ConnectionSet Connections() const {
     std::vector<std::string> uris = connect;
@@ -52,12 +54,67 @@ struct PinOptions : HostOptions {
     std::error_code ec;
     if (std::filesystem::equivalent(root, "/", ec)) pinner.SetLocalRoot("/");
   }
-  std::shared_ptr<const HostResources> Host() const {
-    const HostModel host = DiscoverHost(root);
-    for (const auto& w : host.warnings) spdlog::warn("{}", w);
-    return std::make_shared<const HostResources>(BuildHostResources(host, LoadConfig()));
-  }
+  // The host through the one loader (agent/live); the pinner then charges it
+  // itself from the state file and libvirt (reconcile), which the loader's
+  // agent mode only reads.
+  LiveHost Host() const { return LoadLiveShape(); }
 };
+
+// kubelet places on this host: the agent must not move a KubeVirt domain's threads.
+[[noreturn]] void RefuseUnderKubelet(const std::string& command, const OwnerChoice& owner) {
+  throw std::runtime_error(
+      command + " refused: the placement owner is kubelet (" + owner.why +
+      "). kubelet's static CPU manager gives each virt-launcher pod's compute container its "
+      "exclusive CPUs and virt-launcher pins the vCPUs and the emulator inside them; re-pinning "
+      "here would move threads out of the container's cpuset. `kvhost-agent audit` checks that "
+      "placement; `placement: agent` is for hosts where no kubelet places VMs.");
+}
+
+// How often `pin --watch` audits when kubelet places (it changes nothing).
+constexpr timespec kKubeletAuditInterval{30, 0};
+
+// IRQ steering under kubelet: only on the real host, and only where the
+// runtime does not do it (containerd); nullopt otherwise.
+std::optional<KubeletIrqSteering> IrqSteeringUnderKubelet(const PinOptions& opt) {
+  const SysfsRoot root(opt.root);
+  const auto runtime = kubelet::DetectContainerRuntime(root, kubelet::ReadKubeletConfig(root));
+  const bool agent_steers = kubelet::AgentSteersIrqs(true, runtime.runtime);
+  spdlog::info("container runtime: {} ({}): IRQ steering by {}",
+               kubelet::ContainerRuntimeName(runtime.runtime), runtime.why,
+               agent_steers ? "the agent" : "the runtime");
+  std::error_code ec;
+  if (!agent_steers || !std::filesystem::equivalent(opt.root, "/", ec)) return std::nullopt;
+  const auto state = kubelet::ReadCpuManagerState(root);
+  return KubeletIrqSteering(root, state ? state->default_cpu_set : CpuSet{});
+}
+
+// pin --watch under kubelet: audit what runs until SIGINT/SIGTERM and steer
+// IRQs where the runtime does not; no domain's pinning is changed.
+void AuditUntilSignalled(const PinOptions& opt, const LiveHost& live) {
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  ConnectionSet connections = opt.Connections();
+  const Catalog catalog = opt.LoadCatalog();
+  std::optional<KubeletIrqSteering> irqs = IrqSteeringUnderKubelet(opt);
+  spdlog::info("placement owner is kubelet ({}): watching by audit only, nothing is re-pinned",
+               live.owner.why);
+  do {
+    connections.Refresh(ConnectionSet::Clock::now(), nullptr);
+    try {
+      const auto report = AuditWhatRuns(opt, live, connections.Open());
+      spdlog::info("audited: {} running domain(s), {} finding(s)", report.domains_checked(),
+                   report.violations_size());
+      if (irqs)
+        for (const auto& line : irqs->Update(GatherRunningDomains(connections.Open(), catalog)))
+          spdlog::info("{}", line);
+    } catch (const std::exception& e) {
+      spdlog::warn("audit: {}", e.what());
+    }
+  } while (sigtimedwait(&stop, nullptr, &kKubeletAuditInterval) < 0);
+}
 
 std::string Describe(const PinOutcome& out) {
   std::ostringstream s;
@@ -99,8 +156,8 @@ struct PinSession {
   ConnectionSet connections;  // nothing opened yet: --watch leaves that to its loop
 
   PinSession(const PinOptions& opt, std::shared_ptr<const HostResources> host)
-      : lock(opt.state_dir),
-        pinner(std::move(host), opt.LoadCatalog(), StateStore(opt.state_dir)),
+      : lock(opt.StateDir()),
+        pinner(std::move(host), opt.LoadCatalog(), StateStore(opt.StateDir())),
         connections(opt.Connections()) {
     opt.Localize(pinner);
   }
@@ -127,7 +184,14 @@ void AddPinCommand(CLI::App& app, int& exit_code) {
   cmd->callback([pin, &exit_code] {
     if (pin->watch == !pin->domain.empty())
       throw CLI::ValidationError("pin", "give either a DOMAIN or --watch");
-    auto host = pin->Host();
+    const LiveHost live = pin->Host();
+    if (live.owner.owner == PlacementOwner::kKubelet) {
+      if (!pin->watch) RefuseUnderKubelet("pin", live.owner);
+      AuditUntilSignalled(*pin, live);
+      exit_code = 0;
+      return;
+    }
+    auto host = live.resources;
     // The agent's own threads stay on housekeeping CPUs, away from every guest;
     // bound here, before the session or the watch loop can start a thread.
     if (pin->watch && !host->reserved.Empty()) BindSelfToCpus(host->reserved);
@@ -156,7 +220,15 @@ void AddReconcileCommand(CLI::App& app, int& exit_code) {
       "Rebuild allocations from the state file and libvirt, re-pin drift, free the gone");
   rec->AddConnectionOptions(rcmd);
   rcmd->callback([rec, &exit_code] {
-    PinSession session(*rec, rec->Host());
+    const LiveHost live = rec->Host();
+    if (live.owner.owner == PlacementOwner::kKubelet) {
+      std::cout << "placement owner is kubelet (" << live.owner.why
+                << "): nothing is re-pinned, the placement is audited\n";
+      ConnectionSet connections = rec->Connections();
+      exit_code = PrintAudit(AuditWhatRuns(*rec, live, OpenConnections(connections)), rec->output);
+      return;
+    }
+    PinSession session(*rec, live.resources);
     const ReconcileReport r = session.ConnectAndReconcile();
     auto list = [](const char* what, const std::vector<std::string>& names) {
       std::cout << what << " " << names.size();
@@ -182,7 +254,9 @@ void AddUnpinCommand(CLI::App& app, int& exit_code) {
   unpin->AddConnectionOptions(ucmd);
   ucmd->add_option("domain", unpin->domain, "Domain name or UUID")->required();
   ucmd->callback([unpin, &exit_code] {
-    PinSession session(*unpin, unpin->Host());
+    const LiveHost live = unpin->Host();
+    if (live.owner.owner == PlacementOwner::kKubelet) RefuseUnderKubelet("unpin", live.owner);
+    PinSession session(*unpin, live.resources);
     LogReconcile(session.ConnectAndReconcile());
     if (session.pinner.UnpinOnAnyConnection(unpin->domain))
       std::cout << "unpinned " << unpin->domain << "\n";

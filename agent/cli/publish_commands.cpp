@@ -32,10 +32,10 @@ std::string HostName() {
 
 v1::NodeReport BuildReport(const PublishOptions& options) {
   const auto start = std::chrono::steady_clock::now();
-  const LiveHost live = options.LoadLive();
+  const Catalog catalog = options.LoadCatalog();
+  const LiveHost live = options.LoadLive(options.ReadRunning(catalog));
   const HostModel& host = live.host;
   const Allocator& state = live.allocator;
-  const Catalog catalog = options.LoadCatalog();
   v1::NodeReport report;
   report.set_node_name(options.node_name.empty() ? HostName() : options.node_name);
   *report.mutable_host() = BuildHostReport(host);
@@ -55,7 +55,7 @@ std::shared_ptr<PublishOptions> AddCommand(CLI::App& app, const char* name, cons
   auto options = std::make_shared<PublishOptions>();
   CLI::App* cmd = app.add_subcommand(name, help);
   options->AddTo(cmd, true);
-  options->AddStateDir(cmd);
+  options->AddLiveOptions(cmd);
   cmd->add_option("--node-name", options->node_name, "Kubernetes node name (default: hostname)");
   if (std::string(name) == "labels")
     cmd->add_option("--prefix", options->prefix, "Label prefix (a DNS subdomain and '/')")

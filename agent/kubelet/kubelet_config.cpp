@@ -71,6 +71,9 @@ KubeletConfig ParseKubeletConfig(std::string_view text, const std::string& sourc
   if (doc["systemReserved"])
     c.system_reserved = in.StringMap(doc["systemReserved"], "systemReserved");
   if (doc["kubeReserved"]) c.kube_reserved = in.StringMap(doc["kubeReserved"], "kubeReserved");
+  if (doc["containerRuntimeEndpoint"])
+    c.container_runtime_endpoint =
+        in.Text(doc["containerRuntimeEndpoint"], "containerRuntimeEndpoint");
   return c;
 }
 

@@ -34,6 +34,7 @@ struct KubeletConfig {
   std::string memory_manager_policy = "None";
   std::vector<ReservedMemory> reserved_memory;
   std::map<std::string, std::string> system_reserved, kube_reserved;  // resource -> quantity
+  std::string container_runtime_endpoint;  // "unix:///run/containerd/containerd.sock"...
 
   // cpuManagerPolicyOptions are strings; kubelet reads these as booleans.
   bool CpuOption(const std::string& name) const;

@@ -1,5 +1,8 @@
 #include "agent/live/live_host.h"
 
+#include <algorithm>
+#include <set>
+
 #include "agent/host/discover.h"
 #include "agent/kubelet/cpu_manager_state.h"
 #include "agent/live/kubelet_live.h"
@@ -10,22 +13,92 @@
 namespace kvhost {
 namespace {
 
-// Agent mode: what the agent placed, as its state file says. The file is only
-// ever replaced whole, so reading it without the daemon's lock is safe. A
-// damaged file leaves what runs unknown: that is an error, not an empty host.
-void CommitSavedAllocations(const std::filesystem::path& state_dir, LiveHost& live) {
-  const StateStore store(state_dir);
+// One allocation of the state file, keyed as reconcile keys it (domain UUID;
+// older states the VM id).
+struct SavedAllocation {
+  std::string key;
+  std::string name;
+  std::string uri;
+  Placement placement;
+};
+
+// What the agent placed, as its state file says. The file is only ever
+// replaced whole, so reading it without the daemon's lock is safe. A damaged
+// file leaves what runs unknown: that is an error, not an empty host.
+std::vector<SavedAllocation> ReadSaved(const StateStore& store) {
   const LoadedState loaded = store.Read();
   if (loaded.status == StateLoadStatus::kCorrupt)
     throw InputError(store.file(), "cannot tell what runs: " + loaded.problem);
-  for (const auto& allocation : loaded.state.allocations()) {
+  std::vector<SavedAllocation> saved;
+  for (const auto& a : loaded.state.allocations()) {
     try {
-      live.allocator.CommitRunning(PlacementFromAllocation(allocation));
+      saved.push_back({a.domain_uuid().empty() ? a.vm() : a.domain_uuid(),
+                       a.domain_name().empty() ? a.vm() : a.domain_name(), a.connection_uri(),
+                       PlacementFromAllocation(a)});
     } catch (const std::exception& e) {
-      throw InputError(store.file(), "allocation of '" + allocation.vm() +
-                                         "' does not fit the host: " + e.what());
+      throw InputError(store.file(), "allocation of '" + a.vm() + "' is unreadable: " + e.what());
     }
   }
+  return saved;
+}
+
+void CommitSaved(const StateStore& store, SavedAllocation& entry, Allocator& allocator) {
+  try {
+    allocator.CommitRunning(std::move(entry.placement));
+  } catch (const std::exception& e) {
+    throw InputError(store.file(),
+                     "allocation of '" + entry.name + "' does not fit the host: " + e.what());
+  }
+}
+
+// A saved entry still counts when its domain runs, or when its libvirt did
+// not answer (no news is not death); otherwise it is stale and ignored.
+bool SavedStillHolds(const SavedAllocation& entry, const RunningDomains& running) {
+  for (const auto& d : running.domains)
+    if (d.uuid == entry.key) return true;
+  if (entry.uri.empty()) return false;
+  return std::find(running.connected_uris.begin(), running.connected_uris.end(), entry.uri) ==
+         running.connected_uris.end();
+}
+
+// Running domains the state lacks: a dedicated one pinned by someone holds
+// its CPUs, memory and hugepages as surely as one the agent placed.
+void CommitPinnedUnknown(const RunningDomains& running, const std::set<std::string>& saved_keys,
+                         LiveHost& live) {
+  for (const auto& d : running.domains) {
+    if (saved_keys.count(d.uuid) || !d.type) continue;
+    std::optional<Placement> p = PlacementFromPinning(*live.resources, *d.type, d.uuid, d.pinning);
+    if (!p) continue;
+    const std::string cpus = p->DedicatedCpus().ToList();
+    try {
+      live.allocator.CommitRunning(std::move(*p));
+      live.warnings.push_back("domain '" + d.name + "' (" + d.type->name + ", " + d.uri +
+                              ") runs pinned to CPUs " + cpus +
+                              " but is not in the agent's state: counted as taken");
+    } catch (const AllocationConflict& e) {
+      live.warnings.push_back("domain '" + d.name + "' runs pinned to CPUs " + cpus +
+                              " that overlap another VM's: not counted (" + e.what() + ")");
+    }
+  }
+}
+
+// Agent mode: the state file, and what libvirt says runs when it was reachable.
+void CommitAgentAllocations(const LiveSources& sources, LiveHost& live) {
+  const StateStore store(sources.state_dir);
+  std::vector<SavedAllocation> saved = ReadSaved(store);
+  std::set<std::string> saved_keys;
+  for (auto& entry : saved) {
+    saved_keys.insert(entry.key);
+    if (sources.running && !SavedStillHolds(entry, *sources.running)) {
+      live.warnings.push_back(store.file().string() + ": allocation of '" + entry.name + "' (" +
+                              entry.placement.instance_type +
+                              ") ignored: the domain no longer runs" +
+                              (entry.uri.empty() ? "" : " behind " + entry.uri));
+      continue;
+    }
+    CommitSaved(store, entry, live.allocator);
+  }
+  if (sources.running) CommitPinnedUnknown(*sources.running, saved_keys, live);
 }
 
 kubevirt::Settings KubeVirtSettings(const AgentConfig& config) {
@@ -59,11 +132,11 @@ OwnerChoice ChoosePlacementOwner(const std::filesystem::path& root, const AgentC
   return {PlacementOwner::kKubelet, "auto: " + file + " has policyName static"};
 }
 
-LiveHost LoadLiveHost(const LiveSources& sources) {
-  return LoadLiveHost(sources, DiscoverHost(sources.root));
+LiveHost LoadLiveHostShape(const LiveSources& sources) {
+  return LoadLiveHostShape(sources, DiscoverHost(sources.root));
 }
 
-LiveHost LoadLiveHost(const LiveSources& sources, HostModel host) {
+LiveHost LoadLiveHostShape(const LiveSources& sources, HostModel host) {
   auto resources = std::make_shared<const HostResources>(BuildHostResources(host, sources.config));
   LiveHost live{.host = std::move(host),
                 .resources = resources,
@@ -72,13 +145,21 @@ LiveHost LoadLiveHost(const LiveSources& sources, HostModel host) {
                 .kubelet = std::nullopt,
                 .warnings = {}};
   live.warnings = live.host.warnings;
-  if (live.owner.owner == PlacementOwner::kAgent) {
-    CommitSavedAllocations(sources.state_dir, live);
-  } else {
+  if (live.owner.owner == PlacementOwner::kKubelet) {
     live.kubelet = LoadKubeletConfig(sources.root, sources.kubelet_config);
     live.allocator.UseKubeletPlacement(
         LoadKubeletHost(sources.root, live.host, *live.kubelet, KubeVirtSettings(sources.config)));
   }
+  return live;
+}
+
+LiveHost LoadLiveHost(const LiveSources& sources) {
+  return LoadLiveHost(sources, DiscoverHost(sources.root));
+}
+
+LiveHost LoadLiveHost(const LiveSources& sources, HostModel host) {
+  LiveHost live = LoadLiveHostShape(sources, std::move(host));
+  if (live.owner.owner == PlacementOwner::kAgent) CommitAgentAllocations(sources, live);
   return live;
 }
 

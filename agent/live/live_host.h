@@ -15,6 +15,7 @@
 #include "agent/config/agent_config.h"
 #include "agent/host/host_model.h"
 #include "agent/kubelet/kubelet_config.h"
+#include "agent/live/running_domains.h"
 
 namespace kvhost {
 
@@ -39,6 +40,11 @@ struct LiveSources {
   // kubelet mode: kubelet's config file (--kubelet-config); empty:
   // <root>/var/lib/kubelet/config.yaml.
   std::string kubelet_config;
+  // Agent mode: what libvirt says runs, when it was reachable. Then running
+  // domains pinned by someone but missing from the state are taken too, and
+  // state entries of domains that no longer run are ignored (with a
+  // warning). nullopt: the state file is all there is.
+  std::optional<RunningDomains> running;
 };
 
 struct LiveHost {
@@ -61,5 +67,11 @@ LiveHost LoadLiveHost(const LiveSources& sources);
 // The same on a host already discovered from sources.root (bench/capacity
 // times what live loading adds to a discovery).
 LiveHost LoadLiveHost(const LiveSources& sources, HostModel host);
+
+// The discovered host and its placement owner with nothing charged: for the
+// pinner, which rebuilds what runs from the same state file and libvirt
+// (reconcile) and must survive a damaged state file, which it rebuilds.
+LiveHost LoadLiveHostShape(const LiveSources& sources);
+LiveHost LoadLiveHostShape(const LiveSources& sources, HostModel host);
 
 }  // namespace kvhost

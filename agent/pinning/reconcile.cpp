@@ -5,10 +5,10 @@
 #include <algorithm>
 
 #include "agent/libvirt/pinning_reader.h"
+#include "agent/live/running_domains.h"
 #include "agent/pinning/drift.h"
 #include "agent/pinning/pinner.h"
 #include "agent/state/allocation_convert.h"
-#include "base/sizes.h"
 
 namespace kvhost {
 namespace {
@@ -54,43 +54,13 @@ bool Pinner::Adopt(const RunningDomain& r, const LibvirtDomain& d, const Resolve
                    PinnedVmsDraft& draft) const {
   // Only a dedicated domain pinned one vCPU per CPU says where it was put.
   if (!type.known || !type.type.Dedicated()) return false;
-  const DomainPinning actual = ReadPinning(*r.connection, d, DomainDefinition::kCurrent);
-  Placement p;
-  p.vm = r.summary.uuid;
-  p.instance_type = type.type.name;
-  p.dedicated = true;
-  std::map<unsigned, GuestNumaCell> cells;
-  std::vector<unsigned> node_order;
-  for (size_t v = 0; v < actual.vcpus.size(); ++v) {
-    if (actual.vcpus[v].Count() != 1) return false;
-    const unsigned cpu = static_cast<unsigned>(actual.vcpus[v].First());
-    const CoreInfo* core = host_->CoreOf(cpu);
-    if (!core) return false;
-    p.vcpu_cpus.push_back(cpu);
-    if (!cells.count(core->node)) node_order.push_back(core->node);
-    cells[core->node].host_node = core->node;
-    cells[core->node].vcpus.push_back(static_cast<unsigned>(v));
-  }
-  if (type.type.isolate_emulator_thread) {
-    if (!actual.emulator || actual.emulator->Count() != 1) return false;
-    p.emulator_cpu = static_cast<unsigned>(actual.emulator->First());
-  }
-  uint64_t memory_left = type.type.memory_kib;
-  for (size_t i = 0; i < node_order.size(); ++i) {
-    GuestNumaCell cell = cells[node_order[i]];
-    cell.memory_kib = i + 1 == node_order.size()
-                          ? memory_left
-                          : type.type.memory_kib * cell.vcpus.size() / type.type.vcpus;
-    memory_left -= cell.memory_kib;
-    if (type.type.hugepage_size_kib)
-      p.hugepages.push_back({cell.host_node, type.type.hugepage_size_kib,
-                             PagesFor(cell.memory_kib, type.type.hugepage_size_kib)});
-    p.numa_nodes.push_back(cell.host_node);
-    p.guest_cells.push_back(std::move(cell));
-  }
-  if (!type.type.hugepage_size_kib) p.memory_kib = type.type.memory_kib;
+  // The same reading of a pinning as the loader's (agent/live), so capacity
+  // and the pinner agree on what an adopted domain holds.
+  const std::optional<Placement> p = PlacementFromPinning(
+      *host_, type.type, r.summary.uuid, ReadPinning(*r.connection, d, DomainDefinition::kCurrent));
+  if (!p) return false;
   try {
-    draft.Add({p, r.connection->uri(), r.summary.name, type.source + ", adopted from libvirt", {}},
+    draft.Add({*p, r.connection->uri(), r.summary.name, type.source + ", adopted from libvirt", {}},
               true);
   } catch (const AllocationConflict& e) {
     spdlog::warn("{}: its libvirt pinning cannot be adopted ({}); placing it anew", d.Describe(),

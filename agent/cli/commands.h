@@ -46,6 +46,8 @@ struct HostOptions {
   // command comes to an allocator. `running`: ReadRunning's answer. Warnings
   // are logged here.
   LiveHost LoadLive(std::optional<RunningDomains> running) const;
+  // The same, reading libvirt itself (the catalog is loaded for that).
+  LiveHost LoadLive() const { return LoadLive(ReadRunning(LoadCatalog())); }
   // The host and its placement owner, nothing charged: for the pinner, which
   // rebuilds what runs from the same state file and libvirt itself.
   LiveHost LoadLiveShape() const;

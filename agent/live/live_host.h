@@ -2,7 +2,9 @@
 // placement owner, and an allocator that already holds what runs. Every
 // command and publisher that speaks of capacity (capacity, explain, audit,
 // labels, metrics, nrt, the daemon) builds its allocator here and nowhere else,
-// so they cannot disagree about what is free.
+// so they cannot disagree about what is free. When kubelet places, the agent
+// never moves a KubeVirt domain's threads: `pin`/`unpin` refuse and
+// `reconcile`/`pin --watch` only audit (agent/pinning/kubelet_audit.h).
 #pragma once
 
 #include <filesystem>

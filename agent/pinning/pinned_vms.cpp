@@ -22,16 +22,33 @@ const PinnedVm* PinnedVms::Find(const std::string& uuid) const {
 }
 
 void PinnedVms::Add(PinnedVm vm) {
+  Allocator before = allocator_;
   allocator_.Commit(vm.placement);
   const std::string uuid = vm.placement.vm;
   vms_[uuid] = std::move(vm);
-  Store();
+  try {
+    Store();
+  } catch (...) {
+    // Unsaved is undecided (disk full, read-only): memory must not hold what
+    // the state file does not, or the next save would record it unapplied.
+    allocator_ = std::move(before);
+    vms_.erase(uuid);
+    throw;
+  }
 }
 
 bool PinnedVms::Remove(const std::string& uuid) {
+  Allocator before = allocator_;
   if (!allocator_.Release(uuid)) return false;
-  vms_.erase(uuid);
-  Store();
+  auto node = vms_.extract(uuid);
+  try {
+    Store();
+  } catch (...) {
+    // A free that could not be saved did not happen: the VM keeps what it held.
+    allocator_ = std::move(before);
+    if (node) vms_.insert(std::move(node));
+    throw;
+  }
   return true;
 }
 

@@ -11,6 +11,13 @@
 
 namespace kvhost {
 
+// The two hugepage sizes x86 and arm64 hosts offer VMs, and the units
+// quantities are written in, all in KiB.
+inline constexpr uint64_t kMiKib = 1024;
+inline constexpr uint64_t kGiKib = 1024 * 1024;
+inline constexpr uint64_t k2MiPageKib = 2 * kMiKib;
+inline constexpr uint64_t k1GiPageKib = kGiKib;
+
 // Pages needed to back `kib` of guest memory with pages of `page_kib`.
 inline uint64_t PagesFor(uint64_t kib, uint64_t page_kib) {
   return page_kib ? (kib + page_kib - 1) / page_kib : 0;
@@ -43,7 +50,7 @@ Out WriteTwoDecimals(Out out, uint64_t kib, uint64_t unit, const char* suffix) {
 
 template <typename Out>
 Out WriteKib(Out out, uint64_t kib) {
-  constexpr uint64_t kMi = 1024, kGi = 1024 * 1024;
+  constexpr uint64_t kMi = kMiKib, kGi = kGiKib;
   if (kib < kMi) return fmt::format_to(out, FMT_COMPILE("{}Ki"), kib);
   if (kib % kGi == 0) return fmt::format_to(out, FMT_COMPILE("{}Gi"), kib / kGi);
   if (kib >= kGi) return WriteTwoDecimals(out, kib, kGi, "Gi");

@@ -113,23 +113,11 @@ std::optional<uint64_t> SysfsRoot::ReadCountOptional(std::string_view relative) 
 }
 
 std::optional<CpuSet> SysfsRoot::ReadCpuListOptional(std::string_view relative) const {
-  auto text = ReadOptional(relative);
-  if (!text) return std::nullopt;
-  try {
-    return ParseCpuList(*text);
-  } catch (const FormatError& e) {
-    throw InputError(PathOf(relative), e.what());
-  }
+  return ParseOptional(relative, [](std::string_view text) { return ParseCpuList(text); });
 }
 
 std::optional<CpuSet> SysfsRoot::ReadCpuMaskOptional(std::string_view relative) const {
-  auto text = ReadOptional(relative);
-  if (!text) return std::nullopt;
-  try {
-    return ParseCpuMask(*text);
-  } catch (const FormatError& e) {
-    throw InputError(PathOf(relative), e.what());
-  }
+  return ParseOptional(relative, [](std::string_view text) { return ParseCpuMask(text); });
 }
 
 std::optional<CpuSet> SysfsRoot::ReadCpuListOrMask(std::string_view list_file,

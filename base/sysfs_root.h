@@ -34,6 +34,21 @@ class SysfsRoot {
 
   bool Exists(std::string_view relative) const;
 
+  // The file parsed by `parse` (any text parser that throws FormatError);
+  // nullopt when it does not exist. A parse failure becomes an InputError
+  // naming the file, so no reader has to add the name itself.
+  template <typename Parse>
+  auto ParseOptional(std::string_view relative, const Parse& parse) const
+      -> std::optional<decltype(parse(std::string_view{}))> {
+    const std::optional<std::string> text = ReadOptional(relative);
+    if (!text) return std::nullopt;
+    try {
+      return parse(std::string_view(*text));
+    } catch (const FormatError& e) {
+      throw InputError(PathOf(relative), e.what());
+    }
+  }
+
   // Throws InputError naming the entry when the file or tree at `relative` holds
   // something a reader would block on or never finish (a FIFO, socket, device,
   // a symlink to one, a symlink loop). For trees read by code we do not own

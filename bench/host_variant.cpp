@@ -5,11 +5,10 @@
 #include <cstdio>
 #include <vector>
 
+#include "base/sizes.h"
+
 namespace kvhost::bench {
 namespace {
-
-constexpr uint64_t kTwoMiKib = 2 * 1024;
-constexpr uint64_t kOneGiKib = 1024 * 1024;
 
 // Sets the node's pool of `size_kib` to `pages`, all free, adding it if absent.
 void SetPool(HostModel& host, unsigned node, uint64_t size_kib, uint64_t pages) {
@@ -57,10 +56,10 @@ ConfiguredHost ConfigureVariant(HostModel host, const VariantShape& shape) {
     const auto pages = [&](double share, uint64_t size) {
       return static_cast<uint64_t>(static_cast<double>(usable) * share) / size;
     };
-    const uint64_t p2 = pages(shape.two_mi_memory_share, kTwoMiKib);
-    const uint64_t p1 = pages(shape.one_gi_memory_share, kOneGiKib);
-    SetPool(host, node.id, kTwoMiKib, p2);
-    SetPool(host, node.id, kOneGiKib, p1);
+    const uint64_t p2 = pages(shape.two_mi_memory_share, k2MiPageKib);
+    const uint64_t p1 = pages(shape.one_gi_memory_share, k1GiPageKib);
+    SetPool(host, node.id, k2MiPageKib, p2);
+    SetPool(host, node.id, k1GiPageKib, p1);
     two_mi_pages = first_node ? p2 : std::min(two_mi_pages, p2);
     one_gi_pages = first_node ? p1 : std::min(one_gi_pages, p1);
     first_node = false;

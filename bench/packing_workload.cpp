@@ -6,11 +6,10 @@
 #include <random>
 #include <stdexcept>
 
+#include "base/sizes.h"
+
 namespace kvhost::bench {
 namespace {
-
-constexpr uint64_t kTwoMiKib = 2 * 1024;
-constexpr uint64_t kOneGiKib = 1024 * 1024;
 
 // Weights are arrivals per 100. Small and medium sizes dominate, as in a
 // general-purpose cluster; the few large ones are what fragmentation hurts.
@@ -85,8 +84,8 @@ MeanDemand MeanDemandOf(const std::vector<MixEntry>& mix) {
     m.dedicated_cpus += p * d.dedicated_cpus;
     m.shared_vcpus += p * d.shared_vcpus;
     const double page_kib = static_cast<double>(d.hugepages * d.hugepage_size_kib);
-    if (d.hugepage_size_kib == kTwoMiKib) m.two_mi_kib += p * page_kib;
-    if (d.hugepage_size_kib == kOneGiKib) m.one_gi_kib += p * page_kib;
+    if (d.hugepage_size_kib == k2MiPageKib) m.two_mi_kib += p * page_kib;
+    if (d.hugepage_size_kib == k1GiPageKib) m.one_gi_kib += p * page_kib;
     m.ordinary_kib += p * static_cast<double>(d.ordinary_kib);
   }
   return m;
@@ -112,8 +111,8 @@ double ArrivalRate(const MeanDemand& demand, const FluidCapacity& capacity, doub
       // {capacity, mean demand per arrival}
       {capacity.dedicated_cpus, demand.dedicated_cpus},
       {capacity.shared_slots, demand.shared_vcpus},
-      {pages_kib(kTwoMiKib), demand.two_mi_kib},
-      {pages_kib(kOneGiKib), demand.one_gi_kib},
+      {pages_kib(k2MiPageKib), demand.two_mi_kib},
+      {pages_kib(k1GiPageKib), demand.one_gi_kib},
       {static_cast<double>(capacity.ordinary_kib), demand.ordinary_kib},
   };
   // Little's law: VMs in the system = rate x lifetime; each resource is

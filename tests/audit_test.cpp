@@ -194,12 +194,6 @@ TEST_F(XeonAudit, OwnEmulatorOnASiblingOfAVcpuIsWrongOnlyForRealtime) {
   EXPECT_TRUE(Audit({cx}).empty()) << Describe(Audit({cx}));
 }
 
-TEST_F(XeonAudit, AnotherDedicatedVcpuOnASiblingCore) {
-  const AuditViolation v = ExpectOnly({Dedicated("a", {1, 2}, 23), Dedicated("b", {17}, 22)},
-                                      audit_rule::kSmtSiblingShared, "b", "1,17");
-  EXPECT_NE(v.detail.find("'a'"), std::string::npos) << v.detail;
-}
-
 TEST_F(XeonAudit, SharedDomainFloatingOverASiblingOfADedicatedVcpu) {
   const AuditViolation v =
       ExpectOnly({Dedicated("a", {1, 2}, 23), Shared("s", CpuSet::Range(3, 7) | Cpus({17}), 2)},
@@ -207,10 +201,89 @@ TEST_F(XeonAudit, SharedDomainFloatingOverASiblingOfADedicatedVcpu) {
   EXPECT_NE(v.fix.find("shared pool"), std::string::npos) << v.fix;
 }
 
-TEST_F(XeonAudit, TwoDedicatedDomainsOnOneCpu) {
+// Without saved allocations nothing says which of two dedicated domains
+// belongs on the CPU: both are named, each with the other.
+void ExpectBothNamed(const std::vector<AuditViolation>& found, const std::string& cpus,
+                     const char* rule = audit_rule::kCpuSharedBetweenDomains) {
+  ASSERT_EQ(found.size(), 2u) << Describe(found);
+  EXPECT_EQ(found[0].domain, "a") << Describe(found);
+  EXPECT_EQ(found[1].domain, "b") << Describe(found);
+  for (const AuditViolation& v : found) {
+    EXPECT_EQ(v.rule, rule);
+    EXPECT_EQ(v.cpus.ToList(), cpus);
+    EXPECT_NE(v.detail.find(v.domain == "a" ? "'b'" : "'a'"), std::string::npos) << v.detail;
+    EXPECT_NE(v.detail.find("no saved allocation says"), std::string::npos) << v.detail;
+  }
+}
+
+TEST_F(XeonAudit, AnotherDedicatedVcpuOnASiblingCoreWithoutAllocationsBothAreNamed) {
+  ExpectBothNamed(Audit({Dedicated("a", {1, 2}, 23), Dedicated("b", {17}, 22)}), "1,17",
+                  audit_rule::kSmtSiblingShared);
+}
+
+TEST_F(XeonAudit, TwoDedicatedDomainsOnOneCpuWithoutAllocationsAreBothNamed) {
   // The emulators on 7 and 23 are siblings: emulator threads may share a core.
-  ExpectOnly({Dedicated("a", {1, 2}, 7), Dedicated("b", {2, 3}, 23)},
-             audit_rule::kCpuSharedBetweenDomains, "b", "2");
+  ExpectBothNamed(Audit({Dedicated("a", {1, 2}, 7), Dedicated("b", {2, 3}, 23)}), "2");
+}
+
+// What the agent allocated to a dedicated domain: vCPU i on vcpu_cpus[i].
+AuditDomain Allocated(AuditDomain d, std::vector<unsigned> vcpu_cpus,
+                      std::optional<unsigned> emulator) {
+  Placement p;
+  p.vm = d.uuid;
+  p.dedicated = true;
+  p.vcpu_cpus = std::move(vcpu_cpus);
+  p.emulator_cpu = emulator;
+  d.allocation = p;
+  return d;
+}
+
+TEST_F(XeonAudit, OfTwoOverlappingDedicatedDomainsTheOneThatLeftItsAllocationIsBlamed) {
+  // a, first in the input, moved its vCPU 1 onto b's CPU 3; b is where it was put.
+  const AuditDomain a = Allocated(Dedicated("a", {1, 3}, 7), {1, 2}, 7);
+  const AuditDomain b = Allocated(Dedicated("b", {3, 4}, 23), {3, 4}, 23);
+  const std::vector<AuditViolation> found = Audit({a, b});
+  ASSERT_EQ(found.size(), 2u) << Describe(found);
+  for (const AuditViolation& v : found) {
+    EXPECT_EQ(v.domain, "a") << Describe(found);
+    EXPECT_EQ(v.cpus.ToList(), "3") << Describe(found);
+    EXPECT_NE(v.fix.find("pin a` to re-apply its allocation"), std::string::npos) << v.fix;
+  }
+  EXPECT_EQ(found[0].rule, audit_rule::kDriftedFromAllocation);
+  EXPECT_NE(found[0].detail.find("vCPU 1 may run on CPUs 3, its allocation says CPUs 2"),
+            std::string::npos)
+      << found[0].detail;
+  EXPECT_EQ(found[1].rule, audit_rule::kCpuSharedBetweenDomains);
+  // Next to a domain pinned as allocated, the one the agent did not place is at fault.
+  const std::vector<AuditViolation> unplaced = Audit({Dedicated("a", {1, 3}, 7), b});
+  ASSERT_EQ(unplaced.size(), 1u) << Describe(unplaced);
+  EXPECT_EQ(unplaced[0].domain, "a");
+}
+
+TEST_F(XeonAudit, DedicatedEmulatorMovedOntoASharedGuestIsTheDedicatedDomainsFault) {
+  // Issue 10: an emulator that belongs with its vCPUs, moved by hand onto the shared pool.
+  AuditDomain ded = Allocated(Dedicated("x-1", {1}, 3), {1}, std::nullopt);
+  ded.isolate_emulator_thread = false;
+  AuditDomain shr = Shared("x-2", CpuSet::Range(3, 7), 1);
+  Placement pool;
+  pool.vm = shr.uuid;
+  pool.shared_cpus = CpuSet::Range(3, 7);
+  shr.allocation = pool;
+  const std::vector<AuditViolation> found = Audit({ded, shr});
+  ASSERT_EQ(found.size(), 2u) << Describe(found);
+  for (const AuditViolation& v : found) {
+    EXPECT_EQ(v.domain, "x-1") << Describe(found);
+    EXPECT_NE(v.fix.find("pin x-1`"), std::string::npos) << v.fix;
+  }
+  EXPECT_NE(found[1].detail.find("shared domain 'x-2'"), std::string::npos) << found[1].detail;
+  // Alone, the drift is still a violation: what reconcile would re-pin.
+  const AuditViolation v = ExpectOnly({ded}, audit_rule::kDriftedFromAllocation, "x-1", "3");
+  EXPECT_NE(v.detail.find("the emulator may run on CPUs 3, its allocation says CPUs 1"),
+            std::string::npos)
+      << v.detail;
+  // Back where it was allocated, both are clean.
+  ded.actual.emulator = Cpus({1});
+  EXPECT_TRUE(Audit({ded, shr}).empty()) << Describe(Audit({ded, shr}));
 }
 
 TEST_F(XeonAudit, SharedDomainFloatingOverDedicatedCpusIsNamedWhateverItsOrder) {
@@ -218,9 +291,8 @@ TEST_F(XeonAudit, SharedDomainFloatingOverDedicatedCpusIsNamedWhateverItsOrder) 
              audit_rule::kCpuSharedBetweenDomains, "s", "1");
 }
 
-TEST_F(XeonAudit, TwoEmulatorsOnOneCpu) {
-  ExpectOnly({Dedicated("a", {1}, 7), Dedicated("b", {2}, 7)}, audit_rule::kCpuSharedBetweenDomains,
-             "b", "7");
+TEST_F(XeonAudit, TwoEmulatorsOnOneCpuWithoutAllocationsAreBothNamed) {
+  ExpectBothNamed(Audit({Dedicated("a", {1}, 7), Dedicated("b", {2}, 7)}), "7");
 }
 
 TEST_F(XeonAudit, VcpusSpreadOverNodesThatOneNodeWouldHold) {

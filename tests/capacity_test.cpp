@@ -30,6 +30,14 @@ std::string Joined(const std::vector<std::string>& lines) {
   return s;
 }
 
+// `count` of `type` fit, and one blocker says `why` (with its numbers).
+void ExpectCount(const Allocator& a, const std::string& type, unsigned count,
+                 const std::string& why) {
+  const TypeCapacity c = Count(a, type);
+  EXPECT_EQ(c.count, count) << type;
+  EXPECT_NE(Joined(c.blockers).find(why), std::string::npos) << type << ":\n" << Joined(c.blockers);
+}
+
 // kXeon: 2 nodes; node0 CPUs 0-7,16-23, node1 8-15,24-31, SMT pairs (k, k+16).
 // Real pools: 2048 free 2Mi pages per node (4 GiB), no 1Gi pages, nothing isolated.
 // Defaults: reserved = first core of each node {0,16} {8,24}; dedicated = shared
@@ -70,18 +78,12 @@ TEST_F(XeonAsIs, SpanningCanBeTurnedOff) {
   AgentConfig config;
   config.allow_numa_span = false;
   Allocator strict = MakeAllocator(host, config);
-  TypeCapacity c = Count(strict, "cx1.xlarge");
-  EXPECT_EQ(c.count, 0u);
-  EXPECT_NE(Joined(c.blockers).find("allowNumaSpan: false"), std::string::npos)
-      << Joined(c.blockers);
+  ExpectCount(strict, "cx1.xlarge", 0u, "allowNumaSpan: false");
 }
 
 TEST_F(XeonAsIs, TwoXlargeIsBeyondEveryNodeAndEveryNodeSet) {
   // 16Gi = 8192 pages; the host has 4096 in all.
-  TypeCapacity c = Count(a, "cx1.2xlarge");
-  EXPECT_EQ(c.count, 0u);
-  EXPECT_NE(Joined(c.blockers).find("most: 2048 on node 0; need 8192 for 16Gi"), std::string::npos)
-      << Joined(c.blockers);
+  ExpectCount(a, "cx1.2xlarge", 0u, "most: 2048 on node 0; need 8192 for 16Gi");
 }
 
 TEST_F(XeonAsIs, SharedTypesAreBoundedByOrdinaryMemoryOrTheRatio) {
@@ -92,15 +94,9 @@ TEST_F(XeonAsIs, SharedTypesAreBoundedByOrdinaryMemoryOrTheRatio) {
   // o1.medium reserves 4Gi * (1 - 50/100) = 2097152 KiB, as KubeVirt requests: 41.5 -> 41.
   EXPECT_EQ(Count(a, "o1.medium").count, 41u);
   // u1.nano 512Mi would fit 165 by memory, but 28 CPUs x 4 = 112 vCPU slots.
-  TypeCapacity nano = Count(a, "u1.nano");
-  EXPECT_EQ(nano.count, 112u);
-  EXPECT_NE(Joined(nano.blockers).find("shared pool full: 112 of 112"), std::string::npos)
-      << Joined(nano.blockers);
+  ExpectCount(a, "u1.nano", 112u, "shared pool full: 112 of 112");
   // m1.large 16Gi = 8192 pages of 2Mi; 4096 free in all.
-  TypeCapacity m1 = Count(a, "m1.large");
-  EXPECT_EQ(m1.count, 0u);
-  EXPECT_NE(Joined(m1.blockers).find("only 4096 free 2Mi hugepages"), std::string::npos)
-      << Joined(m1.blockers);
+  ExpectCount(a, "m1.large", 0u, "only 4096 free 2Mi hugepages");
 }
 
 TEST_F(XeonAsIs, RatioComesFromTheConfig) {
@@ -110,20 +106,10 @@ TEST_F(XeonAsIs, RatioComesFromTheConfig) {
 }
 
 TEST_F(XeonAsIs, RealtimeAndGpuTypesSayWhyNot) {
-  TypeCapacity rt = Count(a, "rt1.medium");
-  EXPECT_EQ(rt.count, 0u);
-  EXPECT_NE(Joined(rt.blockers).find("not realtime-ready"), std::string::npos)
-      << Joined(rt.blockers);
-  TypeCapacity gn = Count(a, "gn1.xlarge");
-  EXPECT_EQ(gn.count, 0u);
-  EXPECT_NE(Joined(gn.blockers).find("GPU nvidia.com/A400"), std::string::npos)
-      << Joined(gn.blockers);
+  ExpectCount(a, "rt1.medium", 0u, "not realtime-ready");
+  ExpectCount(a, "gn1.xlarge", 0u, "GPU nvidia.com/A400");
   // n1 wants 1Gi pages; the host has none.
-  TypeCapacity n1 = Count(a, "n1.medium");
-  EXPECT_EQ(n1.count, 0u);
-  EXPECT_NE(Joined(n1.blockers).find("no free 1Gi hugepages on any NUMA node (need 4 for 4Gi)"),
-            std::string::npos)
-      << Joined(n1.blockers);
+  ExpectCount(a, "n1.medium", 0u, "no free 1Gi hugepages on any NUMA node (need 4 for 4Gi)");
 }
 
 TEST_F(XeonAsIs, GpusOfferedInTheConfigAreCounted) {
@@ -181,9 +167,7 @@ TEST_F(SncIsolated, OneIsolatedCorePerNodeHoldsAnOddVmWithItsEmulatorOnTheIdleSi
   // Without spanning nothing holds it, and the emulator thread is why.
   AgentConfig no_span;
   no_span.allow_numa_span = false;
-  TypeCapacity c = Count(MakeAllocator(host, no_span), "cx1.large");
-  EXPECT_EQ(c.count, 0u);
-  EXPECT_NE(Joined(c.blockers).find("emulator thread"), std::string::npos) << Joined(c.blockers);
+  ExpectCount(MakeAllocator(host, no_span), "cx1.large", 0u, "emulator thread");
 }
 
 TEST_F(SncIsolated, TwoIsolatedCoresPerNodeHoldOneVmEach) {

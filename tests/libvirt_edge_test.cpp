@@ -214,21 +214,29 @@ TEST(PlacementApplier, RefusesCpusTheHostDoesNotHaveBeforeCallingLibvirt) {
   EXPECT_EQ(ReadPinning(connection, domain, VIR_DOMAIN_AFFECT_CURRENT).vcpus[3].ToList(), "0-15");
 }
 
+// A shared placement on CPUs 0-3 that libvirt must refuse: the error it gave.
+// Throws (failing the test) when the placement was applied instead.
+LibvirtError SharedPlacementRefusal(const LibvirtConnection& connection,
+                                    const LibvirtDomain& domain) {
+  Placement placement;
+  placement.shared_cpus = ParseCpuList("0-3");
+  try {
+    ApplyPlacement(connection, domain, placement);
+  } catch (const LibvirtError& e) {
+    return e;
+  }
+  throw std::logic_error("expected a LibvirtError: the placement was applied");
+}
+
 TEST(PlacementApplier, AVanishedDomainIsAnErrorNamingIt) {
   LibvirtConnection connection = OpenTestNode();
   LibvirtDomain domain = connection.LookupDomain("worker-plain");
   ASSERT_EQ(virDomainDestroy(domain.raw()), 0);
   ASSERT_EQ(virDomainUndefine(domain.raw()), 0);
-  Placement placement;
-  placement.shared_cpus = ParseCpuList("0-3");
-  try {
-    ApplyPlacement(connection, domain, placement);
-    FAIL() << "expected LibvirtError";
-  } catch (const LibvirtError& e) {
-    EXPECT_TRUE(e.DomainVanished()) << e.what();
-    EXPECT_TRUE(Contains(e.what(), "worker-plain")) << e.what();
-    EXPECT_TRUE(Contains(e.libvirt_message(), "not found")) << e.libvirt_message();
-  }
+  const LibvirtError e = SharedPlacementRefusal(connection, domain);
+  EXPECT_TRUE(e.DomainVanished()) << e.what();
+  EXPECT_TRUE(Contains(e.what(), "worker-plain")) << e.what();
+  EXPECT_TRUE(Contains(e.libvirt_message(), "not found")) << e.libvirt_message();
   EXPECT_THROW(domain.Summarize(), LibvirtError);
   EXPECT_THROW(ReadPinning(connection, domain, VIR_DOMAIN_AFFECT_CURRENT), LibvirtError);
   // Listing skips it instead of failing.
@@ -240,16 +248,10 @@ TEST(PlacementApplier, AVanishedDomainIsAnErrorNamingIt) {
 TEST(PlacementApplier, TestDriverRefusalOnAStoppedDomainIsAnError) {
   LibvirtConnection connection = OpenTestNode();
   LibvirtDomain domain = connection.LookupDomain("worker-stopped");
-  Placement placement;
-  placement.shared_cpus = ParseCpuList("0-3");
-  try {
-    ApplyPlacement(connection, domain, placement);
-    FAIL() << "expected LibvirtError";
-  } catch (const LibvirtError& e) {
-    EXPECT_FALSE(e.DomainVanished());
-    EXPECT_TRUE(Contains(e.what(), "pin vCPU 0 of domain 'worker-stopped'")) << e.what();
-    EXPECT_TRUE(Contains(e.libvirt_message(), "inactive")) << e.libvirt_message();
-  }
+  const LibvirtError e = SharedPlacementRefusal(connection, domain);
+  EXPECT_FALSE(e.DomainVanished());
+  EXPECT_TRUE(Contains(e.what(), "pin vCPU 0 of domain 'worker-stopped'")) << e.what();
+  EXPECT_TRUE(Contains(e.libvirt_message(), "inactive")) << e.libvirt_message();
 }
 
 }  // namespace

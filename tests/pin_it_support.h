@@ -1,5 +1,5 @@
 // Shared by the real-libvirtd tests of the pinning service
-// (pin_integration_test.cpp, pin_fault_test.cpp): the test's own domains on
+// (pin_integration*_test.cpp, pin_fault_test.cpp): the test's own domains on
 // qemu:///system (KVM, or TCG without /dev/kvm: tests/it_accelerator.h), the
 // agent run the way an operator runs it, and the three views of where a domain is pinned that must
 // agree: the agent's state file, libvirt, and the kernel (/proc/<qemu>/task/*/status).

@@ -248,6 +248,32 @@ TEST_F(PinnerTest, UnpinFreesTheCoresAndPinIsIdempotent) {
   EXPECT_THROW(pinner->Pin(connection.uri(), "kv-rt"), std::runtime_error);
 }
 
+TEST_F(PinnerTest, AnUnpinLastsAcrossPinnerRestartsUntilTheDomainRestarts) {
+  auto pinner = NewPinner();
+  pinner->Reconcile();
+  const std::string uuid = connection.LookupDomain("kv-cx1").uuid();
+  ASSERT_TRUE(pinner->Unpin(connection.uri(), "kv-cx1"));
+  pinner.reset();
+
+  // A new pinner (an agent restart) knows of the unpin from the state file only.
+  auto restarted = NewPinner();
+  ReconcileReport r = restarted->Reconcile();
+  EXPECT_TRUE(Has(r.left_unpinned, "kv-cx1"));
+  EXPECT_FALSE(Has(r.placed, "kv-cx1") || Has(r.adopted, "kv-cx1"));
+  EXPECT_FALSE(restarted->vms().count(uuid));
+  restarted.reset();
+  EXPECT_TRUE(Has(NewPinner()->Reconcile().left_unpinned, "kv-cx1")) << "a reconcile forgot it";
+
+  // Stopped and started again: a new instance, placed as usual.
+  const LibvirtDomain domain = connection.LookupDomain("kv-cx1");
+  ASSERT_EQ(virDomainDestroy(domain.raw()), 0);
+  ASSERT_EQ(virDomainCreate(domain.raw()), 0);
+  auto after_restart = NewPinner();
+  r = after_restart->Reconcile();
+  EXPECT_FALSE(Has(r.left_unpinned, "kv-cx1"));
+  EXPECT_TRUE(after_restart->vms().count(uuid)) << "not placed after its restart";
+}
+
 TEST_F(PinnerTest, LifecycleEventsPinStartedDomainsAndFreeStoppedOnes) {
   // The watch loop opens its own connection (its own copy of the node).
   Pinner pinner(host, BuiltinCatalog(), StateStore(state_dir));

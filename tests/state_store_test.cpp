@@ -137,6 +137,8 @@ TEST_F(StateStoreTest, ReadsAStateFileWrittenByThePreviousChecksumCode) {
   ASSERT_EQ(loaded.state.allocations_size(), 2);
   ExpectSamePlacement(PlacementFromAllocation(loaded.state.allocations(0)), SamplePlacement());
   EXPECT_EQ(loaded.state.allocations(1).shared_cpus(), "4-7,20");
+  // Written before the state remembered unpins: read as none, same version.
+  EXPECT_EQ(loaded.state.unpinned_size(), 0);
 }
 
 TEST(AllocationConvert, PlacementRoundTrips) {

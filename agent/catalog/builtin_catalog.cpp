@@ -11,12 +11,10 @@
 
 #include "agent/catalog/catalog.h"
 #include "agent/catalog/quantity.h"
+#include "base/sizes.h"
 
 namespace kvhost {
 namespace {
-
-constexpr uint64_t k2MiPageKib = 2 * 1024;
-constexpr uint64_t k1GiPageKib = 1024 * 1024;
 
 struct SeriesSemantics {
   std::string_view series;

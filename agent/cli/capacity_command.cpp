@@ -4,7 +4,6 @@
 
 #include "agent/allocator/capacity.h"
 #include "agent/cli/commands.h"
-#include "agent/host/discover.h"
 #include "agent/report/capacity_report.h"
 #include "agent/report/host_report.h"
 
@@ -16,15 +15,6 @@ struct CapacityOptions : HostOptions {
   std::string type;  // explain
 };
 
-// The allocator as the host stands. The running VMs' allocations join here
-// once the libvirt edge reports them; until then the host is taken as empty.
-Allocator LoadState(const CapacityOptions& options) {
-  const HostModel host = DiscoverHost(options.root);
-  for (const auto& w : host.warnings) spdlog::warn("{}", w);
-  return Allocator(
-      std::make_shared<const HostResources>(BuildHostResources(host, options.LoadConfig())));
-}
-
 }  // namespace
 
 void AddCapacityCommands(CLI::App& app, int& exit_code) {
@@ -32,12 +22,13 @@ void AddCapacityCommands(CLI::App& app, int& exit_code) {
   CLI::App* capacity =
       app.add_subcommand("capacity", "How many more of each instance type fit on this host now");
   cap->AddTo(capacity, true);
+  cap->AddStateDir(capacity);
   capacity->add_option("--what-if", cap->what_if,
                        "Hypothetical change first: 'add cx1.large=3,rt1.medium=1' or 'remove "
                        "cx1.large=1' (repeatable, in order)");
   capacity->callback([cap, &exit_code] {
     const Catalog catalog = cap->LoadCatalog();
-    Allocator state = LoadState(*cap);
+    Allocator state = cap->LoadLive().allocator;
     std::vector<std::string> applied;
     for (const auto& text : cap->what_if)
       for (auto& line : ApplyWhatIf(state, catalog, ParseWhatIf(text)))
@@ -52,12 +43,13 @@ void AddCapacityCommands(CLI::App& app, int& exit_code) {
   CLI::App* explain = app.add_subcommand(
       "explain", "Why an instance type does not fit (or what caps it), with the numbers");
   ex->AddTo(explain, true);
+  ex->AddStateDir(explain);
   explain->add_option("type", ex->type, "Instance type name, e.g. cx1.large")->required();
   explain->callback([ex, &exit_code] {
     const Catalog catalog = ex->LoadCatalog();
     const InstanceType* type = catalog.Find(ex->type);
     if (!type) throw std::invalid_argument("unknown instance type '" + ex->type + "'");
-    const Allocator state = LoadState(*ex);
+    const Allocator state = ex->LoadLive().allocator;
     const TypeCapacity fits = CountFits(state, *type);
     if (ex->output == "json")
       std::cout << ToJson(BuildCapacityReport(state, {fits}, {}, {}).instance_types(0));

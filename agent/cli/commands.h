@@ -8,6 +8,7 @@
 
 #include "agent/catalog/instance_type.h"
 #include "agent/config/agent_config.h"
+#include "agent/live/live_host.h"
 
 namespace kvhost {
 class ConnectionSet;
@@ -23,10 +24,16 @@ struct HostOptions {
   std::vector<std::string> catalogs;
   bool no_builtin_catalog = false;
   std::string output = "text";
+  std::string state_dir;  // empty: <root>/var/lib/kvhost-agent
 
   void AddTo(CLI::App* command, bool with_catalog);
+  // --state-dir, for the commands that count what runs.
+  void AddStateDir(CLI::App* command);
   AgentConfig LoadConfig() const;
   Catalog LoadCatalog() const;
+  // The host as it stands, what runs included (agent/live): the one way any
+  // command comes to an allocator. Warnings are logged here.
+  LiveHost LoadLive() const;
 };
 
 // Opens the set's connections once (a one-shot command does not wait for

@@ -25,6 +25,24 @@ void HostOptions::AddTo(CLI::App* command, bool with_catalog) {
   command->add_flag("--no-builtin-catalog", no_builtin_catalog, "Use only the --catalog files");
 }
 
+void HostOptions::AddStateDir(CLI::App* command) {
+  command->add_option(
+      "--state-dir", state_dir,
+      "Where the agent keeps its allocations (default <root>/var/lib/kvhost-agent)");
+}
+
+LiveHost HostOptions::LoadLive() const {
+  // Under a replayed --root the state belongs to that root too, as kubelet's
+  // files do: a fixture must never be charged with this machine's VMs.
+  const std::filesystem::path dir = state_dir.empty()
+                                        ? std::filesystem::path(root) / "var/lib/kvhost-agent"
+                                        : std::filesystem::path(state_dir);
+  LiveHost live = LoadLiveHost({.root = root, .state_dir = dir, .config = LoadConfig()});
+  for (const auto& w : live.warnings) spdlog::warn("{}", w);
+  spdlog::info("placement owner: {} ({})", PlacementOwnerName(live.owner.owner), live.owner.why);
+  return live;
+}
+
 AgentConfig HostOptions::LoadConfig() const {
   // An explicitly named config must exist; the default path may be absent.
   return config.empty() ? LoadAgentConfig() : LoadAgentConfig(config, true);

@@ -171,6 +171,7 @@ v1::ReconcileResult ToResult(const ReconcileReport& r, const PinSession& session
   for (const auto& n : r.placed) out.add_placed(n);
   for (const auto& n : r.repinned) out.add_repinned(n);
   for (const auto& n : r.freed) out.add_freed(n);
+  for (const auto& n : r.left_unpinned) out.add_left_unpinned(n);
   for (const auto& p : r.problems) out.add_problems(p);
   out.set_state_rebuilt(r.state_was_rebuilt);
   if (session.StateWasCorrupt()) {
@@ -196,6 +197,7 @@ std::string FormatReconcile(const v1::ReconcileResult& r) {
   list("placed", r.placed());
   list("re-pinned", r.repinned());
   list("freed", r.freed());
+  list("left unpinned", r.left_unpinned());
   for (const auto& p : r.problems()) out << "problem: " << p << "\n";
   return out.str();
 }

@@ -1,5 +1,5 @@
 // `labels`, `nrt` and `metrics`: what the daemon publishes, printed once for the
-// host as it stands (no VMs known: the libvirt state joins in the daemon).
+// host as it stands (agent/live: what runs included).
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -8,7 +8,6 @@
 
 #include "agent/allocator/capacity.h"
 #include "agent/cli/commands.h"
-#include "agent/host/discover.h"
 #include "agent/publish/feature_file_writer.h"
 #include "agent/publish/metrics.h"
 #include "agent/publish/nfd_labels.h"
@@ -33,11 +32,10 @@ std::string HostName() {
 
 v1::NodeReport BuildReport(const PublishOptions& options) {
   const auto start = std::chrono::steady_clock::now();
-  const HostModel host = DiscoverHost(options.root);
-  for (const auto& w : host.warnings) spdlog::warn("{}", w);
+  const LiveHost live = options.LoadLive();
+  const HostModel& host = live.host;
+  const Allocator& state = live.allocator;
   const Catalog catalog = options.LoadCatalog();
-  const Allocator state(
-      std::make_shared<const HostResources>(BuildHostResources(host, options.LoadConfig())));
   v1::NodeReport report;
   report.set_node_name(options.node_name.empty() ? HostName() : options.node_name);
   *report.mutable_host() = BuildHostReport(host);
@@ -60,6 +58,7 @@ std::shared_ptr<PublishOptions> AddCommand(CLI::App& app, const char* name, cons
   // Each prints one fixed format (an NFD features file, Prometheus text); nrt
   // offers its own -o (yaml or json). None offers the text/json choice.
   cmd->remove_option(cmd->get_option("--output"));
+  options->AddStateDir(cmd);
   cmd->add_option("--node-name", options->node_name, "Kubernetes node name (default: hostname)");
   if (std::string(name) == "labels")
     cmd->add_option("--prefix", options->prefix, "Label prefix (a DNS subdomain and '/')")

@@ -11,6 +11,11 @@
 
 namespace kvhost {
 
+// Who places dedicated VMs (README "Who places"): the agent's allocator on
+// plain libvirt hosts, kubelet's static CPU/memory managers on KubeVirt
+// hosts; auto picks kubelet when its CPU manager checkpoint says "static".
+enum class PlacementSetting { kAuto, kAgent, kKubelet };
+
 struct AgentConfig {
   // Housekeeping CPUs: never dedicated, never counted for shared guests; the
   // agent's own threads run here. nullopt: the first physical core of each NUMA
@@ -28,6 +33,7 @@ struct AgentConfig {
   bool allow_numa_span = true;
   // GPUs of each NVIDIA device name the host offers to gn1 guests (none by default).
   std::map<std::string, unsigned> gpus;
+  PlacementSetting placement = PlacementSetting::kAuto;
 
   std::string source = "defaults";  // the file it came from
 };

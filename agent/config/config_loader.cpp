@@ -10,10 +10,14 @@
 namespace kvhost {
 namespace {
 
-constexpr std::array<std::string_view, 7> kKnownKeys = {
-    "reservedCpus",  "reservedMemoryPerNode", "reservedMemoryByNode",
-    "dedicatedCpus", "sharedCpuRatio",        "allowNumaSpan",
-    "gpus"};
+constexpr std::array<std::string_view, 8> kKnownKeys = {"reservedCpus",
+                                                        "reservedMemoryPerNode",
+                                                        "reservedMemoryByNode",
+                                                        "dedicatedCpus",
+                                                        "sharedCpuRatio",
+                                                        "allowNumaSpan",
+                                                        "gpus",
+                                                        "placement"};
 
 // Every key of a config fits in a few hundred bytes; 64 KiB leaves room for
 // comments while a wrong path (a log, /dev/zero) fails at once.
@@ -64,6 +68,8 @@ class ConfigReader {
             config_.allow_numa_span = yaml_.Bool(value, key);
           } else if (key == "gpus") {
             ReadGpus(value);
+          } else if (key == "placement") {
+            config_.placement = Placement(value);
           }
         });
     CheckReservedAndDedicatedApart();
@@ -87,6 +93,14 @@ class ConfigReader {
             yaml_.Fail(key_node,
                        "reservedMemoryByNode names node " + std::to_string(node) + " twice");
         });
+  }
+
+  PlacementSetting Placement(const YAML::Node& value) const {
+    const std::string text = yaml_.Text(value, "placement");
+    if (text == "auto") return PlacementSetting::kAuto;
+    if (text == "agent") return PlacementSetting::kAgent;
+    if (text == "kubelet") return PlacementSetting::kKubelet;
+    yaml_.Fail(value, "placement must be auto, agent or kubelet, got '" + text + "'");
   }
 
   void ReadGpus(const YAML::Node& gpus) {

@@ -6,8 +6,8 @@
 #include <string>
 #include <string_view>
 
-#include "agent/yaml/yaml_error.h"
 #include "agent/config/agent_config.h"
+#include "agent/yaml/yaml_error.h"
 
 namespace kvhost {
 

@@ -112,13 +112,9 @@ CpuManagerState ParseCpuManagerState(std::string_view text, const CpuSet* host_c
 }
 
 std::optional<CpuManagerState> ReadCpuManagerState(const SysfsRoot& root, const CpuSet* host_cpus) {
-  const auto text = root.ReadOptional(kCpuManagerStatePath);
-  if (!text) return std::nullopt;
-  try {
-    return ParseCpuManagerState(*text, host_cpus);
-  } catch (const FormatError& e) {
-    throw InputError(root.PathOf(kCpuManagerStatePath), e.what());
-  }
+  return root.ParseOptional(kCpuManagerStatePath, [&](std::string_view text) {
+    return ParseCpuManagerState(text, host_cpus);
+  });
 }
 
 }  // namespace kvhost::kubelet

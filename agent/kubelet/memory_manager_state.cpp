@@ -104,13 +104,9 @@ MemoryManagerState ParseMemoryManagerState(std::string_view text, const std::set
 
 std::optional<MemoryManagerState> ReadMemoryManagerState(const SysfsRoot& root,
                                                          const std::set<int>* host_nodes) {
-  const auto text = root.ReadOptional(kMemoryManagerStatePath);
-  if (!text) return std::nullopt;
-  try {
-    return ParseMemoryManagerState(*text, host_nodes);
-  } catch (const FormatError& e) {
-    throw InputError(root.PathOf(kMemoryManagerStatePath), e.what());
-  }
+  return root.ParseOptional(kMemoryManagerStatePath, [&](std::string_view text) {
+    return ParseMemoryManagerState(text, host_nodes);
+  });
 }
 
 }  // namespace kvhost::kubelet

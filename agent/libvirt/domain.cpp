@@ -74,12 +74,19 @@ unsigned LibvirtDomain::MaxVcpus() const {
   return static_cast<unsigned>(vcpus);
 }
 
+unsigned LibvirtDomain::Id() const {
+  // (unsigned)-1 for a domain that does not run: 0 then, which no instance has.
+  const unsigned id = virDomainGetID(raw());
+  return id == static_cast<unsigned>(-1) ? 0 : id;
+}
+
 DomainSummary LibvirtDomain::Summarize() const {
   DomainSummary summary;
   summary.name = name_;
   summary.uuid = uuid_;
   summary.state = State();
   summary.active = IsActive();
+  if (summary.active) summary.id = Id();
   summary.persistent = IsPersistent();
   summary.vcpus = MaxVcpus();
   unsigned long max_memory = virDomainGetMaxMemory(raw());

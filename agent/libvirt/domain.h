@@ -28,6 +28,7 @@ struct DomainSummary {
   std::string uuid;
   DomainState state = DomainState::kUnknown;
   bool active = false;                       // has a running (or paused) instance
+  unsigned id = 0;                           // libvirt's id of that instance, new at every start
   bool persistent = false;                   // defined, not transient
   unsigned vcpus = 0;                        // maximum vCPUs: every one of them gets pinned
   uint64_t memory_kib = 0;                   // maximum memory
@@ -49,6 +50,8 @@ class LibvirtDomain {
   bool IsActive() const;
   bool IsPersistent() const;
   unsigned MaxVcpus() const;
+  // libvirt's id of the running instance, new at every start; 0 when it does not run.
+  unsigned Id() const;
   // Throws LibvirtError (DomainVanished() when it is gone) naming the domain.
   DomainSummary Summarize() const;
 

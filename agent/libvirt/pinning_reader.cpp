@@ -116,4 +116,10 @@ DomainPinning ReadPinning(const LibvirtConnection& connection, const LibvirtDoma
   return ReadPinning(connection, domain, VIR_DOMAIN_AFFECT_CURRENT);
 }
 
+std::optional<DomainPinning> ReadStoredPinning(const LibvirtConnection& connection,
+                                               const LibvirtDomain& domain) {
+  if (!domain.IsPersistent()) return std::nullopt;
+  return ReadPinning(connection, domain, VIR_DOMAIN_AFFECT_CONFIG);
+}
+
 }  // namespace kvhost

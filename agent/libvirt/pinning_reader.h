@@ -20,6 +20,11 @@ DomainPinning ReadPinning(const LibvirtConnection& connection, const LibvirtDoma
 DomainPinning ReadPinning(const LibvirtConnection& connection, const LibvirtDomain& domain,
                           DomainDefinition definition);
 
+// The stored definition's pinning, which applies at the next start; none
+// for a transient domain, which has no stored definition.
+std::optional<DomainPinning> ReadStoredPinning(const LibvirtConnection& connection,
+                                               const LibvirtDomain& domain);
+
 std::string NumaModeName(int libvirt_mode);
 
 }  // namespace kvhost

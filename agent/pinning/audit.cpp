@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <map>
 
+#include "agent/pinning/drift.h"
+
 namespace kvhost {
 namespace {
 
@@ -13,12 +15,29 @@ struct DomainCpus {
   CpuSet vcpus;          // every CPU any vCPU may run on
   CpuSet single_pinned;  // CPUs of the vCPUs pinned to exactly one CPU
   bool every_vcpu_single = true;
-  CpuSet emulator;    // empty when libvirt reported no emulator pinning
-  CpuSet vcpu_cores;  // every SMT sibling of single_pinned (dedicated only)
+  CpuSet emulator;                    // empty when libvirt reported no emulator pinning
+  CpuSet vcpu_cores;                  // every SMT sibling of single_pinned (dedicated only)
+  std::optional<PinningDrift> drift;  // absent: no saved allocation to compare with
 
   CpuSet Occupied() const { return vcpus | emulator; }
   const std::string& name() const { return domain->name; }
+  bool Drifted() const { return drift && drift->Drifted(); }
+  bool PinnedAsAllocated() const { return drift && !drift->Drifted(); }
 };
+
+// Which of two overlapping domains the allocations blame: the one that
+// drifted from its allocation, else, next to one pinned as allocated, the one
+// the agent did not place. Null when they do not tell.
+const DomainCpus* BlamedByAllocations(const DomainCpus& a, const DomainCpus& b) {
+  if (a.Drifted() != b.Drifted()) return a.Drifted() ? &a : &b;
+  if (a.PinnedAsAllocated() && !b.drift) return &b;
+  if (b.PinnedAsAllocated() && !a.drift) return &a;
+  return nullptr;
+}
+
+std::string KindOf(const DomainCpus& d) {
+  return d.domain->dedicated ? "dedicated domain " : "shared domain ";
+}
 
 std::string Quoted(const std::string& name) { return "'" + name + "'"; }
 
@@ -49,10 +68,16 @@ class Auditor {
     }
     if (domain.actual.emulator) d.emulator = *domain.actual.emulator;
     if (domain.dedicated) d.vcpu_cores = CoresOf(d.single_pinned);
+    if (domain.allocation)
+      d.drift = DriftFromAllocation(*domain.allocation, domain.actual, domain.stored);
     return d;
   }
 
   void CheckDomain(const DomainCpus& d) {
+    if (d.Drifted())
+      Add(d, audit_rule::kDriftedFromAllocation, d.drift->cpus_outside,
+          Quoted(d.name()) + " is not pinned as the agent allocated it: " + d.drift->Describe(),
+          PinFix(d.name(), "re-apply its allocation (as `kvhost-agent reconcile` does)"));
     if (!d.domain->dedicated) return;  // shared domains float by design
     CheckVcpusPinnedAlone(d);
     CheckEmulator(d);
@@ -66,37 +91,23 @@ class Auditor {
 
   // Rules between two domains; `earlier` comes first in the input.
   void CheckPair(const DomainCpus& earlier, const DomainCpus& later) {
-    const bool earlier_dedicated = earlier.domain->dedicated;
-    const bool later_dedicated = later.domain->dedicated;
-    if (!earlier_dedicated && !later_dedicated) return;  // shared domains may overlap
-    // The one to move: a shared domain floating over a dedicated one, else the later.
-    const DomainCpus& mover = earlier_dedicated && !later_dedicated   ? later
-                              : !earlier_dedicated && later_dedicated ? earlier
-                                                                      : later;
-    const DomainCpus& keeper = &mover == &later ? earlier : later;
-    const bool mover_shared = !mover.domain->dedicated;
-    const std::string fix = mover_shared ? PinFix(mover.name(),
-                                                  "float it on the shared pool only, off the "
-                                                  "dedicated CPUs of " +
-                                                      Quoted(keeper.name()))
-                                         : PinFix(mover.name(), "re-place it on cores of its own");
-
+    if (!earlier.domain->dedicated && !later.domain->dedicated) return;  // shared may overlap
     const CpuSet overlap = earlier.Occupied() & later.Occupied();
-    if (!overlap.Empty()) {
-      Add(mover, audit_rule::kCpuSharedBetweenDomains, overlap,
-          Quoted(mover.name()) + (mover_shared ? " (shared) floats over" : " runs on") + " CPUs " +
-              overlap.ToList() + " that dedicated domain " + Quoted(keeper.name()) + " also holds",
-          fix);
-    }
     // CPUs of one domain that are SMT siblings of the other's dedicated vCPUs.
     const CpuSet siblings =
         ((later.Occupied() & earlier.vcpu_cores) | (earlier.Occupied() & later.vcpu_cores)) -
         overlap;
-    if (!siblings.Empty()) {
-      Add(mover, audit_rule::kSmtSiblingShared, siblings,
-          Quoted(mover.name()) + " and " + Quoted(keeper.name()) + " share physical cores: CPUs " +
-              siblings.ToList() + " are SMT siblings of the other's dedicated vCPUs",
-          fix);
+    if (overlap.Empty() && siblings.Empty()) return;
+    if (const DomainCpus* at_fault = BlamedByAllocations(earlier, later)) {
+      Blame(*at_fault, at_fault == &earlier ? later : earlier, overlap, siblings, "");
+    } else if (earlier.domain->dedicated != later.domain->dedicated) {
+      // The shared pool never holds a dedicated domain's CPUs.
+      const DomainCpus& shared = earlier.domain->dedicated ? later : earlier;
+      Blame(shared, &shared == &earlier ? later : earlier, overlap, siblings, "");
+    } else {
+      const std::string unknown = "; no saved allocation says which one belongs there";
+      Blame(earlier, later, overlap, siblings, unknown);
+      Blame(later, earlier, overlap, siblings, unknown);
     }
   }
 
@@ -109,6 +120,31 @@ class Auditor {
   }
 
  private:
+  void Blame(const DomainCpus& mover, const DomainCpus& keeper, const CpuSet& overlap,
+             const CpuSet& siblings, const std::string& why) {
+    const bool floats = !mover.domain->dedicated;
+    const std::string fix = mover.Drifted()
+                                ? PinFix(mover.name(), "re-apply its allocation, off the CPUs of " +
+                                                           Quoted(keeper.name()))
+                            : floats ? PinFix(mover.name(),
+                                              "float it on the shared pool only, off the dedicated "
+                                              "CPUs of " +
+                                                  Quoted(keeper.name()))
+                                     : PinFix(mover.name(), "re-place it on cores of its own");
+    const std::string left = mover.Drifted() ? ", having left its allocation" : "";
+    if (!overlap.Empty())
+      Add(mover, audit_rule::kCpuSharedBetweenDomains, overlap,
+          Quoted(mover.name()) + (floats ? " (shared) floats over" : " runs on") + " CPUs " +
+              overlap.ToList() + " that " + KindOf(keeper) + Quoted(keeper.name()) + " also holds" +
+              left + why,
+          fix);
+    if (!siblings.Empty())
+      Add(mover, audit_rule::kSmtSiblingShared, siblings,
+          Quoted(mover.name()) + " and " + Quoted(keeper.name()) + " share physical cores: CPUs " +
+              siblings.ToList() + " are SMT siblings of the other's dedicated vCPUs" + left + why,
+          fix);
+  }
+
   void Add(const DomainCpus& d, const char* rule, CpuSet cpus, std::string detail,
            std::string fix) {
     found_.emplace_back(d.order, AuditViolation{d.name(), rule, std::move(cpus), std::move(detail),

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "agent/allocator/host_resources.h"
+#include "agent/allocator/placement.h"
 #include "agent/libvirt/domain_types.h"
 #include "base/cpu_set.h"
 #include "numa/numa_topology.h"
@@ -27,7 +28,7 @@ inline constexpr const char* kEmulatorOnVcpuCpu = "emulator-on-vcpu-cpu";
 // or the domain's own isolated emulator on an SMT sibling.
 inline constexpr const char* kSmtSiblingShared = "smt-sibling-shared";
 // Two domains on one CPU: any overlap with a dedicated domain's CPUs,
-// including a shared domain floating over them.
+// including a shared domain floating over them. Blamed as AuditPinning says.
 inline constexpr const char* kCpuSharedBetweenDomains = "cpu-shared-between-domains";
 // Dedicated vCPUs spread over NUMA nodes although one node has enough
 // dedicated CPUs on whole cores for all of them.
@@ -37,6 +38,9 @@ inline constexpr const char* kMemoryOffVcpuNodes = "memory-off-vcpu-nodes";
 // A dedicated vCPU or isolated emulator on a CPU outside the dedicated pool
 // (a housekeeping CPU, an offline CPU, or one the configuration no longer dedicates).
 inline constexpr const char* kOutsideDedicatedPool = "outside-dedicated-pool";
+// Pinned otherwise than the agent's saved allocation says (drift.h): what
+// `reconcile` re-pins, on any domain, dedicated or shared.
+inline constexpr const char* kDriftedFromAllocation = "drifted-from-allocation";
 }  // namespace audit_rule
 
 struct AuditDomain {
@@ -62,6 +66,12 @@ struct AuditDomain {
   // numa_nodes has several), because no single node had the memory or
   // hugepages: the span rule, which only sees CPUs, is then skipped.
   bool numa_span_intended = false;
+  // The agent's saved allocation of the domain, if it has one, and the
+  // pinning of its stored definition (absent for a transient domain, or when
+  // not read): drift from the allocation is a violation, and the allocations
+  // decide which of two overlapping domains is at fault.
+  std::optional<Placement> allocation;
+  std::optional<DomainPinning> stored;
 };
 
 struct AuditViolation {
@@ -73,8 +83,11 @@ struct AuditViolation {
 };
 
 // Checks every rule of audit_rule. Violations between two domains are
-// reported once, on the domain to re-place: the shared one when a shared
-// domain floats over a dedicated one, else the later one in `domains`.
+// reported on the domain at fault, and blame follows the allocations: the one
+// that drifted from its allocation, or, next to one pinned as allocated, the
+// one the agent did not place. When the allocations do not tell, a shared
+// domain floating over a dedicated one is at fault, and of two dedicated
+// domains both are named (one violation each, naming the other).
 // Violations come grouped by domain in the order of `domains`. `numa` (the
 // host's NUMA model) gives the node of CPUs the allocator does not know and
 // names memory-only nodes; without it the node comes from host.cores.

@@ -15,9 +15,12 @@ AuditDomain Survey(const LibvirtConnection& connection, const DomainSummary& s,
   AuditDomain d;
   d.name = s.name;
   d.uuid = s.uuid;
-  d.actual = ReadPinning(connection, connection.LookupDomain(s.uuid), DomainDefinition::kCurrent);
+  const LibvirtDomain domain = connection.LookupDomain(s.uuid);
+  d.actual = ReadPinning(connection, domain, DomainDefinition::kCurrent);
   std::optional<std::string> type_name;
   if (auto it = allocations.find(s.uuid); it != allocations.end()) {
+    d.allocation = it->second;
+    d.stored = ReadStoredPinning(connection, domain);
     type_name = it->second.instance_type;
     d.dedicated = it->second.dedicated;
     d.numa_span_intended = it->second.numa_nodes.size() > 1;

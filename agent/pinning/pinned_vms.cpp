@@ -23,33 +23,45 @@ const PinnedVm* PinnedVms::Find(const std::string& uuid) const {
 
 void PinnedVms::Add(PinnedVm vm) {
   Allocator before = allocator_;
+  auto vms_before = vms_;
+  auto unpinned_before = unpinned_;
   allocator_.Commit(vm.placement);
   const std::string uuid = vm.placement.vm;
   vms_[uuid] = std::move(vm);
+  unpinned_.erase(uuid);
   try {
     Store();
   } catch (...) {
     // Unsaved is undecided (disk full, read-only): memory must not hold what
     // the state file does not, or the next save would record it unapplied.
     allocator_ = std::move(before);
-    vms_.erase(uuid);
+    vms_ = std::move(vms_before);
+    unpinned_ = std::move(unpinned_before);
     throw;
   }
 }
 
-bool PinnedVms::Remove(const std::string& uuid) {
+bool PinnedVms::Remove(const std::string& uuid, std::optional<UnpinnedMark> unpinned) {
   Allocator before = allocator_;
-  if (!allocator_.Release(uuid)) return false;
-  auto node = vms_.extract(uuid);
+  auto vms_before = vms_;
+  auto unpinned_before = unpinned_;
+  const bool held = allocator_.Release(uuid);
+  if (held) vms_.erase(uuid);
+  bool marks_changed = unpinned_.erase(uuid) > 0;
+  if (unpinned) {
+    unpinned_[uuid] = std::move(*unpinned);
+    marks_changed = true;
+  }
   try {
-    Store();
+    if (held || marks_changed) Store();
   } catch (...) {
     // A free that could not be saved did not happen: the VM keeps what it held.
     allocator_ = std::move(before);
-    if (node) vms_.insert(std::move(node));
+    vms_ = std::move(vms_before);
+    unpinned_ = std::move(unpinned_before);
     throw;
   }
-  return true;
+  return held;
 }
 
 void PinnedVms::SetSharedCpus(const std::string& uuid, const CpuSet& cpus) {
@@ -66,6 +78,7 @@ void PinnedVms::SetSteeredIrqs(const std::string& uuid, std::vector<SavedIrqAffi
 void PinnedVms::Replace(PinnedVmsDraft draft) {
   allocator_ = std::move(draft.allocator);
   vms_ = std::move(draft.vms);
+  unpinned_ = std::move(draft.unpinned);
   Store();
 }
 
@@ -80,6 +93,13 @@ void PinnedVms::Store() const {
       s->set_irq(irq.irq);
       s->set_original_cpus(irq.affinity.ToList());
     }
+  }
+  for (const auto& [uuid, mark] : unpinned_) {
+    v1::UnpinnedDomain* u = state.add_unpinned();
+    u->set_domain_uuid(uuid);
+    u->set_domain_name(mark.name);
+    u->set_connection_uri(mark.uri);
+    u->set_domain_id(mark.domain_id);
   }
   store_.Save(state);
 }

@@ -6,6 +6,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,14 @@ struct PinnedVm {
   std::vector<SavedIrqAffinity> steered_irqs;  // to restore when it goes
 };
 
+// A running domain the operator unpinned: left unplaced until it restarts
+// (README "Pinning"), across restarts of the agent too.
+struct UnpinnedMark {
+  std::string name;
+  std::string uri;
+  unsigned domain_id = 0;  // libvirt's id of the unpinned instance; a restart changes it
+};
+
 // A set of records being rebuilt (reconcile) before it replaces the stored
 // one in a single store: a crash half way through a rebuild must leave the
 // previous state file, not a partial one.
@@ -31,6 +40,7 @@ struct PinnedVmsDraft {
   explicit PinnedVmsDraft(std::shared_ptr<const HostResources> host) : allocator(std::move(host)) {}
   Allocator allocator;
   std::map<std::string, PinnedVm> vms;
+  std::map<std::string, UnpinnedMark> unpinned;  // by domain UUID
 
   // Commit (or CommitRunning when `running`) and record; throws AllocationConflict.
   void Add(PinnedVm vm, bool running);
@@ -43,11 +53,15 @@ class PinnedVms {
   const Allocator& allocator() const { return allocator_; }
   const std::map<std::string, PinnedVm>& all() const { return vms_; }
   const PinnedVm* Find(const std::string& uuid) const;
+  const std::map<std::string, UnpinnedMark>& unpinned() const { return unpinned_; }
   const StateStore& store() const { return store_; }
 
   // The setters: each changes the records and the allocator, then stores.
+  // A placed domain is no longer unpinned: Add drops its mark.
   void Add(PinnedVm vm);  // throws AllocationConflict (nothing changed then)
-  bool Remove(const std::string& uuid);
+  // Frees the allocation (false when there was none) and sets the domain's
+  // unpin mark to `unpinned`: the operator's unpin, or none when it stopped.
+  bool Remove(const std::string& uuid, std::optional<UnpinnedMark> unpinned = std::nullopt);
   void SetSharedCpus(const std::string& uuid, const CpuSet& cpus);
   void SetSteeredIrqs(const std::string& uuid, std::vector<SavedIrqAffinity> irqs);
   void Replace(PinnedVmsDraft draft);
@@ -59,6 +73,7 @@ class PinnedVms {
   StateStore store_;
   Allocator allocator_;
   std::map<std::string, PinnedVm> vms_;
+  std::map<std::string, UnpinnedMark> unpinned_;
 };
 
 }  // namespace kvhost

@@ -88,7 +88,9 @@ bool Pinner::Unpin(const std::string& uri, const std::string& domain_key) {
         " stays pinned: unpinned, it would float over CPUs other VMs hold exclusively (the "
         "shared pool is empty once its CPUs are freed, and no CPUs are reserved); stop it, "
         "or free CPUs for the shared pool, first");
-  Forget(domain.uuid());
+  std::optional<UnpinnedMark> mark;
+  if (active) mark = UnpinnedMark{domain.name(), uri, domain.Id()};
+  Release(domain.uuid(), std::move(mark));
   if (active) UnpinDomain(connection, domain, pool);
   return true;
 }
@@ -119,16 +121,18 @@ bool Pinner::UnpinOnAnyConnection(const std::string& domain_key) {
                          [&](const std::string& uri) { return Unpin(uri, domain_key); });
 }
 
-bool Pinner::Forget(const std::string& uuid) {
+bool Pinner::Forget(const std::string& uuid) { return Release(uuid, std::nullopt); }
+
+bool Pinner::Release(const std::string& uuid, std::optional<UnpinnedMark> unpinned) {
   const PinnedVm* vm = vms_.Find(uuid);
-  if (!vm) return false;
+  if (!vm) return vms_.Remove(uuid, std::move(unpinned));  // ends an unpin all the same
   if (!vm->steered_irqs.empty() && local_root_) {
     for (const auto& skipped : RestoreIrqs(*local_root_, vm->steered_irqs))
       spdlog::warn("IRQ {} could not be given back its affinity {}: {}", skipped.irq,
                    skipped.affinity.ToList(), skipped.reason);
   }
   const bool dedicated = vm->placement.dedicated;
-  vms_.Remove(uuid);
+  vms_.Remove(uuid, std::move(unpinned));
   // Shared guests may spread over the freed cores again.
   if (dedicated) RefreshSharedPool(nullptr);
   return true;

@@ -41,8 +41,9 @@ struct ReconcileReport {
   std::vector<std::string> placed;    // running without an allocation: placed now
   std::vector<std::string> repinned;  // libvirt drifted from the allocation: re-applied
   std::vector<std::string> freed;     // saved allocation of a domain that no longer runs
-  std::vector<std::string> problems;  // domains left as they are, and why
-  bool state_was_rebuilt = false;     // the state file was missing or corrupt
+  std::vector<std::string> left_unpinned;  // unpinned by the operator and not restarted since
+  std::vector<std::string> problems;       // domains left as they are, and why
+  bool state_was_rebuilt = false;          // the state file was missing or corrupt
 };
 
 // One log line for a reconcile, plus a warning per problem.
@@ -74,7 +75,9 @@ class Pinner {
   // when it does not fit, or LibvirtError / PlacementApplyError from libvirt.
   PinOutcome Pin(const std::string& uri, const std::string& domain_key,
                  const std::optional<std::string>& type = std::nullopt);
-  // Returns the domain's CPUs to the host and frees its allocation.
+  // Returns the domain's CPUs to the host and frees its allocation. A running
+  // domain stays unplaced (by Reconcile, and by a pin of another domain) until
+  // it restarts; Pin of the domain itself places it again.
   bool Unpin(const std::string& uri, const std::string& domain_key);
 
   // Pin and Unpin on whichever added connection has the domain, tried in URI
@@ -85,7 +88,8 @@ class Pinner {
   // False when the domain holds no allocation (nothing was changed).
   bool UnpinOnAnyConnection(const std::string& domain_key);
 
-  // Lifecycle: a domain stopped or was undefined; frees what it held.
+  // Lifecycle: a domain stopped or was undefined; frees what it held and
+  // ends its unpin. False when it held no allocation.
   bool Forget(const std::string& uuid);
 
   const Allocator& allocator() const { return vms_.allocator(); }
@@ -94,6 +98,8 @@ class Pinner {
 
  private:
   const LibvirtConnection& Connection(const std::string& uri) const;
+  // Forget, leaving the domain marked unpinned when `unpinned` is given.
+  bool Release(const std::string& uuid, std::optional<UnpinnedMark> unpinned);
   template <typename Action>
   auto OnAnyConnection(const std::string& domain_key, Action action);
   // Shared guests follow the shared pool when dedicated cores come or go.
@@ -112,6 +118,8 @@ class Pinner {
                     const std::string& leave_unplaced, PinnedVmsDraft& draft,
                     ReconcileReport& report) const;
   void RepinDrifted(ReconcileReport& report);
+  void RestoreUnpinned(const LoadedState& loaded, const std::vector<RunningDomain>& running,
+                       PinnedVmsDraft& draft) const;
   bool Adopt(const RunningDomain& r, const LibvirtDomain& d, const ResolvedType& type,
              PinnedVmsDraft& draft) const;
 

@@ -4,38 +4,14 @@
 
 #include <algorithm>
 
-#include "agent/libvirt/desired_pinning.h"
 #include "agent/libvirt/pinning_reader.h"
+#include "agent/pinning/drift.h"
 #include "agent/pinning/pinner.h"
 #include "agent/state/allocation_convert.h"
 #include "base/sizes.h"
 
 namespace kvhost {
 namespace {
-
-bool CpusMatch(const DesiredPinning& want, const DomainPinning& have) {
-  if (want.vcpus.size() != have.vcpus.size()) return false;
-  for (size_t i = 0; i < want.vcpus.size(); ++i)
-    if (!(want.vcpus[i] == have.vcpus[i])) return false;
-  return !want.emulator || (have.emulator && *want.emulator == *have.emulator);
-}
-
-bool NumaMatches(const DesiredPinning& want, const DomainPinning& have) {
-  return !want.strict_numa_nodes || (have.numa && have.numa->mode == "strict" &&
-                                     have.numa->nodeset == *want.strict_numa_nodes);
-}
-
-// Drift is what re-pinning can repair. QEMU refuses a live change of a strict
-// nodeset, so a numatune that the config holds (it applies at next start)
-// counts as in place: re-applying it would only be refused again.
-bool Drifted(const LibvirtConnection& connection, const LibvirtDomain& domain,
-             const DesiredPinning& want) {
-  const DomainPinning live = ReadPinning(connection, domain, DomainDefinition::kCurrent);
-  if (!CpusMatch(want, live)) return true;
-  if (NumaMatches(want, live)) return false;
-  if (!domain.IsPersistent()) return true;
-  return !NumaMatches(want, ReadPinning(connection, domain, DomainDefinition::kConfig));
-}
 
 // A saved allocation as the pinner's record, by domain UUID (older states
 // keyed by the VM id).
@@ -66,9 +42,11 @@ struct RunningDomain {
 };
 
 void LogReconcile(const ReconcileReport& r) {
-  spdlog::info("reconciled: {} kept, {} adopted, {} placed, {} re-pinned, {} freed{}",
-               r.kept.size(), r.adopted.size(), r.placed.size(), r.repinned.size(), r.freed.size(),
-               r.state_was_rebuilt ? " (state rebuilt from libvirt)" : "");
+  spdlog::info(
+      "reconciled: {} kept, {} adopted, {} placed, {} re-pinned, {} freed, {} left "
+      "unpinned{}",
+      r.kept.size(), r.adopted.size(), r.placed.size(), r.repinned.size(), r.freed.size(),
+      r.left_unpinned.size(), r.state_was_rebuilt ? " (state rebuilt from libvirt)" : "");
   for (const auto& p : r.problems) spdlog::warn("reconcile: {}", p);
 }
 
@@ -193,7 +171,23 @@ std::vector<const RunningDomain*> Pinner::RestoreSaved(const std::vector<Running
     }
     report.freed.push_back(name + " (" + type + ", no longer running)");
   }
+  RestoreUnpinned(loaded, running, draft);
   return unplaced;
+}
+
+// The operator's unpins that still hold: the same instance still runs (a
+// restart gives it a new id), or its libvirt is unreachable. A domain that has
+// an allocation again is not unpinned.
+void Pinner::RestoreUnpinned(const LoadedState& loaded, const std::vector<RunningDomain>& running,
+                             PinnedVmsDraft& draft) const {
+  for (const auto& u : loaded.state.unpinned()) {
+    if (draft.vms.count(u.domain_uuid())) continue;
+    UnpinnedMark mark{u.domain_name(), u.connection_uri(), u.domain_id()};
+    bool holds = !u.connection_uri().empty() && !connections_.count(u.connection_uri());
+    for (const auto& r : running)
+      holds |= r.summary.uuid == u.domain_uuid() && r.summary.id == u.domain_id();
+    if (holds) draft.unpinned[u.domain_uuid()] = std::move(mark);
+  }
 }
 
 // 2: running domains the state does not know: adopt their pinning, else place them.
@@ -201,6 +195,10 @@ void Pinner::PlaceUnknown(const std::vector<const RunningDomain*>& unplaced,
                           const std::string& leave_unplaced, PinnedVmsDraft& draft,
                           ReconcileReport& report) const {
   for (const RunningDomain* r : unplaced) {
+    if (draft.unpinned.count(r->summary.uuid)) {
+      report.left_unpinned.push_back(r->summary.name);
+      continue;
+    }
     if (!leave_unplaced.empty() &&
         (r->summary.name == leave_unplaced || r->summary.uuid == leave_unplaced))
       continue;
@@ -227,8 +225,8 @@ void Pinner::PlaceUnknown(const std::vector<const RunningDomain*>& unplaced,
   }
 }
 
-// 3: every domain whose libvirt pinning differs from its allocation is
-// re-pinned, and local QEMU processes are checked from /proc (and
+// 3: every domain whose libvirt pinning drifted from its allocation (drift.h,
+// the audit's definition too) is re-pinned, and local QEMU processes are checked from /proc (and
 // realtime/IRQ settings renewed).
 void Pinner::RepinDrifted(ReconcileReport& report) {
   std::vector<std::string> uuids;
@@ -238,9 +236,11 @@ void Pinner::RepinDrifted(ReconcileReport& report) {
     try {
       const LibvirtConnection& connection = Connection(vm.uri);
       const LibvirtDomain domain = connection.LookupDomain(uuid);
-      const DesiredPinning want =
-          PinningForPlacement(vm.placement, domain.Describe(), domain.MaxVcpus());
-      if (Drifted(connection, domain, want)) {
+      const PinningDrift drift = DriftFromAllocation(
+          vm.placement, ReadPinning(connection, domain, DomainDefinition::kCurrent),
+          ReadStoredPinning(connection, domain));
+      if (drift.Drifted()) {
+        spdlog::info("{} drifted from its allocation: {}", domain.Describe(), drift.Describe());
         ApplyPlacement(connection, domain, vm.placement);
         report.repinned.push_back(vm.name);
       }

@@ -1,0 +1,67 @@
+#include "agent/live/live_host.h"
+
+#include "agent/host/discover.h"
+#include "agent/kubelet/cpu_manager_state.h"
+#include "agent/state/allocation_convert.h"
+#include "agent/state/state_store.h"
+#include "base/errors.h"
+
+namespace kvhost {
+namespace {
+
+// Agent mode: what the agent placed, as its state file says. The file is only
+// ever replaced whole, so reading it without the daemon's lock is safe. A
+// damaged file leaves what runs unknown: that is an error, not an empty host.
+void CommitSavedAllocations(const std::filesystem::path& state_dir, LiveHost& live) {
+  const StateStore store(state_dir);
+  const LoadedState loaded = store.Read();
+  if (loaded.status == StateLoadStatus::kCorrupt)
+    throw InputError(store.file(), "cannot tell what runs: " + loaded.problem);
+  for (const auto& allocation : loaded.state.allocations()) {
+    try {
+      live.allocator.CommitRunning(PlacementFromAllocation(allocation));
+    } catch (const std::exception& e) {
+      throw InputError(store.file(), "allocation of '" + allocation.vm() +
+                                         "' does not fit the host: " + e.what());
+    }
+  }
+}
+
+}  // namespace
+
+const char* PlacementOwnerName(PlacementOwner owner) {
+  return owner == PlacementOwner::kKubelet ? "kubelet" : "agent";
+}
+
+OwnerChoice ChoosePlacementOwner(const std::filesystem::path& root, const AgentConfig& config) {
+  switch (config.placement) {
+    case PlacementSetting::kAgent:
+      return {PlacementOwner::kAgent, "config " + config.source + ": placement: agent"};
+    case PlacementSetting::kKubelet:
+      return {PlacementOwner::kKubelet, "config " + config.source + ": placement: kubelet"};
+    case PlacementSetting::kAuto:
+      break;
+  }
+  const SysfsRoot sysfs(root);
+  const auto state = kubelet::ReadCpuManagerState(sysfs);
+  const std::string file = sysfs.PathOf(kubelet::kCpuManagerStatePath).string();
+  if (!state) return {PlacementOwner::kAgent, "auto: no " + file};
+  if (state->policy_name != "static")
+    return {PlacementOwner::kAgent, "auto: " + file + " has policyName " + state->policy_name};
+  return {PlacementOwner::kKubelet, "auto: " + file + " has policyName static"};
+}
+
+LiveHost LoadLiveHost(const LiveSources& sources) {
+  HostModel host = DiscoverHost(sources.root);
+  auto resources = std::make_shared<const HostResources>(BuildHostResources(host, sources.config));
+  LiveHost live{.host = std::move(host),
+                .resources = resources,
+                .allocator = Allocator(resources),
+                .owner = ChoosePlacementOwner(sources.root, sources.config),
+                .warnings = {}};
+  live.warnings = live.host.warnings;
+  if (live.owner.owner == PlacementOwner::kAgent) CommitSavedAllocations(sources.state_dir, live);
+  return live;
+}
+
+}  // namespace kvhost

@@ -132,9 +132,10 @@ TEST_F(PinFault, CorruptStateIsRebuiltFromLibvirtAndADomainGoneMeanwhileIsFreed)
   std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
 
   RunResult r = Agent({"reconcile"});
-  ExpectReconciled(r);
-  EXPECT_NE(r.out.find("state file missing or corrupt: rebuilt from libvirt"), std::string::npos)
-      << r.Describe();
+  // A corrupt state is not a silent success: exit 5 (3 when other runs' domains had problems).
+  EXPECT_TRUE(r.end.Exited(5) || r.end.Exited(3)) << r.Describe();
+  EXPECT_NE(r.out.find("state file was corrupt ("), std::string::npos) << r.Describe();
+  EXPECT_NE(r.err.find(file.string() + " was corrupt"), std::string::npos) << r.Describe();
   int aside = 0;
   for (const auto& entry : fs::directory_iterator(state_.path()))
     aside += entry.path().filename().string().rfind(StateStore::kCorruptPrefix, 0) == 0;

@@ -57,7 +57,11 @@ void AddCapacityCommands(CLI::App& app, int& exit_code) {
     const InstanceType* type = catalog.Find(ex->type);
     if (!type) throw std::invalid_argument("unknown instance type '" + ex->type + "'");
     const Allocator state = ex->LoadLive(ex->ReadRunning(catalog)).allocator;
-    std::cout << FormatExplain(CountFits(state, *type));
+    const TypeCapacity fits = CountFits(state, *type);
+    if (ex->output == "json")
+      std::cout << ToJson(BuildCapacityReport(state, {fits}, {}, {}).instance_types(0));
+    else
+      std::cout << FormatExplain(fits);
     exit_code = 0;
   });
 }

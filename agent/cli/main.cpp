@@ -4,8 +4,44 @@
 
 #include <CLI/CLI.hpp>
 #include <csignal>
+#include <iostream>
 
 #include "agent/cli/commands.h"
+
+namespace {
+
+// Every command-line mistake (unknown option or command, bad value, missing
+// argument) exits with this one code, whatever CLI11 error class it was.
+constexpr int kUsageExitCode = 2;
+
+// The first argument that is neither an option nor --log-level's value: the
+// command the user asked for.
+std::string RequestedCommand(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--log-level") {
+      ++i;
+      continue;
+    }
+    if (!arg.empty() && arg[0] != '-') return arg;
+  }
+  return "";
+}
+
+// "unknown command 'X' (commands: ...)" rather than CLI11's "A subcommand is
+// required", which reads as if none had been given.
+std::optional<std::string> UnknownCommand(const CLI::App& app, int argc, char** argv) {
+  const std::string requested = RequestedCommand(argc, argv);
+  if (requested.empty()) return std::nullopt;
+  std::string known;
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    if (sub->check_name(requested)) return std::nullopt;
+    known += (known.empty() ? "" : ", ") + sub->get_name();
+  }
+  return "unknown command '" + requested + "' (commands: " + known + ")";
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   // A libvirtd that dies mid-call closes its socket under us: that must be an
@@ -18,8 +54,12 @@ int main(int argc, char** argv) {
 
   CLI::App app{"kvhost-agent: KubeVirt hypervisor host agent (inspect, capacity, pinning)"};
   app.require_subcommand(1);
+  // Subcommands created from here on hand options they do not know (such as
+  // --log-level written after the command) up to this app.
+  app.fallthrough();
   std::string log_level = "warn";
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
       ->capture_default_str()
       ->each([](const std::string& level) { spdlog::set_level(spdlog::level::from_str(level)); });
 
@@ -30,10 +70,15 @@ int main(int argc, char** argv) {
   kvhost::cli::AddAuditCommand(app, exit_code);
   kvhost::cli::AddPublishCommands(app, exit_code);
   kvhost::cli::AddKubeletConfigCommand(app, exit_code);
+  if (const auto unknown = UnknownCommand(app, argc, argv)) {
+    std::cerr << *unknown << "\nRun with --help for more information.\n";
+    return kUsageExitCode;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version are ParseErrors with exit code 0.
+    return app.exit(e) == 0 ? 0 : kUsageExitCode;
   } catch (const std::exception& e) {
     // Bad input names its file and what is wrong; never a crash.
     spdlog::error("{}", e.what());

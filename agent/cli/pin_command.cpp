@@ -7,13 +7,16 @@
 #include "agent/cli/commands.h"
 #include "agent/daemon/self_affinity.h"
 #include "agent/daemon/watch_loop.h"
+#include "agent/host/discover.h"
 #include "agent/kubelet/container_runtime.h"
 #include "agent/kubelet/cpu_manager_state.h"
+#include "agent/libvirt/libvirt_error.h"
 #include "agent/pinning/kubelet_irq_steering.h"
 #include "agent/pinning/live_domains.h"
 #include "agent/report/host_report.h"
 #include "agent/state/allocation_convert.h"
 #include "agent/state/state_lock.h"
+#include "pinning.pb.h"
 
 namespace kvhost::cli {
 
@@ -147,6 +150,11 @@ std::string Describe(const PinOutcome& out) {
   return s.str();
 }
 
+// Exit code of pin, unpin and reconcile when the state file was corrupt: the
+// command did its work on allocations rebuilt from libvirt, but a decision the
+// agent had saved may have been lost, which an operator should hear about.
+constexpr int kStateRebuiltExitCode = 5;
+
 // What pin, unpin and reconcile act through. The lock is declared first: it is
 // taken before the pinner exists and, members being destroyed in reverse,
 // released after it, so no daemon decides allocations while this command does.
@@ -154,23 +162,117 @@ struct PinSession {
   StateLock lock;
   Pinner pinner;
   ConnectionSet connections;  // nothing opened yet: --watch leaves that to its loop
+  std::vector<const LibvirtConnection*> open;
+  StateStore store;
+  LoadedState state_before;  // what the state file held once the lock was taken
 
   PinSession(const PinOptions& opt, std::shared_ptr<const HostResources> host)
       : lock(opt.StateDir()),
         pinner(std::move(host), opt.LoadCatalog(), StateStore(opt.StateDir())),
-        connections(opt.Connections()) {
+        connections(opt.Connections()),
+        store(opt.StateDir()),
+        state_before(store.Read()) {
     opt.Localize(pinner);
   }
 
-  // One-shot commands: open the connections once and rebuild the allocations
-  // from libvirt. With none open, Reconcile would free every saved allocation
-  // as "no longer running", so that is refused.
-  // `about_to_pin`: the domain the caller pins next, left for its own --type.
-  ReconcileReport ConnectAndReconcile(const std::string& about_to_pin = "") {
-    for (const auto* c : OpenConnections(connections)) pinner.AddConnection(c);
-    return pinner.Reconcile(about_to_pin);
+  // One-shot commands open the connections once, before anything is decided.
+  // With none open, Reconcile would free every saved allocation as "no longer
+  // running", so that is refused.
+  void Connect() {
+    open = OpenConnections(connections);
+    for (const auto* c : open) pinner.AddConnection(c);
+  }
+
+  // The UUID of the domain named (or with that UUID) on any open connection.
+  // Thrown before anything is reconciled: a typo must change nothing.
+  std::string FindDomain(const std::string& key) const {
+    for (const auto* c : open) {
+      try {
+        return c->LookupDomain(key).uuid();
+      } catch (const LibvirtError& e) {
+        if (!e.DomainVanished()) throw;
+      }
+    }
+    throw std::runtime_error("no domain '" + key + "' on any libvirt connection; nothing changed");
+  }
+
+  bool StateWasCorrupt() const { return state_before.status == StateLoadStatus::kCorrupt; }
+  int ExitCode() const { return StateWasCorrupt() ? kStateRebuiltExitCode : 0; }
+
+  // Where Reconcile moved the corrupt file: the newest state.pb.corrupt-*.
+  std::string CorruptFileMovedTo() const {
+    std::string newest;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(store.directory(), ec)) {
+      const std::string name = e.path().filename().string();
+      if (name.rfind(StateStore::kCorruptPrefix, 0) == 0 && e.path().string() > newest)
+        newest = e.path().string();
+    }
+    return newest;
+  }
+
+  // On stderr, so that `-o json` stays JSON.
+  void WarnIfStateWasCorrupt() const {
+    if (!StateWasCorrupt()) return;
+    const std::string moved = CorruptFileMovedTo();
+    spdlog::warn(
+        "state file {} was corrupt ({}){}; allocations were rebuilt from libvirt (exit {})",
+        store.file().string(), state_before.problem, moved.empty() ? "" : ", moved to " + moved,
+        kStateRebuiltExitCode);
   }
 };
+
+v1::ReconcileResult ToResult(const ReconcileReport& r, const PinSession& session) {
+  v1::ReconcileResult out;
+  for (const auto& n : r.kept) out.add_kept(n);
+  for (const auto& n : r.adopted) out.add_adopted(n);
+  for (const auto& n : r.placed) out.add_placed(n);
+  for (const auto& n : r.repinned) out.add_repinned(n);
+  for (const auto& n : r.freed) out.add_freed(n);
+  for (const auto& n : r.left_unpinned) out.add_left_unpinned(n);
+  for (const auto& p : r.problems) out.add_problems(p);
+  out.set_state_rebuilt(r.state_was_rebuilt);
+  if (session.StateWasCorrupt()) {
+    out.set_state_corrupt(session.state_before.problem);
+    out.set_state_moved_to(session.CorruptFileMovedTo());
+  }
+  return out;
+}
+
+std::string FormatReconcile(const v1::ReconcileResult& r) {
+  std::ostringstream out;
+  auto list = [&out](const char* what, const auto& names) {
+    out << what << " " << names.size();
+    for (int i = 0; i < names.size(); ++i) out << (i == 0 ? ": " : ", ") << names[i];
+    out << "\n";
+  };
+  if (!r.state_corrupt().empty())
+    out << "state file was corrupt (" << r.state_corrupt() << "): rebuilt from libvirt\n";
+  else if (r.state_rebuilt())
+    out << "no state file: rebuilt from libvirt\n";
+  list("kept", r.kept());
+  list("adopted", r.adopted());
+  list("placed", r.placed());
+  list("re-pinned", r.repinned());
+  list("freed", r.freed());
+  list("left unpinned", r.left_unpinned());
+  for (const auto& p : r.problems()) out << "problem: " << p << "\n";
+  return out.str();
+}
+
+// `pin X --type T` on a domain that already holds an allocation of another type
+// is refused: re-placing a running guest is an unpin and a pin, and the
+// operator should choose that knowingly.
+void RefuseTypeChange(const Pinner& pinner, const std::string& domain, const std::string& uuid,
+                      const std::optional<std::string>& type) {
+  if (!type) return;
+  const auto it = pinner.vms().find(uuid);
+  if (it == pinner.vms().end() || it->second.placement.instance_type == *type) return;
+  throw std::runtime_error("'" + domain + "' is already pinned as " +
+                           it->second.placement.instance_type + " (" + it->second.type_source +
+                           "), not " + *type + ": run `kvhost-agent unpin " + domain +
+                           "` first, then pin it with --type " + *type);
+}
 
 void AddPinCommand(CLI::App& app, int& exit_code) {
   auto pin = std::make_shared<PinOptions>();
@@ -201,15 +303,20 @@ void AddPinCommand(CLI::App& app, int& exit_code) {
       exit_code = 0;
       return;
     }
-    LogReconcile(session.ConnectAndReconcile(pin->domain));
+    session.Connect();
+    const std::string uuid = session.FindDomain(pin->domain);
+    // Left unplaced by the reconcile when unknown to the state: it gets its --type next.
+    LogReconcile(session.pinner.Reconcile(pin->domain));
     std::optional<std::string> type;
     if (!pin->type.empty()) type = pin->type;
+    RefuseTypeChange(session.pinner, pin->domain, uuid, type);
     const PinOutcome outcome = session.pinner.PinOnAnyConnection(pin->domain, type);
+    session.WarnIfStateWasCorrupt();
     if (pin->output == "json")
       std::cout << ToJson(AllocationFromPlacement(outcome.placement, outcome.uuid, ""));
     else
       std::cout << Describe(outcome);
-    exit_code = 0;
+    exit_code = session.ExitCode();
   });
 }
 
@@ -229,21 +336,12 @@ void AddReconcileCommand(CLI::App& app, int& exit_code) {
       return;
     }
     PinSession session(*rec, live.resources);
-    const ReconcileReport r = session.ConnectAndReconcile();
-    auto list = [](const char* what, const std::vector<std::string>& names) {
-      std::cout << what << " " << names.size();
-      for (const auto& n : names) std::cout << (&n == &names.front() ? ": " : ", ") << n;
-      std::cout << "\n";
-    };
-    if (r.state_was_rebuilt) std::cout << "state file missing or corrupt: rebuilt from libvirt\n";
-    list("kept", r.kept);
-    list("adopted", r.adopted);
-    list("placed", r.placed);
-    list("re-pinned", r.repinned);
-    list("freed", r.freed);
-    list("left unpinned", r.left_unpinned);
-    for (const auto& p : r.problems) std::cout << "problem: " << p << "\n";
-    exit_code = r.problems.empty() ? 0 : 3;
+    session.Connect();
+    const ReconcileReport r = session.pinner.Reconcile();
+    session.WarnIfStateWasCorrupt();
+    const v1::ReconcileResult result = ToResult(r, session);
+    std::cout << (rec->output == "json" ? ToJson(result) : FormatReconcile(result));
+    exit_code = r.problems.empty() ? session.ExitCode() : 3;
   });
 }
 
@@ -257,12 +355,20 @@ void AddUnpinCommand(CLI::App& app, int& exit_code) {
     const LiveHost live = unpin->Host();
     if (live.owner.owner == PlacementOwner::kKubelet) RefuseUnderKubelet("unpin", live.owner);
     PinSession session(*unpin, live.resources);
-    LogReconcile(session.ConnectAndReconcile());
-    if (session.pinner.UnpinOnAnyConnection(unpin->domain))
-      std::cout << "unpinned " << unpin->domain << "\n";
+    session.Connect();
+    session.FindDomain(unpin->domain);
+    LogReconcile(session.pinner.Reconcile());
+    v1::UnpinResult result;
+    result.set_domain(unpin->domain);
+    result.set_freed(session.pinner.UnpinOnAnyConnection(unpin->domain));
+    session.WarnIfStateWasCorrupt();
+    if (unpin->output == "json")
+      std::cout << ToJson(result);
     else
-      std::cout << unpin->domain << " holds no allocation\n";
-    exit_code = 0;
+      std::cout << (result.freed() ? "unpinned " + unpin->domain
+                                   : unpin->domain + " holds no allocation")
+                << "\n";
+    exit_code = session.ExitCode();
   });
 }
 

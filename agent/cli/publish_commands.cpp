@@ -55,6 +55,9 @@ std::shared_ptr<PublishOptions> AddCommand(CLI::App& app, const char* name, cons
   auto options = std::make_shared<PublishOptions>();
   CLI::App* cmd = app.add_subcommand(name, help);
   options->AddTo(cmd, true);
+  // Each prints one fixed format (an NFD features file, Prometheus text); nrt
+  // offers its own -o (yaml or json). None offers the text/json choice.
+  cmd->remove_option(cmd->get_option("--output"));
   options->AddLiveOptions(cmd);
   cmd->add_option("--node-name", options->node_name, "Kubernetes node name (default: hostname)");
   if (std::string(name) == "labels")
@@ -80,7 +83,6 @@ void AddPublishCommands(CLI::App& app, int& exit_code) {
   auto nrt = AddCommand(app, "nrt", "Print the NodeResourceTopology object (-o yaml or json)");
   nrt->output = "yaml";
   CLI::App* nrt_command = app.get_subcommand("nrt");
-  nrt_command->remove_option(nrt_command->get_option("--output"));  // text/json does not fit here
   nrt_command->add_option("-o,--output", nrt->output, "yaml or json")
       ->check(CLI::IsMember({"yaml", "json"}))
       ->capture_default_str();

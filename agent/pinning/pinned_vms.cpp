@@ -22,14 +22,29 @@ const PinnedVm* PinnedVms::Find(const std::string& uuid) const {
 }
 
 void PinnedVms::Add(PinnedVm vm) {
+  Allocator before = allocator_;
+  auto vms_before = vms_;
+  auto unpinned_before = unpinned_;
   allocator_.Commit(vm.placement);
   const std::string uuid = vm.placement.vm;
   vms_[uuid] = std::move(vm);
   unpinned_.erase(uuid);
-  Store();
+  try {
+    Store();
+  } catch (...) {
+    // Unsaved is undecided (disk full, read-only): memory must not hold what
+    // the state file does not, or the next save would record it unapplied.
+    allocator_ = std::move(before);
+    vms_ = std::move(vms_before);
+    unpinned_ = std::move(unpinned_before);
+    throw;
+  }
 }
 
 bool PinnedVms::Remove(const std::string& uuid, std::optional<UnpinnedMark> unpinned) {
+  Allocator before = allocator_;
+  auto vms_before = vms_;
+  auto unpinned_before = unpinned_;
   const bool held = allocator_.Release(uuid);
   if (held) vms_.erase(uuid);
   bool marks_changed = unpinned_.erase(uuid) > 0;
@@ -37,7 +52,15 @@ bool PinnedVms::Remove(const std::string& uuid, std::optional<UnpinnedMark> unpi
     unpinned_[uuid] = std::move(*unpinned);
     marks_changed = true;
   }
-  if (held || marks_changed) Store();
+  try {
+    if (held || marks_changed) Store();
+  } catch (...) {
+    // A free that could not be saved did not happen: the VM keeps what it held.
+    allocator_ = std::move(before);
+    vms_ = std::move(vms_before);
+    unpinned_ = std::move(unpinned_before);
+    throw;
+  }
   return held;
 }
 

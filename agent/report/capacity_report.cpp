@@ -67,7 +67,8 @@ v1::CapacityReport BuildCapacityReport(const Allocator& state,
   auto* pools = report.mutable_pools();
   pools->set_reserved_cpus(host.reserved.ToList());
   pools->set_dedicated_cpus(host.dedicated.ToList());
-  pools->set_shared_cpus(host.shared.ToList());
+  // As it stands now: CPUs a dedicated VM (or a what-if) holds are not shared.
+  pools->set_shared_cpus(state.SharedPoolNow().ToList());
   pools->set_shared_cpu_ratio(host.shared_cpu_ratio);
   pools->set_shared_vcpu_slots(state.SharedSlots());
   pools->set_shared_vcpus_used(state.SharedVcpusUsed());

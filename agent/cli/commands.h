@@ -46,5 +46,6 @@ void AddCapacityCommands(CLI::App& app, int& exit_code);
 void AddPinCommands(CLI::App& app, int& exit_code);
 void AddAuditCommand(CLI::App& app, int& exit_code);
 void AddPublishCommands(CLI::App& app, int& exit_code);
+void AddQualifyCommand(CLI::App& app, int& exit_code);
 
 }  // namespace kvhost::cli

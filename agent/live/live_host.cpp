@@ -2,6 +2,7 @@
 
 #include "agent/host/discover.h"
 #include "agent/kubelet/cpu_manager_state.h"
+#include "agent/qualify/history.h"
 #include "agent/state/allocation_convert.h"
 #include "agent/state/state_store.h"
 #include "base/errors.h"
@@ -24,6 +25,25 @@ void CommitSavedAllocations(const std::filesystem::path& state_dir, LiveHost& li
       throw InputError(store.file(), "allocation of '" + allocation.vm() +
                                          "' does not fit the host: " + e.what());
     }
+  }
+}
+
+// A qualification running now holds its CPUs like a VM, so nothing is placed
+// (or advertised) there meanwhile. CPUs a VM took since are left to the VM.
+void CommitQualificationHold(const std::filesystem::path& state_dir, LiveHost& live) {
+  const auto cpus = qualify::ReadLiveHold(state_dir);
+  if (!cpus) return;
+  Placement hold;
+  hold.vm = "qualification";
+  hold.instance_type = "oslat";
+  hold.dedicated = true;
+  (*cpus & live.allocator.FreeDedicatedCpus()).ForEach([&](unsigned cpu) {
+    hold.vcpu_cpus.push_back(cpu);
+  });
+  try {
+    if (!hold.vcpu_cpus.empty()) live.allocator.Commit(std::move(hold));
+  } catch (const AllocationConflict& e) {
+    live.warnings.push_back(std::string("qualification hold not applied: ") + e.what());
   }
 }
 
@@ -60,7 +80,10 @@ LiveHost LoadLiveHost(const LiveSources& sources) {
                 .owner = ChoosePlacementOwner(sources.root, sources.config),
                 .warnings = {}};
   live.warnings = live.host.warnings;
-  if (live.owner.owner == PlacementOwner::kAgent) CommitSavedAllocations(sources.state_dir, live);
+  if (live.owner.owner == PlacementOwner::kAgent) {
+    CommitSavedAllocations(sources.state_dir, live);
+    CommitQualificationHold(sources.state_dir, live);
+  }
   return live;
 }
 

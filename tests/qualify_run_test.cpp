@@ -147,6 +147,52 @@ TEST(QualifyRun, AVmPlacedOnItsCpusDuringARunCancelsItAndTheRunIsKept) {
   EXPECT_EQ(history.runs(0).outcome(), v1::QUALIFY_CANCELLED);
 }
 
+// The oslat child of `parent`, from /proc (0 when there is none).
+int OslatChildOf(int parent) {
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(entry.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), {});
+    if (stat.find("(oslat)") == std::string::npos) continue;
+    std::istringstream rest(stat.substr(stat.rfind(')') + 2));
+    std::string state;
+    int ppid = 0;
+    if (rest >> state >> ppid && ppid == parent) return std::stoi(entry.path().filename());
+  }
+  return 0;
+}
+
+TEST(QualifyRun, SigtermToTheCliStopsOslatKeepsTheRunCancelledAndExits6) {
+  const ScopedTempDir tmp;
+  const std::string agent = std::getenv("KVHOST_AGENT");
+  const std::string state_dir = tmp.path().string();
+  const pid_t cli = fork();
+  ASSERT_GE(cli, 0);
+  if (cli == 0) {
+    execl(agent.c_str(), agent.c_str(), "qualify", "--cpus", "1", "--allow-non-isolated",
+          "--duration", "30", "--state-dir", state_dir.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int oslat = 0;
+  for (int i = 0; i < 100 && oslat == 0; ++i) {
+    std::this_thread::sleep_for(50ms);
+    oslat = OslatChildOf(cli);
+  }
+  std::this_thread::sleep_for(1500ms);
+  kill(cli, SIGTERM);
+  int status = 0;
+  ASSERT_EQ(waitpid(cli, &status, 0), cli);
+  ASSERT_GT(oslat, 0) << "no oslat child seen: the check below would prove nothing";
+  EXPECT_FALSE(ProcessExists(oslat)) << "oslat " << oslat << " outlived the agent";
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 6);
+  const auto history = ReadHistory(tmp.path());
+  ASSERT_EQ(history.runs_size(), 1);
+  EXPECT_EQ(history.runs(0).outcome(), v1::QUALIFY_CANCELLED);
+  EXPECT_EQ(history.runs(0).error(), "stopped by SIGTERM");
+}
+
 TEST(QualifyRun, AutoOnAFixtureRootTakesFreeIsolatedCpusAndSkipsThoseVmsHold) {
   const ScopedTempDir tmp;
   const auto root = testing::FixturesDir() / kPmemIsolated;

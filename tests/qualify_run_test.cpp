@@ -6,10 +6,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <ctime>
 #include <fstream>
 #include <mutex>
 #include <thread>
 
+#include "agent/allocator/capacity.h"
 #include "agent/live/live_host.h"
 #include "agent/qualify/history.h"
 #include "agent/qualify/qualification.h"
@@ -228,6 +231,48 @@ TEST(QualifyRun, AutoOnAFixtureRootTakesFreeIsolatedCpusAndSkipsThoseVmsHold) {
   }
   const LiveHost after = Load(root, tmp.path());
   EXPECT_FALSE(left.all().Intersects(after.allocator.HeldCpus()));
+}
+
+bool Blocks(const LiveHost& live, const std::string& blocker) {
+  const auto& blockers = live.resources->realtime_blockers;
+  return std::find(blockers.begin(), blockers.end(), blocker) != blockers.end();
+}
+
+TEST(QualifyRun, Rt1CapacityFollowsTheVerdictWhenQualificationIsRequired) {
+  const ScopedTempDir tmp;
+  const auto root = testing::FixturesDir() / kPmemIsolated;
+  AgentConfig config;
+  const std::string blocker = "no passing qualification within 7d";
+  const auto load = [&] {
+    return LoadLiveHost({.root = root, .state_dir = tmp.path(), .config = config});
+  };
+  EXPECT_FALSE(Blocks(load(), blocker)) << "off by default";
+  config.require_qualification = true;
+  const LiveHost unproven = load();
+  EXPECT_TRUE(Blocks(unproven, blocker));
+  const InstanceType* rt1 = testing::TestCatalog().Find("rt1.medium");
+  ASSERT_NE(rt1, nullptr);
+  const auto refused = unproven.allocator.Place(*rt1, "rt");
+  EXPECT_FALSE(refused.placement);
+  ASSERT_FALSE(refused.reasons.empty());
+  EXPECT_NE(refused.reasons.front().find(blocker), std::string::npos) << refused.reasons.front();
+  EXPECT_EQ(CountFits(unproven.allocator, *rt1).count, 0u);
+
+  v1::QualificationRun run;
+  run.set_outcome(v1::QUALIFY_FAIL);
+  run.set_qualifying(true);
+  run.set_started_unix(std::time(nullptr));
+  AppendRun(tmp.path(), run);
+  EXPECT_TRUE(Blocks(load(), blocker)) << "a failed run opened the gate";
+  run.set_outcome(v1::QUALIFY_PASS);
+  AppendRun(tmp.path(), run);
+  EXPECT_FALSE(Blocks(load(), blocker)) << "a recent pass did not open the gate";
+  config.qualification_max_age_hours = 1;
+  run.set_started_unix(std::time(nullptr) - 7200);
+  const ScopedTempDir old;
+  AppendRun(old.path(), run);
+  EXPECT_TRUE(Blocks(LoadLiveHost({.root = root, .state_dir = old.path(), .config = config}),
+                     "no passing qualification within 1h"));
 }
 
 }  // namespace

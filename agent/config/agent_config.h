@@ -34,6 +34,10 @@ struct AgentConfig {
   // GPUs of each NVIDIA device name the host offers to gn1 guests (none by default).
   std::map<std::string, unsigned> gpus;
   PlacementSetting placement = PlacementSetting::kAuto;
+  // rt1 guests only on a host whose last qualifying `qualify` run passed within
+  // this many hours (agent/qualify); off by default.
+  bool require_qualification = false;
+  unsigned qualification_max_age_hours = 24 * 7;
 
   std::string source = "defaults";  // the file it came from
 };

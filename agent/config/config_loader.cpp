@@ -10,14 +10,16 @@
 namespace kvhost {
 namespace {
 
-constexpr std::array<std::string_view, 8> kKnownKeys = {"reservedCpus",
-                                                        "reservedMemoryPerNode",
-                                                        "reservedMemoryByNode",
-                                                        "dedicatedCpus",
-                                                        "sharedCpuRatio",
-                                                        "allowNumaSpan",
-                                                        "gpus",
-                                                        "placement"};
+constexpr std::array<std::string_view, 10> kKnownKeys = {"reservedCpus",
+                                                         "reservedMemoryPerNode",
+                                                         "reservedMemoryByNode",
+                                                         "dedicatedCpus",
+                                                         "sharedCpuRatio",
+                                                         "allowNumaSpan",
+                                                         "gpus",
+                                                         "placement",
+                                                         "requireQualification",
+                                                         "qualificationMaxAgeHours"};
 
 // Every key of a config fits in a few hundred bytes; 64 KiB leaves room for
 // comments while a wrong path (a log, /dev/zero) fails at once.
@@ -70,6 +72,16 @@ class ConfigReader {
             ReadGpus(value);
           } else if (key == "placement") {
             config_.placement = Placement(value);
+          } else if (key == "requireQualification") {
+            config_.require_qualification = yaml_.Bool(value, key);
+          } else if (key == "qualificationMaxAgeHours") {
+            const double hours = yaml_.Number(value, key);
+            if (hours < 1 || hours > 24 * 366 || hours != static_cast<unsigned>(hours))
+              yaml_.Fail(value,
+                         "qualificationMaxAgeHours must be a whole number of hours from 1 "
+                         "to 8784, got " +
+                             value.Scalar());
+            config_.qualification_max_age_hours = static_cast<unsigned>(hours);
           }
         });
     CheckReservedAndDedicatedApart();

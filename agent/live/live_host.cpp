@@ -1,5 +1,7 @@
 #include "agent/live/live_host.h"
 
+#include <ctime>
+
 #include "agent/host/discover.h"
 #include "agent/kubelet/cpu_manager_state.h"
 #include "agent/qualify/history.h"
@@ -73,7 +75,17 @@ OwnerChoice ChoosePlacementOwner(const std::filesystem::path& root, const AgentC
 
 LiveHost LoadLiveHost(const LiveSources& sources) {
   HostModel host = DiscoverHost(sources.root);
-  auto resources = std::make_shared<const HostResources>(BuildHostResources(host, sources.config));
+  HostResources built = BuildHostResources(host, sources.config);
+  if (sources.config.require_qualification) {
+    const auto blocker = qualify::QualificationBlocker(
+        qualify::ReadHistory(sources.state_dir), std::time(nullptr),
+        std::chrono::hours(sources.config.qualification_max_age_hours));
+    if (blocker) {
+      built.realtime_blockers.push_back(*blocker);
+      built.realtime_ready = false;
+    }
+  }
+  auto resources = std::make_shared<const HostResources>(std::move(built));
   LiveHost live{.host = std::move(host),
                 .resources = resources,
                 .allocator = Allocator(resources),

@@ -5,6 +5,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -88,6 +89,20 @@ std::optional<CpuSet> ReadLiveHold(const std::filesystem::path& state_dir) {
   } catch (const FormatError& e) {
     throw InputError(file, e.what());
   }
+}
+
+const v1::QualificationRun* LastMeasuredRun(const v1::QualificationHistory& history) {
+  for (auto run = history.runs().rbegin(); run != history.runs().rend(); ++run)
+    if (run->cpus_size() > 0) return &*run;
+  return nullptr;
+}
+
+int64_t LastQualifiedUnix(const v1::QualificationHistory& history) {
+  int64_t last = 0;
+  for (const auto& run : history.runs())
+    if (run.outcome() == v1::QUALIFY_PASS && run.qualifying())
+      last = std::max<int64_t>(last, run.started_unix());
+  return last;
 }
 
 std::optional<std::string> QualificationBlocker(const v1::QualificationHistory& history,

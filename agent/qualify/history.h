@@ -40,6 +40,11 @@ class CpuHold {
 // crash skipped the cleanup) is stale and ignored; a damaged file throws InputError.
 std::optional<CpuSet> ReadLiveHold(const std::filesystem::path& state_dir);
 
+// Pure, for the labels and metrics: the last run that measured (pass, warn or
+// fail; nullptr when none) and the start of the last qualifying pass (0: never).
+const v1::QualificationRun* LastMeasuredRun(const v1::QualificationHistory& history);
+int64_t LastQualifiedUnix(const v1::QualificationHistory& history);
+
 // Pure: the blocker "no passing qualification within <age>", or nothing when
 // a qualifying run passed at or after now - max_age.
 std::optional<std::string> QualificationBlocker(const v1::QualificationHistory& history,

@@ -118,14 +118,16 @@ std::vector<Row> Bench(const Machine& m, const Catalog& catalog, const BenchOpti
                       LiveSources{.root = m.root,
                                   .state_dir = kubelet_config.parent_path() / "no-state",
                                   .config = {},
-                                  .kubelet_config = {}}});
+                                  .kubelet_config = {},
+                                  .running = {}}});
   subjects.push_back({"live kubelet",
                       EmptyAllocator(model, AgentConfig{}),
                       {},
                       LiveSources{.root = m.root,
                                   .state_dir = kubelet_config.parent_path() / "no-state",
                                   .config = kubelet_mode,
-                                  .kubelet_config = kubelet_config.string()}});
+                                  .kubelet_config = kubelet_config.string(),
+                                  .running = {}}});
   std::vector<double> discovery_ms;
   const size_t steps = subjects.size() + 1;  // step 0 is discovery
   const auto run = [&](size_t step, bool keep) {

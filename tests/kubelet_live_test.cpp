@@ -71,8 +71,11 @@ struct KubeletRoot {
     AgentConfig config;
     config.placement = PlacementSetting::kKubelet;
     config.kubevirt_align_cpus = align_cpus;
-    return LoadLiveHost(
-        {.root = root, .state_dir = tmp.path() / "none", .config = config, .kubelet_config = {}});
+    return LoadLiveHost({.root = root,
+                         .state_dir = tmp.path() / "none",
+                         .config = config,
+                         .kubelet_config = {},
+                         .running = {}});
   }
 };
 

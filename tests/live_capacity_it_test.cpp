@@ -37,6 +37,7 @@ class PinIntegrationCapacity : public RealAgentTest {
     Allocator state = LoadLiveHost({.root = "/",
                                     .state_dir = none.path(),
                                     .config = LoadAgentConfig(data_ / "config.yaml", true),
+                                    .kubelet_config = {},
                                     .running = {}})
                           .allocator;
     const v1::AgentState saved = State();

@@ -109,15 +109,21 @@ void SaveState(const std::filesystem::path& dir, const std::vector<Placement>& p
 TEST(LiveHost, APinnedDomainMissingFromTheStateIsTakenAsIfTheAgentHadPlacedIt) {
   const kvhost::ScopedTempDir tmp;
   const auto root = kvhost::testing::FixturesDir() / kvhost::kIntelHugepages;
-  const LiveHost empty =
-      LoadLiveHost({.root = root, .state_dir = tmp.path() / "none", .config = {}, .running = {}});
+  const LiveHost empty = LoadLiveHost({.root = root,
+                                       .state_dir = tmp.path() / "none",
+                                       .config = {},
+                                       .kubelet_config = {},
+                                       .running = {}});
   const Placement p = OneCx1Medium(empty.allocator, "uuid-a");
   Allocator expected = empty.allocator;
   expected.Commit(p);
 
   RunningDomains running{.connected_uris = {"test:///default"}, .domains = {RunningAs(p, "vm-a")}};
-  const LiveHost live = LoadLiveHost(
-      {.root = root, .state_dir = tmp.path() / "none", .config = {}, .running = running});
+  const LiveHost live = LoadLiveHost({.root = root,
+                                      .state_dir = tmp.path() / "none",
+                                      .config = {},
+                                      .kubelet_config = {},
+                                      .running = running});
   ASSERT_EQ(live.allocator.placements().size(), 1u);
   EXPECT_EQ(live.allocator.HeldCpus(), expected.HeldCpus());
   for (const char* type : {"cx1.medium", "cx1.large", "u1.large"})
@@ -129,8 +135,11 @@ TEST(LiveHost, APinnedDomainMissingFromTheStateIsTakenAsIfTheAgentHadPlacedIt) {
   running.domains[0].pinning.vcpus[0] = CpuSet::Range(0, 3);
   running.domains.push_back(RunningAs(p, "vm-b"));
   running.domains.back().type.reset();
-  const LiveHost vague = LoadLiveHost(
-      {.root = root, .state_dir = tmp.path() / "none", .config = {}, .running = running});
+  const LiveHost vague = LoadLiveHost({.root = root,
+                                       .state_dir = tmp.path() / "none",
+                                       .config = {},
+                                       .kubelet_config = {},
+                                       .running = running});
   EXPECT_TRUE(vague.allocator.placements().empty());
 }
 
@@ -139,8 +148,11 @@ TEST(LiveHost, APinnedDomainMissingFromTheStateIsTakenAsIfTheAgentHadPlacedIt) {
 TEST(LiveHost, ARunningVmsHugepagesAreNeverSubtractedTwice) {
   const kvhost::ScopedTempDir tmp;
   const auto pristine = kvhost::testing::FixturesDir() / kvhost::kIntelHugepages;
-  const LiveHost empty = LoadLiveHost(
-      {.root = pristine, .state_dir = tmp.path() / "none", .config = {}, .running = {}});
+  const LiveHost empty = LoadLiveHost({.root = pristine,
+                                       .state_dir = tmp.path() / "none",
+                                       .config = {},
+                                       .kubelet_config = {},
+                                       .running = {}});
   const Placement p = OneCx1Medium(empty.allocator, "uuid-a");
   ASSERT_EQ(p.hugepages.size(), 1u);
   ASSERT_EQ(p.hugepages[0].pages, 1024u);
@@ -162,12 +174,21 @@ TEST(LiveHost, ARunningVmsHugepagesAreNeverSubtractedTwice) {
   const RunningDomains running{.connected_uris = {"test:///default"},
                                .domains = {RunningAs(p, "vm-a")}};
 
-  const LiveHost listed = LoadLiveHost(
-      {.root = root, .state_dir = tmp.path() / "listed", .config = {}, .running = running});
-  const LiveHost unlisted = LoadLiveHost(
-      {.root = root, .state_dir = tmp.path() / "none", .config = {}, .running = running});
-  const LiveHost state_only =
-      LoadLiveHost({.root = root, .state_dir = tmp.path() / "listed", .config = {}, .running = {}});
+  const LiveHost listed = LoadLiveHost({.root = root,
+                                        .state_dir = tmp.path() / "listed",
+                                        .config = {},
+                                        .kubelet_config = {},
+                                        .running = running});
+  const LiveHost unlisted = LoadLiveHost({.root = root,
+                                          .state_dir = tmp.path() / "none",
+                                          .config = {},
+                                          .kubelet_config = {},
+                                          .running = running});
+  const LiveHost state_only = LoadLiveHost({.root = root,
+                                            .state_dir = tmp.path() / "listed",
+                                            .config = {},
+                                            .kubelet_config = {},
+                                            .running = {}});
   EXPECT_EQ(Count(listed.allocator, "cx1.medium"), want);
   EXPECT_EQ(Count(unlisted.allocator, "cx1.medium"), want);
   EXPECT_EQ(Count(state_only.allocator, "cx1.medium"), want);
@@ -176,8 +197,11 @@ TEST(LiveHost, ARunningVmsHugepagesAreNeverSubtractedTwice) {
 TEST(LiveHost, AStateEntryOfAGoneDomainIsIgnoredWithAWarningUnlessItsLibvirtIsUnreachable) {
   const kvhost::ScopedTempDir tmp;
   const auto root = kvhost::testing::FixturesDir() / kvhost::kIntelHugepages;
-  const LiveHost empty =
-      LoadLiveHost({.root = root, .state_dir = tmp.path() / "none", .config = {}, .running = {}});
+  const LiveHost empty = LoadLiveHost({.root = root,
+                                       .state_dir = tmp.path() / "none",
+                                       .config = {},
+                                       .kubelet_config = {},
+                                       .running = {}});
   Placement p = OneCx1Medium(empty.allocator, "uuid-gone");
   SaveState(tmp.path(), {p});
 
@@ -185,6 +209,7 @@ TEST(LiveHost, AStateEntryOfAGoneDomainIsIgnoredWithAWarningUnlessItsLibvirtIsUn
       {.root = root,
        .state_dir = tmp.path(),
        .config = {},
+       .kubelet_config = {},
        .running = RunningDomains{.connected_uris = {"test:///default"}, .domains = {}}});
   EXPECT_TRUE(gone.allocator.placements().empty());
   EXPECT_EQ(Count(gone.allocator, "cx1.medium"), Count(empty.allocator, "cx1.medium"));
@@ -197,6 +222,7 @@ TEST(LiveHost, AStateEntryOfAGoneDomainIsIgnoredWithAWarningUnlessItsLibvirtIsUn
       {.root = root,
        .state_dir = tmp.path(),
        .config = {},
+       .kubelet_config = {},
        .running = RunningDomains{.connected_uris = {"qemu:///system"}, .domains = {}}});
   EXPECT_EQ(unreachable.allocator.placements().size(), 1u);
 }

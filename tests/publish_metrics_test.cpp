@@ -2,12 +2,11 @@
 // on the output of `kvhost-agent metrics` for every fixture host, and the
 // numbers against the reports they come from.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
 #include <regex>
-
-#include <unistd.h>
 
 #include "agent/publish/metrics.h"
 #include "agent_process_support.h"

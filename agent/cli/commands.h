@@ -72,5 +72,6 @@ void AddPinCommands(CLI::App& app, int& exit_code);
 void AddAuditCommand(CLI::App& app, int& exit_code);
 void AddPublishCommands(CLI::App& app, int& exit_code);
 void AddKubeletConfigCommand(CLI::App& app, int& exit_code);
+void AddQualifyCommand(CLI::App& app, int& exit_code);
 
 }  // namespace kvhost::cli

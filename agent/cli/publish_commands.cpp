@@ -13,6 +13,7 @@
 #include "agent/publish/nfd_labels.h"
 #include "agent/publish/nrt.h"
 #include "agent/publish/proto_yaml.h"
+#include "agent/qualify/history.h"
 #include "agent/report/capacity_report.h"
 #include "agent/report/host_report.h"
 
@@ -41,6 +42,12 @@ v1::NodeReport BuildReport(const PublishOptions& options) {
   *report.mutable_host() = BuildHostReport(host);
   *report.mutable_capacity() = BuildCapacityReport(state, ComputeCapacity(state, catalog),
                                                    ComputeFragmentation(state, catalog), {});
+  const auto history = qualify::ReadHistory(
+      options.state_dir.empty() ? std::filesystem::path(options.root) / "var/lib/kvhost-agent"
+                                : std::filesystem::path(options.state_dir));
+  if (const auto* run = qualify::LastMeasuredRun(history))
+    *report.mutable_last_qualification() = *run;
+  report.set_last_qualified_unix(qualify::LastQualifiedUnix(history));
   auto* stats = report.mutable_stats();
   stats->set_version(KVHOST_VERSION);
   stats->set_refresh_duration_seconds(

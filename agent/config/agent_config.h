@@ -40,6 +40,10 @@ struct AgentConfig {
   // The AlignCPUs gate with the even-parity annotation: the emulator takes a
   // second CPU when one would leave an odd count (off in KubeVirt by default).
   bool kubevirt_align_cpus = false;
+  // rt1 guests only on a host whose last qualifying `qualify` run passed within
+  // this many hours (agent/qualify); off by default.
+  bool require_qualification = false;
+  unsigned qualification_max_age_hours = 24 * 7;
 
   std::string source = "defaults";  // the file it came from
 };

@@ -10,7 +10,7 @@
 namespace kvhost {
 namespace {
 
-constexpr std::array<std::string_view, 10> kKnownKeys = {"reservedCpus",
+constexpr std::array<std::string_view, 12> kKnownKeys = {"reservedCpus",
                                                          "reservedMemoryPerNode",
                                                          "reservedMemoryByNode",
                                                          "dedicatedCpus",
@@ -19,7 +19,9 @@ constexpr std::array<std::string_view, 10> kKnownKeys = {"reservedCpus",
                                                          "gpus",
                                                          "placement",
                                                          "kubevirtCpuAllocationRatio",
-                                                         "kubevirtAlignCpus"};
+                                                         "kubevirtAlignCpus",
+                                                         "requireQualification",
+                                                         "qualificationMaxAgeHours"};
 
 // Every key of a config fits in a few hundred bytes; 64 KiB leaves room for
 // comments while a wrong path (a log, /dev/zero) fails at once.
@@ -80,6 +82,16 @@ class ConfigReader {
               yaml_.Fail(value, "kubevirtCpuAllocationRatio must be at least 1");
           } else if (key == "kubevirtAlignCpus") {
             config_.kubevirt_align_cpus = yaml_.Bool(value, key);
+          } else if (key == "requireQualification") {
+            config_.require_qualification = yaml_.Bool(value, key);
+          } else if (key == "qualificationMaxAgeHours") {
+            const double hours = yaml_.Number(value, key);
+            if (hours < 1 || hours > 24 * 366 || hours != static_cast<unsigned>(hours))
+              yaml_.Fail(value,
+                         "qualificationMaxAgeHours must be a whole number of hours from 1 "
+                         "to 8784, got " +
+                             value.Scalar());
+            config_.qualification_max_age_hours = static_cast<unsigned>(hours);
           }
         });
     CheckReservedAndDedicatedApart();

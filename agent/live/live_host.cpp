@@ -1,11 +1,13 @@
 #include "agent/live/live_host.h"
 
 #include <algorithm>
+#include <ctime>
 #include <set>
 
 #include "agent/host/discover.h"
 #include "agent/kubelet/cpu_manager_state.h"
 #include "agent/live/kubelet_live.h"
+#include "agent/qualify/history.h"
 #include "agent/state/allocation_convert.h"
 #include "agent/state/state_store.h"
 #include "base/errors.h"
@@ -108,6 +110,25 @@ kubevirt::Settings KubeVirtSettings(const AgentConfig& config) {
   return s;
 }
 
+// A qualification running now holds its CPUs like a VM, so nothing is placed
+// (or advertised) there meanwhile. CPUs a VM took since are left to the VM.
+void CommitQualificationHold(const std::filesystem::path& state_dir, LiveHost& live) {
+  const auto cpus = qualify::ReadLiveHold(state_dir);
+  if (!cpus) return;
+  Placement hold;
+  hold.vm = "qualification";
+  hold.instance_type = "oslat";
+  hold.dedicated = true;
+  (*cpus & live.allocator.FreeDedicatedCpus()).ForEach([&](unsigned cpu) {
+    hold.vcpu_cpus.push_back(cpu);
+  });
+  try {
+    if (!hold.vcpu_cpus.empty()) live.allocator.Commit(std::move(hold));
+  } catch (const AllocationConflict& e) {
+    live.warnings.push_back(std::string("qualification hold not applied: ") + e.what());
+  }
+}
+
 }  // namespace
 
 const char* PlacementOwnerName(PlacementOwner owner) {
@@ -137,7 +158,17 @@ LiveHost LoadLiveHostShape(const LiveSources& sources) {
 }
 
 LiveHost LoadLiveHostShape(const LiveSources& sources, HostModel host) {
-  auto resources = std::make_shared<const HostResources>(BuildHostResources(host, sources.config));
+  HostResources built = BuildHostResources(host, sources.config);
+  if (sources.config.require_qualification) {
+    const auto blocker = qualify::QualificationBlocker(
+        qualify::ReadHistory(sources.state_dir), std::time(nullptr),
+        std::chrono::hours(sources.config.qualification_max_age_hours));
+    if (blocker) {
+      built.realtime_blockers.push_back(*blocker);
+      built.realtime_ready = false;
+    }
+  }
+  auto resources = std::make_shared<const HostResources>(std::move(built));
   LiveHost live{.host = std::move(host),
                 .resources = resources,
                 .allocator = Allocator(resources),
@@ -159,7 +190,10 @@ LiveHost LoadLiveHost(const LiveSources& sources) {
 
 LiveHost LoadLiveHost(const LiveSources& sources, HostModel host) {
   LiveHost live = LoadLiveHostShape(sources, std::move(host));
-  if (live.owner.owner == PlacementOwner::kAgent) CommitAgentAllocations(sources, live);
+  if (live.owner.owner == PlacementOwner::kAgent) {
+    CommitAgentAllocations(sources, live);
+    CommitQualificationHold(sources.state_dir, live);
+  }
   return live;
 }
 

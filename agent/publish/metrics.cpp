@@ -108,6 +108,17 @@ void WriteAgent(const v1::NodeReport& report, Writer& w) {
   w.Sample({{"version", report.stats().version()}}, 1);
   w.Family("kvhost_realtime_ready", "gauge", "1 when the host may place realtime (rt1) guests.");
   w.Sample({}, report.host().realtime().ready() ? 1 : 0);
+  if (report.has_last_qualification()) {
+    w.Family("kvhost_rt_max_latency_seconds", "gauge",
+             "Worst OS latency oslat measured per CPU in the last qualification run.");
+    for (const auto& cpu : report.last_qualification().cpus())
+      w.Sample({{"cpu", std::to_string(cpu.cpu())}}, cpu.max_us() / 1e6);
+  }
+  if (report.last_qualified_unix() > 0) {
+    w.Family("kvhost_rt_last_qualified_timestamp_seconds", "gauge",
+             "Start of the last passing realtime qualification on isolated CPUs.");
+    w.Sample({}, static_cast<double>(report.last_qualified_unix()));
+  }
   std::map<bool, unsigned> pinned{{true, 0}, {false, 0}};
   for (const auto& a : report.allocations()) ++pinned[a.dedicated()];
   w.Family("kvhost_pinned_vms", "gauge", "VMs the agent has placed, by CPU kind.");

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <stdexcept>
 
 #include "agent/publish/label_validation.h"
@@ -63,6 +64,11 @@ Labels BuildNodeLabels(const v1::NodeReport& report, const LabelOptions& options
   out[p + "numa-nodes"] = std::to_string(topology.numa_nodes_size());
   out[p + "smt"] = Bool(topology.threads_per_core() > 1);
   out[p + "placement-owner"] = options.placement_owner;
+  if (report.has_last_qualification())
+    out[p + "rt-max-latency-us"] = std::to_string(
+        static_cast<uint64_t>(std::ceil(report.last_qualification().max_latency_us())));
+  if (report.last_qualified_unix() > 0)
+    out[p + "rt-last-qualified"] = std::to_string(report.last_qualified_unix());
   ValidateLabels(out);
   return out;
 }

@@ -1,0 +1,139 @@
+#include "agent/qualify/qualification.h"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "agent/qualify/history.h"
+#include "base/errors.h"
+
+namespace kvhost::qualify {
+namespace {
+
+std::string Rfc3339(std::time_t t) { return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(t)); }
+
+// A private directory for oslat's JSON, removed on every path.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "kvhost-qualify.XXXXXX").string();
+    if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp " + pattern + " failed");
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+std::string Tail(const std::string& text) {
+  return text.size() <= 400 ? text : "..." + text.substr(text.size() - 400);
+}
+
+std::string ExitProblem(const OslatExit& exit, const QualifyJob& job) {
+  switch (exit.how) {
+    case OslatExit::How::kNotStarted:
+      return job.oslat.string() + " not started: " + exit.why;
+    case OslatExit::How::kTimedOut:
+      return job.oslat.string() + " " + exit.why;
+    case OslatExit::How::kSignalled:
+      return fmt::format("{} killed by signal {}: {}", job.oslat.string(), exit.status,
+                         Tail(exit.output));
+    case OslatExit::How::kExited:
+      if (exit.status == 127)
+        return job.oslat.string() + " could not be executed (apt install rt-tests)";
+      if (exit.status != 0)
+        return fmt::format("{} exited {}: {}", job.oslat.string(), exit.status, Tail(exit.output));
+      return "";
+    case OslatExit::How::kStopped:
+      return exit.why;
+  }
+  return "";
+}
+
+// The JSON file when oslat wrote one, else its printed summary.
+OslatOutput ReadOutput(const std::filesystem::path& json_file, const std::string& printed) {
+  std::ifstream in(json_file, std::ios::binary);
+  if (!in) {
+    try {
+      return ParseOslatText(printed);
+    } catch (const FormatError& e) {
+      throw InputError(json_file,
+                       std::string("missing, and oslat's summary unusable: ") + e.what());
+    }
+  }
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  try {
+    return ParseOslatJson(bytes.str());
+  } catch (const FormatError& e) {
+    throw InputError(json_file, e.what());
+  }
+}
+
+void Measure(const QualifyJob& job, const RealtimeReadiness& readiness, const RunControl& control,
+             v1::QualificationRun& run) {
+  const TempDir dir;
+  const OslatInvocation invocation{.oslat = job.oslat,
+                                   .duration_seconds = job.settings.duration_seconds,
+                                   .rtprio = job.settings.rtprio,
+                                   .workload = job.settings.workload,
+                                   .measured = job.choice.measured,
+                                   .main_thread_cpu = job.choice.main_thread_cpu,
+                                   .json_file = dir.path() / "oslat.json",
+                                   .margin = job.margin};
+  const OslatExit exit = RunOslat(invocation, control);
+  if (const std::string problem = ExitProblem(exit, job); !problem.empty())
+    return Abandon(exit.how == OslatExit::How::kStopped ? v1::QUALIFY_CANCELLED : v1::QUALIFY_ERROR,
+                   problem, run);
+  try {
+    Judge(ReadOutput(invocation.json_file, exit.output), invocation.json_file.string(), readiness,
+          run);
+  } catch (const std::exception& e) {
+    Abandon(v1::QUALIFY_ERROR, e.what(), run);
+  }
+}
+
+}  // namespace
+
+std::string PreemptionReason(const CpuSet& run_cpus, const CpuSet& held_by_vms) {
+  if (!run_cpus.Intersects(held_by_vms)) return "";
+  return "a VM needs CPUs " + (run_cpus & held_by_vms).ToList() + ": qualification cancelled";
+}
+
+v1::QualificationRun RunQualification(const QualifyJob& job, const RealtimeReadiness& readiness,
+                                      const RunControl& control) {
+  v1::QualificationRun run = NewRun(job.settings, job.choice);
+  const std::time_t started = std::time(nullptr);
+  run.set_started(Rfc3339(started));
+  run.set_started_unix(started);
+  {
+    // Only qualifying (isolated) CPUs are held: the others are no VM's to lose.
+    std::unique_ptr<CpuHold> hold;
+    try {
+      if (!job.state_dir.empty() && job.choice.qualifying)
+        hold = std::make_unique<CpuHold>(job.state_dir, job.choice.all());
+      Measure(job, readiness, control, run);
+    } catch (const std::exception& e) {
+      Abandon(v1::QUALIFY_ERROR, e.what(), run);
+    }
+  }
+  run.set_ended(Rfc3339(std::time(nullptr)));
+  if (!job.state_dir.empty()) AppendRun(job.state_dir, run);
+  return run;
+}
+
+}  // namespace kvhost::qualify

@@ -52,7 +52,8 @@ AuditDomain Shared(const std::string& name, const CpuSet& pool, unsigned vcpus) 
   return d;
 }
 
-// What libvirt reports once the pinning service applied `p`.
+// What libvirt reports once the pinning service applied `p`, with `p` saved as
+// the domain's allocation.
 AuditDomain FromPlacement(const Placement& p) {
   const InstanceType* found = Seed().Find(p.instance_type);
   if (!found) throw std::invalid_argument("no instance type '" + p.instance_type + "'");
@@ -68,6 +69,7 @@ AuditDomain FromPlacement(const Placement& p) {
   d.isolate_emulator_thread = type.isolate_emulator_thread;
   d.realtime = type.realtime;
   d.numa_span_intended = p.numa_nodes.size() > 1;
+  d.allocation = p;
   return d;
 }
 
@@ -146,7 +148,8 @@ TEST_F(XeonAudit, AllocatorSpanOverNodesIsCleanWhenMarkedIntended) {
 }
 
 TEST_F(XeonAudit, SharedDomainPlacedBeforeADedicatedOneIsFlaggedUntilRepinned) {
-  // The pinning service must re-pin shared domains whenever dedicated CPUs are taken.
+  // The pinning service must re-pin shared domains whenever dedicated CPUs are taken:
+  // both are pinned as allocated, and the saved shared pool is the stale one.
   Allocator a = MakeAllocator(host);
   Placement early_shared = PlaceAndCommit(a, "u1.medium", "u-early");
   AuditDomain dedicated = FromPlacement(PlaceAndCommit(a, "cx1.medium", "cx-late"));
@@ -194,15 +197,29 @@ TEST_F(XeonAudit, OwnEmulatorOnASiblingOfAVcpuIsWrongOnlyForRealtime) {
   EXPECT_TRUE(Audit({cx}).empty()) << Describe(Audit({cx}));
 }
 
+// What the agent allocated to a dedicated domain: vCPU i on vcpu_cpus[i].
+AuditDomain Allocated(AuditDomain d, std::vector<unsigned> vcpu_cpus,
+                      std::optional<unsigned> emulator) {
+  Placement p;
+  p.vm = d.uuid;
+  p.dedicated = true;
+  p.vcpu_cpus = std::move(vcpu_cpus);
+  p.emulator_cpu = emulator;
+  d.allocation = p;
+  return d;
+}
+
 TEST_F(XeonAudit, SharedDomainFloatingOverASiblingOfADedicatedVcpu) {
-  const AuditViolation v =
-      ExpectOnly({Dedicated("a", {1, 2}, 23), Shared("s", CpuSet::Range(3, 7) | Cpus({17}), 2)},
-                 audit_rule::kSmtSiblingShared, "s", "17");
+  // Next to a dedicated domain pinned as allocated, the shared one the agent did not place.
+  const AuditDomain a = Allocated(Dedicated("a", {1, 2}, 23), {1, 2}, 23);
+  const AuditViolation v = ExpectOnly({a, Shared("s", CpuSet::Range(3, 7) | Cpus({17}), 2)},
+                                      audit_rule::kSmtSiblingShared, "s", "17");
   EXPECT_NE(v.fix.find("shared pool"), std::string::npos) << v.fix;
 }
 
-// Without saved allocations nothing says which of two dedicated domains
-// belongs on the CPU: both are named, each with the other.
+// Without saved allocations nothing says which of two domains belongs on the
+// CPU: both are named, each with the other, and the fix lets the operator
+// choose which one to keep.
 void ExpectBothNamed(const std::vector<AuditViolation>& found, const std::string& cpus,
                      const char* rule = audit_rule::kCpuSharedBetweenDomains) {
   ASSERT_EQ(found.size(), 2u) << Describe(found);
@@ -213,6 +230,10 @@ void ExpectBothNamed(const std::vector<AuditViolation>& found, const std::string
     EXPECT_EQ(v.cpus.ToList(), cpus);
     EXPECT_NE(v.detail.find(v.domain == "a" ? "'b'" : "'a'"), std::string::npos) << v.detail;
     EXPECT_NE(v.detail.find("no saved allocation says"), std::string::npos) << v.detail;
+    EXPECT_NE(
+        v.fix.find("run `kvhost-agent pin a` to keep 'a' or `kvhost-agent pin b` to keep 'b'"),
+        std::string::npos)
+        << v.fix;
   }
 }
 
@@ -224,18 +245,6 @@ TEST_F(XeonAudit, AnotherDedicatedVcpuOnASiblingCoreWithoutAllocationsBothAreNam
 TEST_F(XeonAudit, TwoDedicatedDomainsOnOneCpuWithoutAllocationsAreBothNamed) {
   // The emulators on 7 and 23 are siblings: emulator threads may share a core.
   ExpectBothNamed(Audit({Dedicated("a", {1, 2}, 7), Dedicated("b", {2, 3}, 23)}), "2");
-}
-
-// What the agent allocated to a dedicated domain: vCPU i on vcpu_cpus[i].
-AuditDomain Allocated(AuditDomain d, std::vector<unsigned> vcpu_cpus,
-                      std::optional<unsigned> emulator) {
-  Placement p;
-  p.vm = d.uuid;
-  p.dedicated = true;
-  p.vcpu_cpus = std::move(vcpu_cpus);
-  p.emulator_cpu = emulator;
-  d.allocation = p;
-  return d;
 }
 
 TEST_F(XeonAudit, OfTwoOverlappingDedicatedDomainsTheOneThatLeftItsAllocationIsBlamed) {
@@ -286,9 +295,24 @@ TEST_F(XeonAudit, DedicatedEmulatorMovedOntoASharedGuestIsTheDedicatedDomainsFau
   EXPECT_TRUE(Audit({ded, shr}).empty()) << Describe(Audit({ded, shr}));
 }
 
-TEST_F(XeonAudit, SharedDomainFloatingOverDedicatedCpusIsNamedWhateverItsOrder) {
-  ExpectOnly({Shared("s", CpuSet::Range(1, 6), 4), Dedicated("a", {1, 17}, 7)},
-             audit_rule::kCpuSharedBetweenDomains, "s", "1");
+TEST_F(XeonAudit, SharedGuestOverADedicatedDomainWithoutAllocationsBothAreNamed) {
+  // Issue 10: the shared guest may be the one that belongs there (the dedicated
+  // domain was moved onto it by hand); without allocations nothing says which.
+  for (const bool shared_first : {true, false}) {
+    SCOPED_TRACE(shared_first ? "shared first" : "dedicated first");
+    const std::vector<AuditViolation> found =
+        shared_first ? Audit({Shared("a", CpuSet::Range(1, 6), 4), Dedicated("b", {1, 17}, 7)})
+                     : Audit({Dedicated("a", {1, 17}, 7), Shared("b", CpuSet::Range(1, 6), 4)});
+    ExpectBothNamed(found, "1");
+    if (found.size() != 2u) continue;
+    const AuditViolation& shared = found[shared_first ? 0 : 1];
+    const AuditViolation& dedicated = found[shared_first ? 1 : 0];
+    EXPECT_NE(shared.detail.find("(shared) floats over CPUs 1 that dedicated domain"),
+              std::string::npos)
+        << shared.detail;
+    EXPECT_NE(dedicated.detail.find("runs on CPUs 1 that shared domain"), std::string::npos)
+        << dedicated.detail;
+  }
 }
 
 TEST_F(XeonAudit, TwoEmulatorsOnOneCpuWithoutAllocationsAreBothNamed) {

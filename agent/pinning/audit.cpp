@@ -45,6 +45,26 @@ std::string PinFix(const std::string& domain, const std::string& why) {
   return "run `kvhost-agent pin " + domain + "` to " + why;
 }
 
+// How the one at fault gets off the CPUs of `keeper`.
+std::string MoverFix(const DomainCpus& mover, const DomainCpus& keeper) {
+  if (mover.Drifted())
+    return PinFix(mover.name(),
+                  "re-apply its allocation, off the CPUs of " + Quoted(keeper.name()));
+  if (!mover.domain->dedicated)
+    return PinFix(mover.name(), "float it on the shared pool only, off the dedicated CPUs of " +
+                                    Quoted(keeper.name()));
+  return PinFix(mover.name(), "re-place it on cores of its own");
+}
+
+// Without allocations the operator decides: `pin` gives the chosen domain an
+// allocation, after which the audit blames only the other.
+std::string KeepOneFix(const DomainCpus& a, const DomainCpus& b) {
+  return "decide which of the two to keep: run `kvhost-agent pin " + a.name() + "` to keep " +
+         Quoted(a.name()) + " or `kvhost-agent pin " + b.name() + "` to keep " + Quoted(b.name()) +
+         "; the agent allocates the kept one CPUs of its own, and the audit then blames only the "
+         "other";
+}
+
 CpuSet SetOf(const std::vector<unsigned>& ids) {
   CpuSet set;
   for (unsigned id : ids) set.Add(id);
@@ -99,15 +119,25 @@ class Auditor {
         overlap;
     if (overlap.Empty() && siblings.Empty()) return;
     if (const DomainCpus* at_fault = BlamedByAllocations(earlier, later)) {
-      Blame(*at_fault, at_fault == &earlier ? later : earlier, overlap, siblings, "");
+      const DomainCpus& other = at_fault == &earlier ? later : earlier;
+      Blame(*at_fault, other, overlap, siblings, "", MoverFix(*at_fault, other));
+    } else if (!earlier.drift && !later.drift) {
+      // Nothing to compare with: either may be the intruder, whatever their kinds.
+      const std::string why = "; no saved allocation says which one belongs there";
+      const std::string fix = KeepOneFix(earlier, later);
+      Blame(earlier, later, overlap, siblings, why, fix);
+      Blame(later, earlier, overlap, siblings, why, fix);
     } else if (earlier.domain->dedicated != later.domain->dedicated) {
-      // The shared pool never holds a dedicated domain's CPUs.
+      // Both pinned as allocated (or both drifted): a shared pool saved before
+      // the dedicated domain took its CPUs is stale, as the shared pool never
+      // holds a dedicated domain's CPUs.
       const DomainCpus& shared = earlier.domain->dedicated ? later : earlier;
-      Blame(shared, &shared == &earlier ? later : earlier, overlap, siblings, "");
+      const DomainCpus& dedicated = earlier.domain->dedicated ? earlier : later;
+      Blame(shared, dedicated, overlap, siblings, "", MoverFix(shared, dedicated));
     } else {
-      const std::string unknown = "; no saved allocation says which one belongs there";
-      Blame(earlier, later, overlap, siblings, unknown);
-      Blame(later, earlier, overlap, siblings, unknown);
+      const std::string why = earlier.Drifted() ? "" : "; their saved allocations overlap";
+      Blame(earlier, later, overlap, siblings, why, MoverFix(earlier, later));
+      Blame(later, earlier, overlap, siblings, why, MoverFix(later, earlier));
     }
   }
 
@@ -121,16 +151,8 @@ class Auditor {
 
  private:
   void Blame(const DomainCpus& mover, const DomainCpus& keeper, const CpuSet& overlap,
-             const CpuSet& siblings, const std::string& why) {
+             const CpuSet& siblings, const std::string& why, const std::string& fix) {
     const bool floats = !mover.domain->dedicated;
-    const std::string fix = mover.Drifted()
-                                ? PinFix(mover.name(), "re-apply its allocation, off the CPUs of " +
-                                                           Quoted(keeper.name()))
-                            : floats ? PinFix(mover.name(),
-                                              "float it on the shared pool only, off the dedicated "
-                                              "CPUs of " +
-                                                  Quoted(keeper.name()))
-                                     : PinFix(mover.name(), "re-place it on cores of its own");
     const std::string left = mover.Drifted() ? ", having left its allocation" : "";
     if (!overlap.Empty())
       Add(mover, audit_rule::kCpuSharedBetweenDomains, overlap,

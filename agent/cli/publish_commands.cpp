@@ -1,20 +1,18 @@
 // `labels`, `nrt` and `metrics`: what the daemon publishes, printed once for the
 // host as it stands (agent/live: what runs included).
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <iostream>
 
-#include "agent/allocator/capacity.h"
 #include "agent/cli/commands.h"
 #include "agent/publish/feature_file_writer.h"
 #include "agent/publish/metrics.h"
 #include "agent/publish/nfd_labels.h"
 #include "agent/publish/nrt.h"
 #include "agent/publish/proto_yaml.h"
-#include "agent/report/capacity_report.h"
 #include "agent/report/host_report.h"
+#include "agent/report/node_report.h"
 
 namespace kvhost::cli {
 namespace {
@@ -24,31 +22,16 @@ struct PublishOptions : HostOptions {
   std::string prefix = publish::LabelOptions{}.prefix;
 };
 
-std::string HostName() {
-  char name[256] = {};
-  if (gethostname(name, sizeof name - 1) < 0) throw std::runtime_error("gethostname failed");
-  return name;
-}
-
 v1::NodeReport BuildReport(const PublishOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   const LiveHost live = options.LoadLive();
-  const HostModel& host = live.host;
-  const Allocator& state = live.allocator;
-  const Catalog catalog = options.LoadCatalog();
-  v1::NodeReport report;
-  report.set_node_name(options.node_name.empty() ? HostName() : options.node_name);
-  *report.mutable_host() = BuildHostReport(host);
-  *report.mutable_capacity() = BuildCapacityReport(state, ComputeCapacity(state, catalog),
-                                                   ComputeFragmentation(state, catalog), {});
-  auto* stats = report.mutable_stats();
-  stats->set_version(KVHOST_VERSION);
-  stats->set_refresh_duration_seconds(
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  stats->set_published_unix_seconds(
-      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
-  stats->set_refreshes(1);
-  return report;
+  const double took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return BuildNodeReport(
+      live.host, live.allocator, options.LoadCatalog(),
+      {.node_name = options.node_name.empty() ? LocalHostName() : options.node_name,
+       .version = KVHOST_VERSION,
+       .refresh_duration_seconds = took});
 }
 
 std::shared_ptr<PublishOptions> AddCommand(CLI::App& app, const char* name, const char* help) {

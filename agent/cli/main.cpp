@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   kvhost::cli::AddPinCommands(app, exit_code);
   kvhost::cli::AddAuditCommand(app, exit_code);
   kvhost::cli::AddPublishCommands(app, exit_code);
+  kvhost::cli::AddRunCommand(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

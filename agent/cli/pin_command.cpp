@@ -4,9 +4,10 @@
 #include <sstream>
 
 #include "agent/cli/commands.h"
-#include "agent/daemon/self_affinity.h"
-#include "agent/daemon/watch_loop.h"
+#include "agent/control/control_client.h"
 #include "agent/host/discover.h"
+#include "agent/libvirt/connection_set.h"
+#include "agent/pinning/pinner.h"
 #include "agent/report/host_report.h"
 #include "agent/state/allocation_convert.h"
 #include "agent/state/state_lock.h"
@@ -22,10 +23,7 @@ std::vector<const LibvirtConnection*> OpenConnections(ConnectionSet& connections
 
 namespace {
 
-struct PinOptions : HostOptions {
-  std::vector<std::string> connect;
-  bool kubevirt = false;
-  std::string kubevirt_glob = kKubevirtSocketGlob;
+struct PinOptions : HostOptions, ConnectOptions {
   std::string state_dir = "/var/lib/kvhost-agent";
   std::string domain;
   std::string type;
@@ -33,18 +31,13 @@ struct PinOptions : HostOptions {
 
   void AddConnectionOptions(CLI::App* cmd) {
     AddTo(cmd, true);
-    cmd->add_option("--connect", connect, "libvirt URI (repeatable; default qemu:///system)");
-    cmd->add_flag("--kubevirt", kubevirt,
-                  "Also connect to every virt-launcher pod's virtqemud socket");
-    cmd->add_option("--kubevirt-sockets", kubevirt_glob, "Glob of the per-pod sockets")
-        ->capture_default_str();
+    AddConnectFlags(cmd);
     cmd->add_option("--state-dir", state_dir, "Where allocations are kept (state.pb)")
         ->capture_default_str();
   }
   ConnectionSet Connections() const {
-    std::vector<std::string> uris = connect;
-    if (uris.empty() && !kubevirt) uris.push_back("qemu:///system");
-    return ConnectionSet(uris, kubevirt ? std::optional<std::string>(kubevirt_glob) : std::nullopt);
+    return ConnectionSet(Uris(),
+                         kubevirt ? std::optional<std::string>(kubevirt_glob) : std::nullopt);
   }
   // On the real host (root "/") QEMU processes are checked and tuned through /proc;
   // a replayed root is only a model, so nothing there is touched.
@@ -90,6 +83,46 @@ std::string Describe(const PinOutcome& out) {
   return s.str();
 }
 
+std::string DescribeReconcile(const ReconcileReport& r) {
+  std::ostringstream s;
+  auto list = [&](const char* what, const std::vector<std::string>& names) {
+    s << what << " " << names.size();
+    for (const auto& n : names) s << (&n == &names.front() ? ": " : ", ") << n;
+    s << "\n";
+  };
+  if (r.state_was_rebuilt) s << "state file missing or corrupt: rebuilt from libvirt\n";
+  list("kept", r.kept);
+  list("adopted", r.adopted);
+  list("placed", r.placed);
+  list("re-pinned", r.repinned);
+  list("freed", r.freed);
+  for (const auto& p : r.problems) s << "problem: " << p << "\n";
+  return s.str();
+}
+
+std::string DescribePin(const PinOutcome& outcome, bool json) {
+  return json ? ToJson(AllocationFromPlacement(outcome.placement, outcome.uuid, ""))
+              : Describe(outcome);
+}
+
+std::string DescribeUnpin(const std::string& domain, bool unpinned) {
+  return unpinned ? "unpinned " + domain + "\n" : domain + " holds no allocation\n";
+}
+
+// A running daemon owns the allocator: pin, unpin and reconcile ask it over the
+// control socket (config controlSocket). True when it answered (printed here).
+bool AskedTheDaemon(const HostOptions& options, const v1::ControlRequest& request, int& exit_code) {
+  const std::string socket = options.LoadConfig().daemon.control_socket;
+  if (socket.empty()) return false;
+  const auto answer = control::AskDaemon(socket, request);
+  if (!answer) return false;
+  spdlog::info("done by the running daemon ({})", socket);
+  std::cout << answer->output();
+  if (!answer->error().empty()) spdlog::error("{}", answer->error());
+  exit_code = answer->exit_code();
+  return true;
+}
+
 // What pin, unpin and reconcile act through. The lock is declared first: it is
 // taken before the pinner exists and, members being destroyed in reverse,
 // released after it, so no daemon decides allocations while this command does.
@@ -127,24 +160,21 @@ void AddPinCommand(CLI::App& app, int& exit_code) {
   cmd->callback([pin, &exit_code] {
     if (pin->watch == !pin->domain.empty())
       throw CLI::ValidationError("pin", "give either a DOMAIN or --watch");
-    auto host = pin->Host();
-    // The agent's own threads stay on housekeeping CPUs, away from every guest;
-    // bound here, before the session or the watch loop can start a thread.
-    if (pin->watch && !host->reserved.Empty()) BindSelfToCpus(host->reserved);
-    PinSession session(*pin, std::move(host));
-    if (pin->watch) {
-      RunWatchLoop(session.pinner, session.connections, {});  // it opens and reopens them
-      exit_code = 0;
+    if (pin->watch) {  // the old spelling of `run`
+      exit_code = RunDaemonCommand(*pin, *pin, pin->state_dir);
       return;
     }
+    v1::ControlRequest request;
+    request.mutable_pin()->set_domain(pin->domain);
+    request.mutable_pin()->set_type(pin->type);
+    request.set_json(pin->output == "json");
+    if (AskedTheDaemon(*pin, request, exit_code)) return;
+    PinSession session(*pin, pin->Host());
     LogReconcile(session.ConnectAndReconcile(pin->domain));
     std::optional<std::string> type;
     if (!pin->type.empty()) type = pin->type;
     const PinOutcome outcome = session.pinner.PinOnAnyConnection(pin->domain, type);
-    if (pin->output == "json")
-      std::cout << ToJson(AllocationFromPlacement(outcome.placement, outcome.uuid, ""));
-    else
-      std::cout << Describe(outcome);
+    std::cout << DescribePin(outcome, pin->output == "json");
     exit_code = 0;
   });
 }
@@ -156,20 +186,12 @@ void AddReconcileCommand(CLI::App& app, int& exit_code) {
       "Rebuild allocations from the state file and libvirt, re-pin drift, free the gone");
   rec->AddConnectionOptions(rcmd);
   rcmd->callback([rec, &exit_code] {
+    v1::ControlRequest request;
+    request.mutable_reconcile();
+    if (AskedTheDaemon(*rec, request, exit_code)) return;
     PinSession session(*rec, rec->Host());
     const ReconcileReport r = session.ConnectAndReconcile();
-    auto list = [](const char* what, const std::vector<std::string>& names) {
-      std::cout << what << " " << names.size();
-      for (const auto& n : names) std::cout << (&n == &names.front() ? ": " : ", ") << n;
-      std::cout << "\n";
-    };
-    if (r.state_was_rebuilt) std::cout << "state file missing or corrupt: rebuilt from libvirt\n";
-    list("kept", r.kept);
-    list("adopted", r.adopted);
-    list("placed", r.placed);
-    list("re-pinned", r.repinned);
-    list("freed", r.freed);
-    for (const auto& p : r.problems) std::cout << "problem: " << p << "\n";
+    std::cout << DescribeReconcile(r);
     exit_code = r.problems.empty() ? 0 : 3;
   });
 }
@@ -181,17 +203,44 @@ void AddUnpinCommand(CLI::App& app, int& exit_code) {
   unpin->AddConnectionOptions(ucmd);
   ucmd->add_option("domain", unpin->domain, "Domain name or UUID")->required();
   ucmd->callback([unpin, &exit_code] {
+    v1::ControlRequest request;
+    request.mutable_unpin()->set_domain(unpin->domain);
+    if (AskedTheDaemon(*unpin, request, exit_code)) return;
     PinSession session(*unpin, unpin->Host());
     LogReconcile(session.ConnectAndReconcile());
-    if (session.pinner.UnpinOnAnyConnection(unpin->domain))
-      std::cout << "unpinned " << unpin->domain << "\n";
-    else
-      std::cout << unpin->domain << " holds no allocation\n";
+    std::cout << DescribeUnpin(unpin->domain, session.pinner.UnpinOnAnyConnection(unpin->domain));
     exit_code = 0;
   });
 }
 
 }  // namespace
+
+v1::ControlResponse ActForControlRequest(const v1::ControlRequest& request, Pinner& pinner) {
+  v1::ControlResponse response;
+  switch (request.action_case()) {
+    case v1::ControlRequest::kPin: {
+      std::optional<std::string> type;
+      if (!request.pin().type().empty()) type = request.pin().type();
+      response.set_output(
+          DescribePin(pinner.PinOnAnyConnection(request.pin().domain(), type), request.json()));
+      break;
+    }
+    case v1::ControlRequest::kUnpin:
+      response.set_output(DescribeUnpin(request.unpin().domain(),
+                                        pinner.UnpinOnAnyConnection(request.unpin().domain())));
+      break;
+    case v1::ControlRequest::kReconcile: {
+      const ReconcileReport report = pinner.Reconcile();
+      LogReconcile(report);
+      response.set_output(DescribeReconcile(report));
+      response.set_exit_code(report.problems.empty() ? 0 : 3);
+      break;
+    }
+    case v1::ControlRequest::ACTION_NOT_SET:
+      throw std::invalid_argument("the request names no action");
+  }
+  return response;
+}
 
 void AddPinCommands(CLI::App& app, int& exit_code) {
   AddPinCommand(app, exit_code);

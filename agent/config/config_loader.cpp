@@ -5,19 +5,27 @@
 #include <limits>
 
 #include "agent/catalog/quantity.h"
+#include "agent/config/daemon_settings.h"
 #include "agent/yaml/yaml_input.h"
 
 namespace kvhost {
 namespace {
 
-constexpr std::array<std::string_view, 8> kKnownKeys = {"reservedCpus",
-                                                        "reservedMemoryPerNode",
-                                                        "reservedMemoryByNode",
-                                                        "dedicatedCpus",
-                                                        "sharedCpuRatio",
-                                                        "allowNumaSpan",
-                                                        "gpus",
-                                                        "placement"};
+constexpr std::array<std::string_view, 8> kAllocatorKeys = {"reservedCpus",
+                                                            "reservedMemoryPerNode",
+                                                            "reservedMemoryByNode",
+                                                            "dedicatedCpus",
+                                                            "sharedCpuRatio",
+                                                            "allowNumaSpan",
+                                                            "gpus",
+                                                            "placement"};
+
+constexpr auto kKnownKeys = [] {
+  std::array<std::string_view, kAllocatorKeys.size() + kDaemonKeys.size()> keys{};
+  auto end = std::copy(kAllocatorKeys.begin(), kAllocatorKeys.end(), keys.begin());
+  std::copy(kDaemonKeys.begin(), kDaemonKeys.end(), end);
+  return keys;
+}();
 
 // Every key of a config fits in a few hundred bytes; 64 KiB leaves room for
 // comments while a wrong path (a log, /dev/zero) fails at once.
@@ -70,6 +78,8 @@ class ConfigReader {
             ReadGpus(value);
           } else if (key == "placement") {
             config_.placement = Placement(value);
+          } else {
+            ReadDaemonSetting(yaml_, key, value, config_.daemon);
           }
         });
     CheckReservedAndDedicatedApart();

@@ -10,12 +10,15 @@
 
 #include "agent/catalog/instance_type.h"
 #include "agent/config/agent_config.h"
+#include "agent/libvirt/connection_set.h"
 #include "agent/live/live_host.h"
 #include "audit.pb.h"
+#include "control.pb.h"
 
 namespace kvhost {
 class ConnectionSet;
 class LibvirtConnection;
+class Pinner;
 }  // namespace kvhost
 
 namespace kvhost::cli {
@@ -53,6 +56,26 @@ struct HostOptions {
   LiveHost LoadLiveShape() const;
 };
 
+// How pin, unpin, reconcile and run reach libvirt.
+struct ConnectOptions {
+  std::vector<std::string> connect;
+  bool kubevirt = false;
+  std::string kubevirt_glob = kKubevirtSocketGlob;
+
+  // --connect, --kubevirt, --kubevirt-sockets
+  void AddConnectFlags(CLI::App* command);
+  // The URIs to open: --connect, or qemu:///system when neither is given.
+  std::vector<std::string> Uris() const;
+};
+
+// The daemon's side of the control socket: pin, unpin or reconcile with the
+// daemon's pinner, answering what the command would print and exit with.
+v1::ControlResponse ActForControlRequest(const v1::ControlRequest& request, Pinner& pinner);
+
+// `run` (and its old spelling `pin --watch`): the daemon until SIGTERM.
+int RunDaemonCommand(const HostOptions& host, const ConnectOptions& connect,
+                     const std::string& state_dir);
+
 // Opens the set's connections once (a one-shot command does not wait for
 // backoff) and returns the open ones. Throws when none opened: acting on no
 // domain at all would otherwise pass for success.
@@ -73,5 +96,6 @@ void AddAuditCommand(CLI::App& app, int& exit_code);
 void AddPublishCommands(CLI::App& app, int& exit_code);
 void AddKubeletConfigCommand(CLI::App& app, int& exit_code);
 void AddQualifyCommand(CLI::App& app, int& exit_code);
+void AddRunCommand(CLI::App& app, int& exit_code);
 
 }  // namespace kvhost::cli

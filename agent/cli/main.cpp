@@ -71,6 +71,7 @@ int main(int argc, char** argv) {
   kvhost::cli::AddPublishCommands(app, exit_code);
   kvhost::cli::AddKubeletConfigCommand(app, exit_code);
   kvhost::cli::AddQualifyCommand(app, exit_code);
+  kvhost::cli::AddRunCommand(app, exit_code);
   if (const auto unknown = UnknownCommand(app, argc, argv)) {
     std::cerr << *unknown << "\nRun with --help for more information.\n";
     return kUsageExitCode;

@@ -5,14 +5,15 @@
 #include <sstream>
 
 #include "agent/cli/commands.h"
-#include "agent/daemon/self_affinity.h"
-#include "agent/daemon/watch_loop.h"
+#include "agent/control/control_client.h"
 #include "agent/host/discover.h"
 #include "agent/kubelet/container_runtime.h"
 #include "agent/kubelet/cpu_manager_state.h"
+#include "agent/libvirt/connection_set.h"
 #include "agent/libvirt/libvirt_error.h"
 #include "agent/pinning/kubelet_irq_steering.h"
 #include "agent/pinning/live_domains.h"
+#include "agent/pinning/pinner.h"
 #include "agent/report/host_report.h"
 #include "agent/state/allocation_convert.h"
 #include "agent/state/state_lock.h"
@@ -29,27 +30,20 @@ std::vector<const LibvirtConnection*> OpenConnections(ConnectionSet& connections
 
 namespace {
 
-struct PinOptions : HostOptions {
-  bool kubevirt = false;
-  std::string kubevirt_glob = kKubevirtSocketGlob;
+struct PinOptions : HostOptions, ConnectOptions {
   std::string domain;
   std::string type;
   bool watch = false;
 
   void AddConnectionOptions(CLI::App* cmd) {
     AddTo(cmd, true);
-    cmd->add_option("--connect", connect, "libvirt URI (repeatable; default qemu:///system)");
-    cmd->add_flag("--kubevirt", kubevirt,
-                  "Also connect to every virt-launcher pod's virtqemud socket");
-    cmd->add_option("--kubevirt-sockets", kubevirt_glob, "Glob of the per-pod sockets")
-        ->capture_default_str();
+    AddConnectFlags(cmd);
     cmd->add_option("--state-dir", state_dir,
                     "Where allocations are kept (state.pb; default <root>/var/lib/kvhost-agent)");
   }
   ConnectionSet Connections() const {
-    std::vector<std::string> uris = connect;
-    if (uris.empty() && !kubevirt) uris.push_back("qemu:///system");
-    return ConnectionSet(uris, kubevirt ? std::optional<std::string>(kubevirt_glob) : std::nullopt);
+    return ConnectionSet(Uris(),
+                         kubevirt ? std::optional<std::string>(kubevirt_glob) : std::nullopt);
   }
   // On the real host (root "/") QEMU processes are checked and tuned through /proc;
   // a replayed root is only a model, so nothing there is touched.
@@ -154,6 +148,45 @@ std::string Describe(const PinOutcome& out) {
 // command did its work on allocations rebuilt from libvirt, but a decision the
 // agent had saved may have been lost, which an operator should hear about.
 constexpr int kStateRebuiltExitCode = 5;
+std::string DescribeReconcile(const ReconcileReport& r) {
+  std::ostringstream s;
+  auto list = [&](const char* what, const std::vector<std::string>& names) {
+    s << what << " " << names.size();
+    for (const auto& n : names) s << (&n == &names.front() ? ": " : ", ") << n;
+    s << "\n";
+  };
+  if (r.state_was_rebuilt) s << "state file missing or corrupt: rebuilt from libvirt\n";
+  list("kept", r.kept);
+  list("adopted", r.adopted);
+  list("placed", r.placed);
+  list("re-pinned", r.repinned);
+  list("freed", r.freed);
+  for (const auto& p : r.problems) s << "problem: " << p << "\n";
+  return s.str();
+}
+
+std::string DescribePin(const PinOutcome& outcome, bool json) {
+  return json ? ToJson(AllocationFromPlacement(outcome.placement, outcome.uuid, ""))
+              : Describe(outcome);
+}
+
+std::string DescribeUnpin(const std::string& domain, bool unpinned) {
+  return unpinned ? "unpinned " + domain + "\n" : domain + " holds no allocation\n";
+}
+
+// A running daemon owns the allocator: pin, unpin and reconcile ask it over the
+// control socket (config controlSocket). True when it answered (printed here).
+bool AskedTheDaemon(const HostOptions& options, const v1::ControlRequest& request, int& exit_code) {
+  const std::string socket = options.LoadConfig().daemon.control_socket;
+  if (socket.empty()) return false;
+  const auto answer = control::AskDaemon(socket, request);
+  if (!answer) return false;
+  spdlog::info("done by the running daemon ({})", socket);
+  std::cout << answer->output();
+  if (!answer->error().empty()) spdlog::error("{}", answer->error());
+  exit_code = answer->exit_code();
+  return true;
+}
 
 // What pin, unpin and reconcile act through. The lock is declared first: it is
 // taken before the pinner exists and, members being destroyed in reverse,
@@ -293,16 +326,16 @@ void AddPinCommand(CLI::App& app, int& exit_code) {
       exit_code = 0;
       return;
     }
-    auto host = live.resources;
-    // The agent's own threads stay on housekeeping CPUs, away from every guest;
-    // bound here, before the session or the watch loop can start a thread.
-    if (pin->watch && !host->reserved.Empty()) BindSelfToCpus(host->reserved);
-    PinSession session(*pin, std::move(host));
-    if (pin->watch) {
-      RunWatchLoop(session.pinner, session.connections, {});  // it opens and reopens them
-      exit_code = 0;
+    if (pin->watch) {  // the old spelling of `run`
+      exit_code = RunDaemonCommand(*pin, *pin, pin->StateDir().string());
       return;
     }
+    v1::ControlRequest request;
+    request.mutable_pin()->set_domain(pin->domain);
+    request.mutable_pin()->set_type(pin->type);
+    request.set_json(pin->output == "json");
+    if (AskedTheDaemon(*pin, request, exit_code)) return;
+    PinSession session(*pin, live.resources);
     session.Connect();
     const std::string uuid = session.FindDomain(pin->domain);
     // Left unplaced by the reconcile when unknown to the state: it gets its --type next.
@@ -312,10 +345,7 @@ void AddPinCommand(CLI::App& app, int& exit_code) {
     RefuseTypeChange(session.pinner, pin->domain, uuid, type);
     const PinOutcome outcome = session.pinner.PinOnAnyConnection(pin->domain, type);
     session.WarnIfStateWasCorrupt();
-    if (pin->output == "json")
-      std::cout << ToJson(AllocationFromPlacement(outcome.placement, outcome.uuid, ""));
-    else
-      std::cout << Describe(outcome);
+    std::cout << DescribePin(outcome, pin->output == "json");
     exit_code = session.ExitCode();
   });
 }
@@ -335,6 +365,9 @@ void AddReconcileCommand(CLI::App& app, int& exit_code) {
       exit_code = PrintAudit(AuditWhatRuns(*rec, live, OpenConnections(connections)), rec->output);
       return;
     }
+    v1::ControlRequest request;
+    request.mutable_reconcile();
+    if (AskedTheDaemon(*rec, request, exit_code)) return;
     PinSession session(*rec, live.resources);
     session.Connect();
     const ReconcileReport r = session.pinner.Reconcile();
@@ -354,6 +387,9 @@ void AddUnpinCommand(CLI::App& app, int& exit_code) {
   ucmd->callback([unpin, &exit_code] {
     const LiveHost live = unpin->Host();
     if (live.owner.owner == PlacementOwner::kKubelet) RefuseUnderKubelet("unpin", live.owner);
+    v1::ControlRequest request;
+    request.mutable_unpin()->set_domain(unpin->domain);
+    if (AskedTheDaemon(*unpin, request, exit_code)) return;
     PinSession session(*unpin, live.resources);
     session.Connect();
     session.FindDomain(unpin->domain);
@@ -373,6 +409,33 @@ void AddUnpinCommand(CLI::App& app, int& exit_code) {
 }
 
 }  // namespace
+
+v1::ControlResponse ActForControlRequest(const v1::ControlRequest& request, Pinner& pinner) {
+  v1::ControlResponse response;
+  switch (request.action_case()) {
+    case v1::ControlRequest::kPin: {
+      std::optional<std::string> type;
+      if (!request.pin().type().empty()) type = request.pin().type();
+      response.set_output(
+          DescribePin(pinner.PinOnAnyConnection(request.pin().domain(), type), request.json()));
+      break;
+    }
+    case v1::ControlRequest::kUnpin:
+      response.set_output(DescribeUnpin(request.unpin().domain(),
+                                        pinner.UnpinOnAnyConnection(request.unpin().domain())));
+      break;
+    case v1::ControlRequest::kReconcile: {
+      const ReconcileReport report = pinner.Reconcile();
+      LogReconcile(report);
+      response.set_output(DescribeReconcile(report));
+      response.set_exit_code(report.problems.empty() ? 0 : 3);
+      break;
+    }
+    case v1::ControlRequest::ACTION_NOT_SET:
+      throw std::invalid_argument("the request names no action");
+  }
+  return response;
+}
 
 void AddPinCommands(CLI::App& app, int& exit_code) {
   AddPinCommand(app, exit_code);

@@ -1,12 +1,10 @@
 // `labels`, `nrt` and `metrics`: what the daemon publishes, printed once for the
 // host as it stands (agent/live: what runs included).
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <iostream>
 
-#include "agent/allocator/capacity.h"
 #include "agent/cli/commands.h"
 #include "agent/publish/feature_file_writer.h"
 #include "agent/publish/metrics.h"
@@ -14,8 +12,8 @@
 #include "agent/publish/nrt.h"
 #include "agent/publish/proto_yaml.h"
 #include "agent/qualify/history.h"
-#include "agent/report/capacity_report.h"
 #include "agent/report/host_report.h"
+#include "agent/report/node_report.h"
 
 namespace kvhost::cli {
 namespace {
@@ -25,36 +23,21 @@ struct PublishOptions : HostOptions {
   std::string prefix = publish::LabelOptions{}.prefix;
 };
 
-std::string HostName() {
-  char name[256] = {};
-  if (gethostname(name, sizeof name - 1) < 0) throw std::runtime_error("gethostname failed");
-  return name;
-}
-
 v1::NodeReport BuildReport(const PublishOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   const Catalog catalog = options.LoadCatalog();
   const LiveHost live = options.LoadLive(options.ReadRunning(catalog));
-  const HostModel& host = live.host;
-  const Allocator& state = live.allocator;
-  v1::NodeReport report;
-  report.set_node_name(options.node_name.empty() ? HostName() : options.node_name);
-  *report.mutable_host() = BuildHostReport(host);
-  *report.mutable_capacity() = BuildCapacityReport(state, ComputeCapacity(state, catalog),
-                                                   ComputeFragmentation(state, catalog), {});
-  const auto history = qualify::ReadHistory(
-      options.state_dir.empty() ? std::filesystem::path(options.root) / "var/lib/kvhost-agent"
-                                : std::filesystem::path(options.state_dir));
+  const double took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  v1::NodeReport report =
+      BuildNodeReport(live.host, live.allocator, catalog,
+                      {.node_name = options.node_name.empty() ? LocalHostName() : options.node_name,
+                       .version = KVHOST_VERSION,
+                       .refresh_duration_seconds = took});
+  const auto history = qualify::ReadHistory(options.StateDir());
   if (const auto* run = qualify::LastMeasuredRun(history))
     *report.mutable_last_qualification() = *run;
   report.set_last_qualified_unix(qualify::LastQualifiedUnix(history));
-  auto* stats = report.mutable_stats();
-  stats->set_version(KVHOST_VERSION);
-  stats->set_refresh_duration_seconds(
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  stats->set_published_unix_seconds(
-      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
-  stats->set_refreshes(1);
   return report;
 }
 

@@ -2,6 +2,7 @@
 // default and why are in README.md; absent keys keep these defaults.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -15,6 +16,21 @@ namespace kvhost {
 // plain libvirt hosts, kubelet's static CPU/memory managers on KubeVirt
 // hosts; auto picks kubelet when its CPU manager checkpoint says "static".
 enum class PlacementSetting { kAuto, kAgent, kKubelet };
+
+// What `kvhost-agent run` publishes and where (CONFIG.md "Daemon keys").
+struct DaemonSettings {
+  // How often the volatile facts (hugepage pools, isolation, online CPUs) are re-read.
+  std::chrono::milliseconds refresh_interval{10000};
+  // node-feature-discovery `local` source file; empty: not written.
+  std::string feature_file = "/etc/kubernetes/node-feature-discovery/features.d/kvhost-agent";
+  // NodeResourceTopology YAML; empty: not written.
+  std::string nrt_file = "/var/lib/kvhost-agent/noderesourcetopology.yaml";
+  // Loopback address and port of the read-only HTTP API; empty: off.
+  std::string api_address = "127.0.0.1";
+  unsigned short api_port = 9478;
+  std::string control_socket = "/run/kvhost-agent/control.sock";
+  std::string node_name;  // empty: the hostname
+};
 
 struct AgentConfig {
   // Housekeeping CPUs: never dedicated, never counted for shared guests; the
@@ -44,6 +60,7 @@ struct AgentConfig {
   // this many hours (agent/qualify); off by default.
   bool require_qualification = false;
   unsigned qualification_max_age_hours = 24 * 7;
+  DaemonSettings daemon;
 
   std::string source = "defaults";  // the file it came from
 };

@@ -5,23 +5,31 @@
 #include <limits>
 
 #include "agent/catalog/quantity.h"
+#include "agent/config/daemon_settings.h"
 #include "agent/yaml/yaml_input.h"
 
 namespace kvhost {
 namespace {
 
-constexpr std::array<std::string_view, 12> kKnownKeys = {"reservedCpus",
-                                                         "reservedMemoryPerNode",
-                                                         "reservedMemoryByNode",
-                                                         "dedicatedCpus",
-                                                         "sharedCpuRatio",
-                                                         "allowNumaSpan",
-                                                         "gpus",
-                                                         "placement",
-                                                         "kubevirtCpuAllocationRatio",
-                                                         "kubevirtAlignCpus",
-                                                         "requireQualification",
-                                                         "qualificationMaxAgeHours"};
+constexpr std::array<std::string_view, 12> kAllocatorKeys = {"reservedCpus",
+                                                             "reservedMemoryPerNode",
+                                                             "reservedMemoryByNode",
+                                                             "dedicatedCpus",
+                                                             "sharedCpuRatio",
+                                                             "allowNumaSpan",
+                                                             "gpus",
+                                                             "placement",
+                                                             "kubevirtCpuAllocationRatio",
+                                                             "kubevirtAlignCpus",
+                                                             "requireQualification",
+                                                             "qualificationMaxAgeHours"};
+
+constexpr auto kKnownKeys = [] {
+  std::array<std::string_view, kAllocatorKeys.size() + kDaemonKeys.size()> keys{};
+  auto end = std::copy(kAllocatorKeys.begin(), kAllocatorKeys.end(), keys.begin());
+  std::copy(kDaemonKeys.begin(), kDaemonKeys.end(), end);
+  return keys;
+}();
 
 // Every key of a config fits in a few hundred bytes; 64 KiB leaves room for
 // comments while a wrong path (a log, /dev/zero) fails at once.
@@ -92,6 +100,8 @@ class ConfigReader {
                          "to 8784, got " +
                              value.Scalar());
             config_.qualification_max_age_hours = static_cast<unsigned>(hours);
+          } else {
+            ReadDaemonSetting(yaml_, key, value, config_.daemon);
           }
         });
     CheckReservedAndDedicatedApart();

@@ -9,15 +9,6 @@
 namespace kvhost {
 namespace {
 
-// nr_cpu_ids as the kernel counts it, to resolve "N" in command-line cpulists.
-unsigned NrCpuIds(const SysfsRoot& root, const CpuTopology& cpu) {
-  if (auto possible = root.ReadCpuListOptional("sys/devices/system/cpu/possible");
-      possible && !possible->Empty())
-    return static_cast<unsigned>(possible->Last()) + 1;
-  int last = (cpu.online | cpu.offline).Last();
-  return last < 0 ? 0 : static_cast<unsigned>(last) + 1;
-}
-
 // hwloc reads a garbage or empty cpu/online as "CPU 0 only" and carries on;
 // a one-CPU host would then be advertised. The boot CPU is always online.
 void RequireOnlineCpus(const SysfsRoot& root) {
@@ -49,6 +40,14 @@ void RequirePoolsWithinNodeMemory(const SysfsRoot& root, const HostModel& host) 
 }
 
 }  // namespace
+
+unsigned NrCpuIds(const SysfsRoot& root, const CpuTopology& cpu) {
+  if (auto possible = root.ReadCpuListOptional("sys/devices/system/cpu/possible");
+      possible && !possible->Empty())
+    return static_cast<unsigned>(possible->Last()) + 1;
+  int last = (cpu.online | cpu.offline).Last();
+  return last < 0 ? 0 : static_cast<unsigned>(last) + 1;
+}
 
 HostModel DiscoverHost(const std::filesystem::path& root_dir) {
   const SysfsRoot root(root_dir);

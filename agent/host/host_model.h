@@ -8,9 +8,9 @@
 
 #include "cpu/cpu_topology.h"
 #include "cpu/isolation.h"
-#include "realtime/readiness.h"
 #include "hugepages/hugepage_inventory.h"
 #include "numa/numa_topology.h"
+#include "realtime/readiness.h"
 
 namespace kvhost {
 

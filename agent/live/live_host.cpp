@@ -176,11 +176,6 @@ LiveHost LoadLiveHostShape(const LiveSources& sources, HostModel host) {
                 .kubelet = std::nullopt,
                 .warnings = {}};
   live.warnings = live.host.warnings;
-  if (live.owner.owner == PlacementOwner::kKubelet) {
-    live.kubelet = LoadKubeletConfig(sources.root, sources.kubelet_config);
-    live.allocator.UseKubeletPlacement(
-        LoadKubeletHost(sources.root, live.host, *live.kubelet, KubeVirtSettings(sources.config)));
-  }
   return live;
 }
 
@@ -193,6 +188,11 @@ LiveHost LoadLiveHost(const LiveSources& sources, HostModel host) {
   if (live.owner.owner == PlacementOwner::kAgent) {
     CommitAgentAllocations(sources, live);
     CommitQualificationHold(sources.state_dir, live);
+  } else {
+    // kubelet places: its config and checkpoints are what runs.
+    live.kubelet = LoadKubeletConfig(sources.root, sources.kubelet_config);
+    live.allocator.UseKubeletPlacement(
+        LoadKubeletHost(sources.root, live.host, *live.kubelet, KubeVirtSettings(sources.config)));
   }
   return live;
 }

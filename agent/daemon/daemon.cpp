@@ -1,0 +1,278 @@
+#include "agent/daemon/daemon.h"
+
+#include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <memory>
+
+#include "agent/config/config_loader.h"
+#include "agent/control/control_server.h"
+#include "agent/daemon/publisher.h"
+#include "agent/daemon/self_affinity.h"
+#include "agent/daemon/watch_loop.h"
+#include "agent/host/discover.h"
+#include "agent/host/host_refresh.h"
+#include "agent/live/live_host.h"
+#include "agent/report/host_report.h"
+#include "agent/report/node_report.h"
+#include "agent/state/allocation_convert.h"
+#include "agent/state/state_lock.h"
+
+namespace kvhost {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+double SecondsSince(SteadyClock::time_point start) {
+  return std::chrono::duration<double>(SteadyClock::now() - start).count();
+}
+
+class Daemon {
+ public:
+  explicit Daemon(const DaemonOptions& options)
+      : options_(options),
+        config_(LoadConfig()),
+        catalog_(options.load_catalog()),
+        connections_(options.connect, options.kubevirt_glob) {}
+
+  int Run() {
+    Discover();
+    owner_ = ChoosePlacementOwner(options_.root, config_);
+    spdlog::info("placement owner: {} ({})", PlacementOwnerName(owner_.owner), owner_.why);
+    // Before any thread starts (libvirt's loop): every thread inherits this.
+    if (!resources_->reserved.Empty()) BindSelfToCpus(resources_->reserved);
+    publisher_ = std::make_unique<Publisher>(io_, config_.daemon, PlacementOwnerName(owner_.owner));
+    if (owner_.owner == PlacementOwner::kAgent) StartPinning();
+    WaitForStop();
+    WaitForReload();
+    StartWatchdog();
+    boost::asio::post(io_, [this] { Tick(); });
+    io_.run();
+    control_.reset();
+    watch_.reset();  // libvirt's loop thread stops before the pinner goes
+    return 0;
+  }
+
+ private:
+  AgentConfig LoadConfig() const {
+    return options_.config_path.empty() ? LoadAgentConfig()
+                                        : LoadAgentConfig(options_.config_path, true);
+  }
+
+  void Discover() {
+    const auto start = SteadyClock::now();
+    host_ = DiscoverHost(options_.root);
+    for (const auto& w : host_.warnings) spdlog::warn("{}", w);
+    resources_ = std::make_shared<const HostResources>(BuildHostResources(host_, config_));
+    last_refresh_seconds_ = SecondsSince(start);
+  }
+
+  void StartPinning() {
+    lock_ = std::make_unique<StateLock>(options_.state_dir);
+    pinner_ = NewPinner();
+    watch_options_.on_reconcile = [this](const ReconcileReport&) { Publish(); };
+    watch_options_.on_event_handled = [this](const std::string&) { Publish(); };
+    watch_ = std::make_unique<LibvirtWatch>(io_, *pinner_, connections_, watch_options_);
+    StartControlSocket();
+  }
+
+  // One process owns the allocator: the CLI's pin, unpin and reconcile come
+  // here while the daemon runs, and act on this pinner between events.
+  void StartControlSocket() {
+    const std::filesystem::path path = config_.daemon.control_socket;
+    if (path.empty() || !options_.control_handler) return;
+    std::error_code ec;
+    if (std::filesystem::create_directories(path.parent_path(),
+                                            ec))  // by hand; systemd: RuntimeDirectory
+      std::filesystem::permissions(path.parent_path(), std::filesystem::perms::owner_all, ec);
+    control_ = std::make_unique<control::Server>(
+        io_, control::ServerOptions{.path = path}, [this](const v1::ControlRequest& request) {
+          const auto response = options_.control_handler(request, *pinner_);
+          Publish();
+          return response;
+        });
+    spdlog::info("control socket {}", path.string());
+  }
+
+  std::unique_ptr<Pinner> NewPinner() const {
+    auto pinner = std::make_unique<Pinner>(resources_, catalog_, StateStore(options_.state_dir));
+    // Only on the real host are QEMU processes checked and tuned through /proc.
+    std::error_code ec;
+    if (std::filesystem::equivalent(options_.root, "/", ec)) pinner->SetLocalRoot("/");
+    return pinner;
+  }
+
+  void WaitForStop() {
+    stop_signals_.async_wait([this](const boost::system::error_code& ec, int signal) {
+      if (ec) return;
+      spdlog::info("signal {}: stopping", signal);
+      sd_notify(0, "STOPPING=1");
+      io_.stop();
+    });
+  }
+
+  void WaitForReload() {
+    reload_signal_.async_wait([this](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      Reload();
+      WaitForReload();
+    });
+  }
+
+  // systemd restarts a unit whose pings stop (WatchdogSec); half the period
+  // leaves room for one late tick.
+  void StartWatchdog() {
+    uint64_t usec = 0;
+    if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0) return;
+    watchdog_period_ = std::chrono::microseconds(usec / 2);
+    PingWatchdog();
+  }
+
+  void PingWatchdog() {
+    sd_notify(0, "WATCHDOG=1");
+    watchdog_timer_.expires_after(watchdog_period_);
+    watchdog_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) PingWatchdog();
+    });
+  }
+
+  void Tick() {
+    if (watch_) Guarded("libvirt", [this] { watch_->Refresh(); });
+    Guarded("refresh", [this] { RefreshHost(); });
+    Guarded("publish", [this] { Publish(); });
+    refresh_timer_.expires_after(config_.daemon.refresh_interval);
+    refresh_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) Tick();
+    });
+  }
+
+  template <class Step>
+  static void Guarded(const char* what, Step step) {
+    try {
+      step();
+    } catch (const std::exception& e) {
+      spdlog::error("{}: {}", what, e.what());
+    }
+  }
+
+  // The cheap path: only what moves while the host runs. The allocator is
+  // rebuilt when a fact it counts changed; hwloc runs again only on hotplug.
+  void RefreshHost() {
+    const auto start = SteadyClock::now();
+    HostModel next = host_;
+    if (RefreshVolatileFacts(next) == HostRefresh::kHotplug) {
+      spdlog::info("online CPUs changed: rediscovering the host");
+      Rediscover();
+      return;
+    }
+    const bool changed =
+        BuildHostReport(next).SerializeAsString() != BuildHostReport(host_).SerializeAsString();
+    host_ = std::move(next);
+    last_refresh_seconds_ = SecondsSince(start);
+    ++refreshes_;
+    if (!changed) return;
+    spdlog::info("hugepage pools or isolation changed: recounting");
+    RebuildAllocator();
+  }
+
+  void Rediscover() {
+    Discover();
+    ++refreshes_;
+    RebuildAllocator();
+  }
+
+  void RebuildAllocator() {
+    resources_ = std::make_shared<const HostResources>(BuildHostResources(host_, config_));
+    if (!watch_) return;
+    pinner_ = NewPinner();
+    watch_->ReplacePinner(*pinner_);  // reconciles, which publishes
+  }
+
+  // SIGHUP: a new config (a bad one keeps the old), then a full rediscovery.
+  void Reload() {
+    spdlog::info("SIGHUP: reloading the config and rediscovering the host");
+    try {
+      AgentConfig next = LoadConfig();
+      const bool publish_changed = !SamePublishing(next.daemon, config_.daemon);
+      config_ = std::move(next);
+      if (publish_changed) {
+        publisher_.reset();  // frees the API port before the new one binds
+        publisher_ =
+            std::make_unique<Publisher>(io_, config_.daemon, PlacementOwnerName(owner_.owner));
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("SIGHUP: keeping the running config: {}", e.what());
+    }
+    Guarded("catalog", [this] { catalog_ = options_.load_catalog(); });
+    Guarded("rediscovery", [this] { Rediscover(); });
+    Guarded("publish", [this] { Publish(); });
+  }
+
+  static bool SamePublishing(const DaemonSettings& a, const DaemonSettings& b) {
+    return a.feature_file == b.feature_file && a.nrt_file == b.nrt_file &&
+           a.api_address == b.api_address && a.api_port == b.api_port &&
+           a.refresh_interval == b.refresh_interval;
+  }
+
+  void Publish() {
+    if (!publisher_) return;
+    std::vector<v1::Allocation> allocations;
+    std::unique_ptr<Allocator> unheld;  // kubelet mode: the agent holds nothing
+    if (pinner_)
+      for (const auto& [uuid, vm] : pinner_->vms())
+        allocations.push_back(AllocationFromPlacement(vm.placement, uuid, vm.uri));
+    else
+      unheld = std::make_unique<Allocator>(resources_);
+    const Allocator& state = pinner_ ? pinner_->allocator() : *unheld;
+    const std::string node_name =
+        config_.daemon.node_name.empty() ? LocalHostName() : config_.daemon.node_name;
+    const v1::NodeReport report =
+        BuildNodeReport(host_, state, catalog_,
+                        {.node_name = node_name,
+                         .version = options_.version,
+                         .refresh_duration_seconds = last_refresh_seconds_,
+                         .refreshes = refreshes_},
+                        allocations);
+    publisher_->Publish(report);
+    sd_notifyf(0, "STATUS=%s", StatusLine(report, allocations.size()).c_str());
+    if (ready_) return;
+    ready_ = true;
+    sd_notify(0, "READY=1");
+    spdlog::info("published; ready");
+    if (options_.on_ready) options_.on_ready(connections_.Open());
+  }
+
+  const DaemonOptions& options_;
+  AgentConfig config_;
+  Catalog catalog_;
+  HostModel host_;
+  std::shared_ptr<const HostResources> resources_;
+  OwnerChoice owner_;
+  boost::asio::io_context io_;
+  boost::asio::signal_set stop_signals_{io_, SIGINT, SIGTERM};
+  boost::asio::signal_set reload_signal_{io_, SIGHUP};
+  boost::asio::steady_timer refresh_timer_{io_};
+  boost::asio::steady_timer watchdog_timer_{io_};
+  std::chrono::microseconds watchdog_period_{0};
+  std::unique_ptr<Publisher> publisher_;
+  std::unique_ptr<StateLock> lock_;  // agent mode: one process decides allocations
+  ConnectionSet connections_;
+  std::unique_ptr<Pinner> pinner_;
+  WatchOptions watch_options_;
+  std::unique_ptr<LibvirtWatch> watch_;
+  std::unique_ptr<control::Server> control_;
+  uint64_t refreshes_ = 1;
+  double last_refresh_seconds_ = 0;
+  bool ready_ = false;
+};
+
+}  // namespace
+
+int RunDaemon(const DaemonOptions& options) { return Daemon(options).Run(); }
+
+}  // namespace kvhost

@@ -1,0 +1,78 @@
+#include "agent/daemon/publisher.h"
+
+#include <spdlog/spdlog.h>
+
+#include <set>
+
+#include "agent/publish/nfd_labels.h"
+#include "agent/publish/nrt.h"
+#include "agent/publish/proto_yaml.h"
+#include "base/atomic_file.h"
+
+namespace kvhost {
+namespace {
+
+// Labels expire this many refresh periods after a write, so a dead agent's
+// labels vanish within a minute or so; at least NFD's own 60 s rescan.
+constexpr int kExpiryRefreshPeriods = 6;
+constexpr std::chrono::seconds kMinExpiryWindow{60};
+
+}  // namespace
+
+Publisher::Publisher(boost::asio::io_context& io, const DaemonSettings& settings,
+                     std::string placement_owner)
+    : placement_owner_(std::move(placement_owner)), nrt_path_(settings.nrt_file) {
+  if (!settings.feature_file.empty()) {
+    const auto window = std::max<publish::Clock::duration>(
+        kMinExpiryWindow, settings.refresh_interval * kExpiryRefreshPeriods);
+    features_.emplace(
+        publish::FeatureFileOptions{.path = settings.feature_file, .expiry_window = window});
+  }
+  if (!settings.api_address.empty())
+    api_ = std::make_unique<publish::ApiServer>(
+        io, publish::ApiOptions{.address = settings.api_address, .port = settings.api_port});
+}
+
+void Publisher::Publish(const v1::NodeReport& report) {
+  if (features_) {
+    try {
+      const auto labels = publish::BuildNodeLabels(
+          report, {.prefix = publish::LabelOptions{}.prefix, .placement_owner = placement_owner_});
+      if (features_->Publish(labels, publish::Clock::now())) {
+        ++files_written_;
+        spdlog::debug("wrote {}", features_->options().path.string());
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("labels: {}", e.what());
+    }
+  }
+  if (!nrt_path_.empty()) WriteNrt(report);
+  if (api_)
+    api_->Publish(
+        std::make_shared<const publish::ApiDocuments>(publish::RenderApiDocuments(report)));
+}
+
+void Publisher::WriteNrt(const v1::NodeReport& report) {
+  try {
+    const std::string text = publish::ToYaml(publish::BuildNodeResourceTopology(report));
+    if (text == last_nrt_) return;
+    const std::filesystem::path path(nrt_path_);
+    WriteFileAtomically(path, text, "." + path.filename().string() + ".tmp");
+    last_nrt_ = text;
+    ++files_written_;
+  } catch (const std::exception& e) {
+    spdlog::error("NodeResourceTopology: {}", e.what());
+  }
+}
+
+std::string StatusLine(const v1::NodeReport& report, size_t pinned) {
+  std::string line;
+  std::set<std::string> series_seen;
+  for (const auto& type : report.capacity().instance_types()) {
+    if (!type.dedicated() || !series_seen.insert(type.series()).second) continue;
+    line += type.name() + ":" + std::to_string(type.count()) + " ";
+  }
+  return line + "pinned:" + std::to_string(pinned);
+}
+
+}  // namespace kvhost

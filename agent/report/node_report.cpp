@@ -1,0 +1,38 @@
+#include "agent/report/node_report.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <stdexcept>
+
+#include "agent/allocator/capacity.h"
+#include "agent/report/capacity_report.h"
+#include "agent/report/host_report.h"
+
+namespace kvhost {
+
+v1::NodeReport BuildNodeReport(const HostModel& host, const Allocator& state,
+                               const Catalog& catalog, const NodeReportStats& stats,
+                               const std::vector<v1::Allocation>& allocations) {
+  v1::NodeReport report;
+  report.set_node_name(stats.node_name);
+  *report.mutable_host() = BuildHostReport(host);
+  *report.mutable_capacity() = BuildCapacityReport(state, ComputeCapacity(state, catalog),
+                                                   ComputeFragmentation(state, catalog), {});
+  for (const auto& allocation : allocations) *report.add_allocations() = allocation;
+  auto* out = report.mutable_stats();
+  out->set_version(stats.version);
+  out->set_refresh_duration_seconds(stats.refresh_duration_seconds);
+  out->set_published_unix_seconds(
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
+  out->set_refreshes(stats.refreshes);
+  return report;
+}
+
+std::string LocalHostName() {
+  char name[256] = {};
+  if (gethostname(name, sizeof name - 1) < 0) throw std::runtime_error("gethostname failed");
+  return name;
+}
+
+}  // namespace kvhost

@@ -1,0 +1,34 @@
+// The one NodeReport every publisher composes (labels, NRT, metrics, the API):
+// host, capacity and allocations from one allocator, so the CLI's `labels`
+// and the daemon's file cannot say different things about the same host.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "agent/allocator/allocator.h"
+#include "agent/catalog/instance_type.h"
+#include "agent/host/host_model.h"
+#include "publish.pb.h"
+
+namespace kvhost {
+
+struct NodeReportStats {
+  std::string node_name;
+  std::string version;
+  double refresh_duration_seconds = 0;  // what it took to learn the host this time
+  uint64_t refreshes = 1;
+};
+
+// Pure: the model and the allocator in, the report out (stamped with the wall
+// clock). `allocations`: what the caller knows of each VM the allocator holds
+// (the daemon's pinner; one-shot commands leave it empty).
+v1::NodeReport BuildNodeReport(const HostModel& host, const Allocator& state,
+                               const Catalog& catalog, const NodeReportStats& stats,
+                               const std::vector<v1::Allocation>& allocations = {});
+
+// This machine's hostname: the node name when none is configured.
+std::string LocalHostName();
+
+}  // namespace kvhost

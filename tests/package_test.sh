@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The .deb `./dev package` builds: CPack from the build dir, unpacked with
+# dpkg-deb -x; every file where Debian expects it, the default config a
+# conffile that the binary in the package accepts, and the runtime
+# dependencies named in the control file (dpkg-shlibdeps).
+# Usage: package_test.sh BUILD_DIR FIXTURE_ROOT
+set -euo pipefail
+build=$1 fixture=$2
+command -v dpkg-deb >/dev/null || { echo "dpkg-deb missing: skipped"; exit 77; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+(cd "$work" && cpack -G DEB --config "$build/CPackConfig.cmake" -B "$work/out") \
+  >"$work/cpack.log" 2>&1 || { cat "$work/cpack.log"; fail "cpack"; }
+deb=$(ls "$work"/out/kvhost-agent_*.deb) || fail "no kvhost-agent_*.deb in $(ls "$work/out")"
+dpkg-deb -x "$deb" "$work/root"
+for f in usr/bin/kvhost-agent usr/lib/systemd/system/kvhost-agent.service \
+         etc/kvhost-agent/config.yaml usr/share/doc/kvhost-agent/README.md \
+         usr/share/doc/kvhost-agent/CONFIG.md usr/share/doc/kvhost-agent/examples/kvhost-agent.conf; do
+  [ -f "$work/root/$f" ] || fail "$f missing from the package"
+done
+[ -x "$work/root/usr/bin/kvhost-agent" ] || fail "the binary is not executable"
+grep -q '^ExecStart=/usr/bin/kvhost-agent run' "$work/root/usr/lib/systemd/system/kvhost-agent.service" \
+  || fail "the unit does not start /usr/bin/kvhost-agent run"
+# The packaged default config is what the packaged binary reads.
+"$work/root/usr/bin/kvhost-agent" labels --root "$fixture" --node-name n \
+  --config "$work/root/etc/kvhost-agent/config.yaml" >/dev/null || fail "the default config is refused"
+
+info=$(dpkg-deb -I "$deb")
+echo "$info" | sed -n '/Package:/,$p'
+depends=$(echo "$info" | sed -n 's/^ Depends: //p')
+[ -n "$depends" ] || fail "no Depends: line"
+for lib in libvirt0 libhwloc libnuma1 libprotobuf libsystemd0 libyaml-cpp libspdlog libc6 libstdc++6; do
+  echo "$depends" | grep -q "$lib" || fail "Depends does not name $lib: $depends"
+done
+dpkg-deb -I "$deb" conffiles | grep -qx /etc/kvhost-agent/config.yaml || fail "config.yaml is not a conffile"
+echo "1 passed, 0 failed"

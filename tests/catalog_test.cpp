@@ -118,7 +118,7 @@ TEST(BuiltinCatalog, Gn1MatchesTheGpuTypesCozystackShips) {
   }
 }
 
-TEST(YamlCatalog, ReadsCozystackGpuTypesAndSkipsItsPreferences) {
+TEST(YamlCatalog, ReadsCozystackGpuTypesAndIgnoresItsPreferences) {
   const auto path = TestDataFile("cozystack-extra-instancetypes.yaml");
   const Catalog catalog = LoadCatalogYaml(path);
   std::vector<std::string> names;

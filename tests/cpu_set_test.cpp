@@ -280,7 +280,7 @@ TEST(ParseIsolcpus, NResolvesToTheLastCpu) {
   EXPECT_EQ(ParseIsolcpus("N", 8, warnings).cpus.ToList(), "7");
 }
 
-TEST(ParseIsolcpus, UnknownFlagWarnsAndIsSkippedLikeTheKernelDoes) {
+TEST(ParseIsolcpus, UnknownFlagWarnsAndIsIgnoredLikeTheKernelDoes) {
   std::vector<std::string> warnings;
   const Isolcpus iso = ParseIsolcpus("bogus,1-3", 8, warnings);
   ASSERT_EQ(warnings.size(), 1u);

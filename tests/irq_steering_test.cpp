@@ -88,7 +88,7 @@ TEST_F(FakeProcIrq, PlanWritesNothing) {
 // (CAP_DAC_OVERRIDE), a directory in its place fails the read (EISDIR) and a
 // FIFO blocks it, so neither reaches the write. The refusal is therefore
 // injected at the write, through the same writer the real path uses.
-TEST_F(FakeProcIrq, KernelRefusalsAreSkippedNotErrors) {
+TEST_F(FakeProcIrq, KernelRefusalsArePassedOverNotErrors) {
   const std::map<unsigned, int> refusals = {{8, EIO}, {24, EINVAL}};
   const IrqAffinityWriter managed_irqs = [&](const fs::path& file, const std::string& list) {
     for (const auto& [irq, error] : refusals)
@@ -113,7 +113,7 @@ TEST_F(FakeProcIrq, KernelRefusalsAreSkippedNotErrors) {
 // 2000 (beyond its range of -1000..1000) with EINVAL at write(). Linked in as
 // an IRQ's smp_affinity_list, it takes the real writer's path end to end.
 // The value is set to 0 first and put back after; a refused write changes nothing.
-TEST(KernelRefusedWrite, RealProcFileRefusingTheWriteIsSkipped) {
+TEST(KernelRefusedWrite, RealProcFileRefusingTheWriteIsPassedOver) {
   const fs::path oom_file = "/proc/self/oom_score_adj";
   std::string original;
   std::getline(std::ifstream(oom_file), original);
@@ -154,7 +154,7 @@ TEST_F(FakeProcIrq, UnexpectedWriteFailurePutsMovedIrqsBackAndNamesTheFile) {
   for (const auto& [irq, list] : kInitialAffinities) EXPECT_EQ(Affinity(irq), list + "\n") << irq;
 }
 
-TEST_F(FakeProcIrq, RestoreSkipsIrqsWhoseDeviceWentAway) {
+TEST_F(FakeProcIrq, RestoreLeavesOutIrqsWhoseDeviceWentAway) {
   const IrqSteeringResult result = SteerIrqsAway(root, kVmCpus, kHousekeeping);
   fs::remove_all(tree.path() / "proc/irq/8");  // device unplugged while the VM ran
 

@@ -15,6 +15,16 @@
 namespace kvhost {
 namespace {
 
+// The loader in agent mode with the default config, as the CLI calls it.
+LiveHost Load(const std::filesystem::path& root, const std::filesystem::path& state_dir,
+              std::optional<RunningDomains> running = std::nullopt) {
+  return LoadLiveHost({.root = root,
+                       .state_dir = state_dir,
+                       .config = {},
+                       .kubelet_config = {},
+                       .running = std::move(running)});
+}
+
 unsigned Count(const Allocator& state, const std::string& type) {
   return CountFits(state, *testing::TestCatalog().Find(type)).count;
 }
@@ -22,11 +32,7 @@ unsigned Count(const Allocator& state, const std::string& type) {
 TEST(LiveHost, StateFileAllocationsAreTakenAndCapacityDropsByExactlyThem) {
   const kvhost::ScopedTempDir tmp;
   const auto root = kvhost::testing::FixturesDir() / kvhost::kIntelHugepages;
-  const LiveHost empty = LoadLiveHost({.root = root,
-                                       .state_dir = tmp.path() / "none",
-                                       .config = {},
-                                       .kubelet_config = {},
-                                       .running = {}});
+  const LiveHost empty = Load(root, tmp.path() / "none");
   EXPECT_EQ(empty.owner.owner, PlacementOwner::kAgent);
   const unsigned before = Count(empty.allocator, "u1.large");
   ASSERT_GT(before, 2u);
@@ -39,8 +45,7 @@ TEST(LiveHost, StateFileAllocationsAreTakenAndCapacityDropsByExactlyThem) {
     *saved.add_allocations() = AllocationFromPlacement(p, vm, "test:///default");
   StateStore(tmp.path()).Save(saved);
 
-  const LiveHost busy = LoadLiveHost(
-      {.root = root, .state_dir = tmp.path(), .config = {}, .kubelet_config = {}, .running = {}});
+  const LiveHost busy = Load(root, tmp.path());
   EXPECT_EQ(busy.allocator.placements().size(), 2u);
   EXPECT_EQ(Count(busy.allocator, "u1.large"), Count(placing, "u1.large"));
   EXPECT_LT(Count(busy.allocator, "u1.large"), before);
@@ -50,11 +55,7 @@ TEST(LiveHost, ADamagedStateFileIsAnErrorNamingItNotAnEmptyHost) {
   const kvhost::ScopedTempDir tmp;
   kvhost::WriteFile(tmp.path() / "state.pb", "not a state file");
   try {
-    LoadLiveHost({.root = kvhost::testing::FixturesDir() / kvhost::kIntelHugepages,
-                  .state_dir = tmp.path(),
-                  .config = {},
-                  .kubelet_config = {},
-                  .running = {}});
+    Load(kvhost::testing::FixturesDir() / kvhost::kIntelHugepages, tmp.path());
     FAIL() << "a damaged state file was taken as an empty host";
   } catch (const InputError& e) {
     EXPECT_NE(std::string(e.what()).find("state.pb"), std::string::npos) << e.what();
@@ -109,21 +110,13 @@ void SaveState(const std::filesystem::path& dir, const std::vector<Placement>& p
 TEST(LiveHost, APinnedDomainMissingFromTheStateIsTakenAsIfTheAgentHadPlacedIt) {
   const kvhost::ScopedTempDir tmp;
   const auto root = kvhost::testing::FixturesDir() / kvhost::kIntelHugepages;
-  const LiveHost empty = LoadLiveHost({.root = root,
-                                       .state_dir = tmp.path() / "none",
-                                       .config = {},
-                                       .kubelet_config = {},
-                                       .running = {}});
+  const LiveHost empty = Load(root, tmp.path() / "none");
   const Placement p = OneCx1Medium(empty.allocator, "uuid-a");
   Allocator expected = empty.allocator;
   expected.Commit(p);
 
   RunningDomains running{.connected_uris = {"test:///default"}, .domains = {RunningAs(p, "vm-a")}};
-  const LiveHost live = LoadLiveHost({.root = root,
-                                      .state_dir = tmp.path() / "none",
-                                      .config = {},
-                                      .kubelet_config = {},
-                                      .running = running});
+  const LiveHost live = Load(root, tmp.path() / "none", running);
   ASSERT_EQ(live.allocator.placements().size(), 1u);
   EXPECT_EQ(live.allocator.HeldCpus(), expected.HeldCpus());
   for (const char* type : {"cx1.medium", "cx1.large", "u1.large"})
@@ -135,11 +128,7 @@ TEST(LiveHost, APinnedDomainMissingFromTheStateIsTakenAsIfTheAgentHadPlacedIt) {
   running.domains[0].pinning.vcpus[0] = CpuSet::Range(0, 3);
   running.domains.push_back(RunningAs(p, "vm-b"));
   running.domains.back().type.reset();
-  const LiveHost vague = LoadLiveHost({.root = root,
-                                       .state_dir = tmp.path() / "none",
-                                       .config = {},
-                                       .kubelet_config = {},
-                                       .running = running});
+  const LiveHost vague = Load(root, tmp.path() / "none", running);
   EXPECT_TRUE(vague.allocator.placements().empty());
 }
 
@@ -148,11 +137,7 @@ TEST(LiveHost, APinnedDomainMissingFromTheStateIsTakenAsIfTheAgentHadPlacedIt) {
 TEST(LiveHost, ARunningVmsHugepagesAreNeverSubtractedTwice) {
   const kvhost::ScopedTempDir tmp;
   const auto pristine = kvhost::testing::FixturesDir() / kvhost::kIntelHugepages;
-  const LiveHost empty = LoadLiveHost({.root = pristine,
-                                       .state_dir = tmp.path() / "none",
-                                       .config = {},
-                                       .kubelet_config = {},
-                                       .running = {}});
+  const LiveHost empty = Load(pristine, tmp.path() / "none");
   const Placement p = OneCx1Medium(empty.allocator, "uuid-a");
   ASSERT_EQ(p.hugepages.size(), 1u);
   ASSERT_EQ(p.hugepages[0].pages, 1024u);
@@ -174,21 +159,9 @@ TEST(LiveHost, ARunningVmsHugepagesAreNeverSubtractedTwice) {
   const RunningDomains running{.connected_uris = {"test:///default"},
                                .domains = {RunningAs(p, "vm-a")}};
 
-  const LiveHost listed = LoadLiveHost({.root = root,
-                                        .state_dir = tmp.path() / "listed",
-                                        .config = {},
-                                        .kubelet_config = {},
-                                        .running = running});
-  const LiveHost unlisted = LoadLiveHost({.root = root,
-                                          .state_dir = tmp.path() / "none",
-                                          .config = {},
-                                          .kubelet_config = {},
-                                          .running = running});
-  const LiveHost state_only = LoadLiveHost({.root = root,
-                                            .state_dir = tmp.path() / "listed",
-                                            .config = {},
-                                            .kubelet_config = {},
-                                            .running = {}});
+  const LiveHost listed = Load(root, tmp.path() / "listed", running);
+  const LiveHost unlisted = Load(root, tmp.path() / "none", running);
+  const LiveHost state_only = Load(root, tmp.path() / "listed");
   EXPECT_EQ(Count(listed.allocator, "cx1.medium"), want);
   EXPECT_EQ(Count(unlisted.allocator, "cx1.medium"), want);
   EXPECT_EQ(Count(state_only.allocator, "cx1.medium"), want);
@@ -197,20 +170,12 @@ TEST(LiveHost, ARunningVmsHugepagesAreNeverSubtractedTwice) {
 TEST(LiveHost, AStateEntryOfAGoneDomainIsIgnoredWithAWarningUnlessItsLibvirtIsUnreachable) {
   const kvhost::ScopedTempDir tmp;
   const auto root = kvhost::testing::FixturesDir() / kvhost::kIntelHugepages;
-  const LiveHost empty = LoadLiveHost({.root = root,
-                                       .state_dir = tmp.path() / "none",
-                                       .config = {},
-                                       .kubelet_config = {},
-                                       .running = {}});
+  const LiveHost empty = Load(root, tmp.path() / "none");
   Placement p = OneCx1Medium(empty.allocator, "uuid-gone");
   SaveState(tmp.path(), {p});
 
-  const LiveHost gone = LoadLiveHost(
-      {.root = root,
-       .state_dir = tmp.path(),
-       .config = {},
-       .kubelet_config = {},
-       .running = RunningDomains{.connected_uris = {"test:///default"}, .domains = {}}});
+  const LiveHost gone =
+      Load(root, tmp.path(), RunningDomains{.connected_uris = {"test:///default"}, .domains = {}});
   EXPECT_TRUE(gone.allocator.placements().empty());
   EXPECT_EQ(Count(gone.allocator, "cx1.medium"), Count(empty.allocator, "cx1.medium"));
   ASSERT_FALSE(gone.warnings.empty());
@@ -218,12 +183,8 @@ TEST(LiveHost, AStateEntryOfAGoneDomainIsIgnoredWithAWarningUnlessItsLibvirtIsUn
       << gone.warnings.back();
 
   // Only qemu:///system answered: no news of test:///default is not death.
-  const LiveHost unreachable = LoadLiveHost(
-      {.root = root,
-       .state_dir = tmp.path(),
-       .config = {},
-       .kubelet_config = {},
-       .running = RunningDomains{.connected_uris = {"qemu:///system"}, .domains = {}}});
+  const LiveHost unreachable =
+      Load(root, tmp.path(), RunningDomains{.connected_uris = {"qemu:///system"}, .domains = {}});
   EXPECT_EQ(unreachable.allocator.placements().size(), 1u);
 }
 

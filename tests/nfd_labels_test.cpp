@@ -150,7 +150,7 @@ TEST(NfdFeatureFile, RewritesOnlyOnChangeOrWhenHalfTheExpiryWindowIsGone) {
   fs::remove_all(dir);
 }
 
-TEST(NfdFeatureFile, RefusesNamesNfdIgnoresAndFilesNfdSkips) {
+TEST(NfdFeatureFile, RefusesNamesAndFilesNfdWouldNotRead) {
   EXPECT_THROW(FeatureFileWriter({.path = "/tmp/.hidden"}), std::invalid_argument);
   const fs::path dir = TempDir("big");
   FeatureFileWriter writer({.path = dir / "kvhost-agent"});

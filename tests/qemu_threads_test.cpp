@@ -147,7 +147,7 @@ TEST(QemuThreadsFakeProc, ReadsNamesCpusAndScheduling) {
   EXPECT_EQ(threads[2].rt_priority, 42);
 }
 
-TEST(QemuThreadsFakeProc, ThreadWhoseFilesAreGoneIsSkipped) {
+TEST(QemuThreadsFakeProc, ThreadWhoseFilesAreGoneIsPassedOver) {
   ScratchDir root;
   WriteFakeThread(root, 100, 100, "qemu-kvm", "0-3", SCHED_OTHER, 0);
   // Listed, then gone before its files were read: an empty task directory,

@@ -197,7 +197,7 @@ TEST(QualifyRun, SigtermToTheCliStopsOslatKeepsTheRunCancelledAndExits6) {
   EXPECT_EQ(history.runs(0).error(), "stopped by SIGTERM");
 }
 
-TEST(QualifyRun, AutoOnAFixtureRootTakesFreeIsolatedCpusAndSkipsThoseVmsHold) {
+TEST(QualifyRun, AutoOnAFixtureRootTakesFreeIsolatedCpusAndLeavesThoseVmsHold) {
   const ScopedTempDir tmp;
   const auto root = testing::FixturesDir() / kPmemIsolated;
   const LiveHost empty = Load(root, tmp.path() / "none");

@@ -100,7 +100,7 @@ TEST(CpuChoice, MainThreadOnFirstCpuAndItsSiblingsNotMeasured) {
   EXPECT_FALSE(choice.main_thread_shares_cpu);
 }
 
-TEST(CpuChoice, AutoSkipsWhatVmsHoldAndRefusesWhenNothingIsLeft) {
+TEST(CpuChoice, AutoLeavesWhatVmsHoldAndRefusesWhenNothingIsLeft) {
   const CpuSet isolated = ParseCpuList("2-3,6-7");
   const CpuChoice left = ChooseCpus(Smt(4), isolated, ParseCpuList("3"), {});
   EXPECT_EQ(left.main_thread_cpu, 2u);

@@ -4,6 +4,9 @@
 // sockets; promtool as in publish_metrics_test.
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <thread>
+
 #include "agent/publish/feature_file.h"
 #include "allocator_support.h"
 #include "base/cpu_set.h"
@@ -194,6 +197,22 @@ RunResult Cli(const std::vector<std::string>& words) {
   return RunProcess(argv);
 }
 
+// A CLI call the daemon answers. When the answer never comes, the failure
+// carries what the daemon logged and where each of its threads waits.
+RunResult AskRunningDaemon(const ChildProcess& daemon, const std::function<std::string()>& log,
+                           const std::vector<std::string>& words) {
+  RunResult r = Cli(words);
+  if (r.err.find("(test: killed after") == std::string::npos) return r;
+  r.err += "--- daemon log\n" + log();
+  const auto stacks =
+      RunProcess({"/bin/sh", "-c",
+                  "command -v gdb >/dev/null && gdb -p " + std::to_string(daemon.pid()) +
+                      " -batch -ex 'thread apply all bt' 2>&1 | grep -E '^(#|Thread)'"},
+                 {}, 30s);
+  r.err += "--- daemon threads\n" + stacks.out;
+  return r;
+}
+
 TEST_F(DaemonTest, CliPinUnpinAndReconcileGoThroughTheRunningDaemon) {
   auto daemon = Start();
   const fs::path socket = scratch.path() / "control.sock";
@@ -203,22 +222,44 @@ TEST_F(DaemonTest, CliPinUnpinAndReconcileGoThroughTheRunningDaemon) {
   const std::string placed = ReadFile(features());
   // The daemon holds the state lock: acting directly would fail; through the
   // socket, the daemon's pinner acts and republishes.
-  const auto unpin = Cli({"unpin", "kv-cx1", "--config", config().string()});
+  const auto daemon_log = [this] { return Log(); };
+  const auto unpin =
+      AskRunningDaemon(*daemon, daemon_log, {"unpin", "kv-cx1", "--config", config().string()});
   EXPECT_TRUE(unpin.end.Exited(0)) << unpin.Describe();
   EXPECT_EQ(unpin.out, "unpinned kv-cx1\n");
   EXPECT_NE(unpin.err.find("done by the running daemon"), std::string::npos) << unpin.err;
   EXPECT_NE(Labels().labels, publish::ParseFeatureFile(placed, publish::Clock::now()).labels)
       << "two dedicated cores came back: the labels say so before the CLI returns";
-  const auto pin = Cli({"pin", "kv-cx1", "--config", config().string()});
+  const auto pin =
+      AskRunningDaemon(*daemon, daemon_log, {"pin", "kv-cx1", "--config", config().string()});
   EXPECT_TRUE(pin.end.Exited(0)) << pin.Describe();
   EXPECT_NE(pin.out.find("pinned kv-cx1 as cx1"), std::string::npos) << pin.out;
   EXPECT_EQ(Labels().labels, publish::ParseFeatureFile(placed, publish::Clock::now()).labels);
-  const auto reconcile = Cli({"reconcile", "--config", config().string()});
+  const auto reconcile =
+      AskRunningDaemon(*daemon, daemon_log, {"reconcile", "--config", config().string()});
   EXPECT_NE(reconcile.out.find("kept "), std::string::npos) << reconcile.Describe();
-  const auto missing = Cli({"unpin", "no-such-vm", "--config", config().string()});
+  const auto missing =
+      AskRunningDaemon(*daemon, daemon_log, {"unpin", "no-such-vm", "--config", config().string()});
   EXPECT_FALSE(missing.end.Exited(0));
-  EXPECT_NE(missing.err.find("no-such-vm"), std::string::npos) << missing.err;
+  EXPECT_NE(missing.err.find("no-such-vm"), std::string::npos) << missing.Describe();
   EXPECT_FALSE(Ended(*daemon)) << "a failed request is an answer, not a crash";
+}
+
+// The notify socket is read only now and then here, as a busy manager might:
+// the kernel queues 10 datagrams (net.unix.max_dgram_qlen) and then blocks
+// sd_notify. A STATUS line sent at every refresh (200 ms) filled that queue in
+// 2 s and froze the event loop; repeats are not sent, so the daemon answers.
+TEST_F(DaemonTest, AnUnreadNotifySocketDoesNotStallTheDaemon) {
+  auto daemon = Start();
+  ASSERT_TRUE(notify.Received("READY=1")) << Log();
+  std::this_thread::sleep_for(3s);  // 15 refreshes, nothing read
+  const auto reconcile = RunProcess(
+      {std::getenv("KVHOST_AGENT"), "reconcile", "--config", config().string()}, {}, 20s);
+  EXPECT_NE(reconcile.out.find("kept "), std::string::npos) << reconcile.Describe() << Log();
+  size_t status_lines = 0;
+  for (const auto& m : notify.Messages()) status_lines += m.rfind("STATUS=", 0) == 0;
+  EXPECT_LE(status_lines, 2u) << "STATUS is repeated although nothing changed";
+  EXPECT_TRUE(daemon->Stop(SIGTERM).Exited(0));
 }
 
 TEST_F(DaemonTest, ControlSocketRefusesBadFramesAndOtherUsers) {

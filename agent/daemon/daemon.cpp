@@ -239,12 +239,21 @@ class Daemon {
                          .refreshes = refreshes_},
                         allocations);
     publisher_->Publish(report);
-    sd_notifyf(0, "STATUS=%s", StatusLine(report, allocations.size()).c_str());
+    NotifyStatus(StatusLine(report, allocations.size()));
     if (ready_) return;
     ready_ = true;
     sd_notify(0, "READY=1");
     spdlog::info("published; ready");
     if (options_.on_ready) options_.on_ready(connections_.Open());
+  }
+
+  // sd_notify blocks while the manager's queue is full (net.unix.max_dgram_qlen,
+  // 10 by default), so a line repeated at every refresh could stall the event
+  // loop behind a slow reader: STATUS goes out only when it changes.
+  void NotifyStatus(const std::string& line) {
+    if (line == last_status_) return;
+    sd_notifyf(0, "STATUS=%s", line.c_str());
+    last_status_ = line;
   }
 
   const DaemonOptions& options_;
@@ -269,6 +278,7 @@ class Daemon {
   uint64_t refreshes_ = 1;
   double last_refresh_seconds_ = 0;
   bool ready_ = false;
+  std::string last_status_;
 };
 
 }  // namespace

@@ -34,7 +34,7 @@ struct DaemonSettings {
 
 // The daemon's own qualification runs (CONFIG.md "Qualification schedule"):
 // oslat on the free isolated CPUs every `interval`, cancelled when a VM needs them.
-struct QualifySchedule {
+struct QualifyScheduleSettings {
   std::chrono::seconds interval{0};  // 0: off
   std::chrono::seconds duration{60};
   double threshold_us = 20;     // as `qualify --threshold-us`
@@ -71,7 +71,7 @@ struct AgentConfig {
   bool require_qualification = false;
   unsigned qualification_max_age_hours = 24 * 7;
   DaemonSettings daemon;
-  QualifySchedule qualify_schedule;
+  QualifyScheduleSettings qualify_schedule;
 
   std::string source = "defaults";  // the file it came from
 };

@@ -33,7 +33,7 @@ seconds WholeSeconds(const YamlFieldReader& yaml, const YAML::Node& value, const
 }  // namespace
 
 void ReadQualifyScheduleSetting(const YamlFieldReader& yaml, const std::string& key,
-                                const YAML::Node& value, QualifySchedule& schedule) {
+                                const YAML::Node& value, QualifyScheduleSettings& schedule) {
   if (key == "qualifyInterval") {
     const std::string text = yaml.Text(value, key);
     if (text == "off" || text.empty()) {
@@ -60,7 +60,7 @@ void ReadQualifyScheduleSetting(const YamlFieldReader& yaml, const std::string& 
   }
 }
 
-void CheckQualifySchedule(const YamlFieldReader& yaml, const QualifySchedule& schedule,
+void CheckQualifySchedule(const YamlFieldReader& yaml, const QualifyScheduleSettings& schedule,
                           unsigned duration_line) {
   if (schedule.interval.count() == 0 || schedule.duration < schedule.interval) return;
   yaml.Fail(duration_line, "qualifyDuration " + std::to_string(schedule.duration.count()) +

@@ -16,11 +16,11 @@ inline constexpr std::array<std::string_view, 5> kQualifyScheduleKeys = {
 
 // Reads one of kQualifyScheduleKeys into `schedule`; fails through `yaml` naming the line.
 void ReadQualifyScheduleSetting(const YamlFieldReader& yaml, const std::string& key,
-                                const YAML::Node& value, QualifySchedule& schedule);
+                                const YAML::Node& value, QualifyScheduleSettings& schedule);
 
 // A duration longer than the interval never leaves room for the next run;
 // fails naming the config when the two keys disagree.
-void CheckQualifySchedule(const YamlFieldReader& yaml, const QualifySchedule& schedule,
+void CheckQualifySchedule(const YamlFieldReader& yaml, const QualifyScheduleSettings& schedule,
                           unsigned duration_line);
 
 }  // namespace kvhost

@@ -76,20 +76,20 @@ TEST(DaemonConfig, BadValuesNameTheLineAndTheRule) {
 }
 
 TEST(DaemonConfig, QualificationScheduleIsOffByDefaultAndEveryKeyIsRead) {
-  const QualifySchedule off = ParseAgentConfigYaml("", "config.yaml").qualify_schedule;
+  const QualifyScheduleSettings off = ParseAgentConfigYaml("", "config.yaml").qualify_schedule;
   EXPECT_EQ(off.interval, 0s) << "no scheduled run unless asked";
   EXPECT_EQ(off.duration, 60s);
   EXPECT_EQ(off.threshold_us, 20);
   EXPECT_EQ(off.workload, "no");
   EXPECT_EQ(off.rtprio, 1u);
-  const QualifySchedule on = ParseAgentConfigYaml(
-                                 "qualifyInterval: 6h\n"
-                                 "qualifyDuration: 5m\n"
-                                 "qualifyThresholdUs: 40\n"
-                                 "qualifyWorkload: memmove\n"
-                                 "qualifyRtprio: 2\n",
-                                 "config.yaml")
-                                 .qualify_schedule;
+  const QualifyScheduleSettings on = ParseAgentConfigYaml(
+                                         "qualifyInterval: 6h\n"
+                                         "qualifyDuration: 5m\n"
+                                         "qualifyThresholdUs: 40\n"
+                                         "qualifyWorkload: memmove\n"
+                                         "qualifyRtprio: 2\n",
+                                         "config.yaml")
+                                         .qualify_schedule;
   EXPECT_EQ(on.interval, 6h);
   EXPECT_EQ(on.duration, 5min);
   EXPECT_EQ(on.threshold_us, 40);

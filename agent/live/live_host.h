@@ -18,9 +18,12 @@
 #include "agent/host/host_model.h"
 #include "agent/kubelet/kubelet_config.h"
 #include "agent/live/running_domains.h"
-#include "qualify.pb.h"
 
 namespace kvhost {
+
+namespace v1 {
+class QualificationHistory;  // qualify.proto
+}
 
 // Who places dedicated VMs on this host.
 enum class PlacementOwner {

@@ -56,7 +56,8 @@ TEST(DaemonConfig, DurationsReadAsGoWritesThem) {
   EXPECT_EQ(ParseDuration("1.5s"), 1500ms);
   EXPECT_EQ(ParseDuration("2m"), 120s);
   EXPECT_EQ(ParseDuration("30"), 30s);
-  EXPECT_EQ(ParseDuration("10h"), std::nullopt);
+  EXPECT_EQ(ParseDuration("10h"), 10h);
+  EXPECT_EQ(ParseDuration("10d"), std::nullopt);
   EXPECT_EQ(ParseDuration("-1s"), std::nullopt);
   EXPECT_EQ(ParseDuration("soon"), std::nullopt);
 }
@@ -71,6 +72,49 @@ TEST(DaemonConfig, BadValuesNameTheLineAndTheRule) {
   EXPECT_NE(ErrorOf("apiListen: 127.0.0.1:99999\n").find("ADDRESS:PORT"), std::string::npos);
   EXPECT_NE(ErrorOf("apiListen: 127.0.0.1\n").find("ADDRESS:PORT"), std::string::npos);
   EXPECT_NE(ErrorOf("refreshIntervall: 10s\n").find("did you mean 'refreshInterval'"),
+            std::string::npos);
+}
+
+TEST(DaemonConfig, QualificationScheduleIsOffByDefaultAndEveryKeyIsRead) {
+  const QualifyScheduleSettings off = ParseAgentConfigYaml("", "config.yaml").qualify_schedule;
+  EXPECT_EQ(off.interval, 0s) << "no scheduled run unless asked";
+  EXPECT_EQ(off.duration, 60s);
+  EXPECT_EQ(off.threshold_us, 20);
+  EXPECT_EQ(off.workload, "no");
+  EXPECT_EQ(off.rtprio, 1u);
+  const QualifyScheduleSettings on = ParseAgentConfigYaml(
+                                         "qualifyInterval: 6h\n"
+                                         "qualifyDuration: 5m\n"
+                                         "qualifyThresholdUs: 40\n"
+                                         "qualifyWorkload: memmove\n"
+                                         "qualifyRtprio: 2\n",
+                                         "config.yaml")
+                                         .qualify_schedule;
+  EXPECT_EQ(on.interval, 6h);
+  EXPECT_EQ(on.duration, 5min);
+  EXPECT_EQ(on.threshold_us, 40);
+  EXPECT_EQ(on.workload, "memmove");
+  EXPECT_EQ(on.rtprio, 2u);
+  EXPECT_EQ(ParseAgentConfigYaml("qualifyInterval: \"off\"\n", "c").qualify_schedule.interval, 0s);
+}
+
+TEST(DaemonConfig, BadQualificationScheduleNamesTheLineAndTheRule) {
+  EXPECT_EQ(ErrorOf("\nqualifyInterval: 5m\n"),
+            "config.yaml:2: qualifyInterval must be a whole number of seconds from 1h to 744h "
+            "(\"90s\", \"30m\", \"6h\"), got '5m'");
+  EXPECT_NE(ErrorOf("qualifyDuration: 1.5s\n").find("whole number of seconds from 1s to 12h"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("qualifyDuration: 13h\n").find("1s to 12h"), std::string::npos);
+  EXPECT_EQ(ErrorOf("qualifyInterval: 1h\nqualifyDuration: 2h\n"),
+            "config.yaml:2: qualifyDuration 7200s must be shorter than qualifyInterval 3600s");
+  EXPECT_NE(ErrorOf("qualifyThresholdUs: 0\n").find("above 0 and at most 10000"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("qualifyThresholdUs: 20000\n").find("above 0 and at most 10000"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf("qualifyWorkload: memcpy\n").find("must be no or memmove"), std::string::npos);
+  EXPECT_NE(ErrorOf("qualifyRtprio: 0\n").find("from 1 to 99"), std::string::npos);
+  EXPECT_NE(ErrorOf("qualifyRtprio: 100\n"), "no error");
+  EXPECT_NE(ErrorOf("qualifyIntervall: 6h\n").find("did you mean 'qualifyInterval'"),
             std::string::npos);
 }
 

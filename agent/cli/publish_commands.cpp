@@ -29,16 +29,12 @@ v1::NodeReport BuildReport(const PublishOptions& options) {
   const LiveHost live = options.LoadLive(options.ReadRunning(catalog));
   const double took =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  v1::NodeReport report =
-      BuildNodeReport(live.host, live.allocator, catalog,
-                      {.node_name = options.node_name.empty() ? LocalHostName() : options.node_name,
-                       .version = KVHOST_VERSION,
-                       .refresh_duration_seconds = took});
-  const auto history = qualify::ReadHistory(options.StateDir());
-  if (const auto* run = qualify::LastMeasuredRun(history))
-    *report.mutable_last_qualification() = *run;
-  report.set_last_qualified_unix(qualify::LastQualifiedUnix(history));
-  return report;
+  return BuildNodeReport(
+      live.host, live.allocator, catalog,
+      {.node_name = options.node_name.empty() ? LocalHostName() : options.node_name,
+       .version = KVHOST_VERSION,
+       .refresh_duration_seconds = took},
+      qualify::ReadHistory(options.StateDir()));
 }
 
 std::shared_ptr<PublishOptions> AddCommand(CLI::App& app, const char* name, const char* help) {

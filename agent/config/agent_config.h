@@ -32,6 +32,16 @@ struct DaemonSettings {
   std::string node_name;  // empty: the hostname
 };
 
+// The daemon's own qualification runs (CONFIG.md "Qualification schedule"):
+// oslat on the free isolated CPUs every `interval`, cancelled when a VM needs them.
+struct QualifyScheduleSettings {
+  std::chrono::seconds interval{0};  // 0: off
+  std::chrono::seconds duration{60};
+  double threshold_us = 20;     // as `qualify --threshold-us`
+  std::string workload = "no";  // no | memmove
+  unsigned rtprio = 1;
+};
+
 struct AgentConfig {
   // Housekeeping CPUs: never dedicated, never counted for shared guests; the
   // agent's own threads run here. nullopt: the first physical core of each NUMA
@@ -61,6 +71,7 @@ struct AgentConfig {
   bool require_qualification = false;
   unsigned qualification_max_age_hours = 24 * 7;
   DaemonSettings daemon;
+  QualifyScheduleSettings qualify_schedule;
 
   std::string source = "defaults";  // the file it came from
 };

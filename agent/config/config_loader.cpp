@@ -6,6 +6,7 @@
 
 #include "agent/catalog/quantity.h"
 #include "agent/config/daemon_settings.h"
+#include "agent/config/qualify_schedule_settings.h"
 #include "agent/yaml/yaml_input.h"
 
 namespace kvhost {
@@ -25,9 +26,12 @@ constexpr std::array<std::string_view, 12> kAllocatorKeys = {"reservedCpus",
                                                              "qualificationMaxAgeHours"};
 
 constexpr auto kKnownKeys = [] {
-  std::array<std::string_view, kAllocatorKeys.size() + kDaemonKeys.size()> keys{};
+  std::array<std::string_view,
+             kAllocatorKeys.size() + kDaemonKeys.size() + kQualifyScheduleKeys.size()>
+      keys{};
   auto end = std::copy(kAllocatorKeys.begin(), kAllocatorKeys.end(), keys.begin());
-  std::copy(kDaemonKeys.begin(), kDaemonKeys.end(), end);
+  end = std::copy(kDaemonKeys.begin(), kDaemonKeys.end(), end);
+  std::copy(kQualifyScheduleKeys.begin(), kQualifyScheduleKeys.end(), end);
   return keys;
 }();
 
@@ -100,11 +104,16 @@ class ConfigReader {
                          "to 8784, got " +
                              value.Scalar());
             config_.qualification_max_age_hours = static_cast<unsigned>(hours);
+          } else if (key.starts_with("qualify")) {
+            ReadQualifyScheduleSetting(yaml_, key, value, config_.qualify_schedule);
+            if (key == "qualifyDuration" || key == "qualifyInterval")
+              schedule_line_ = YamlFieldReader::LineOf(value);
           } else {
             ReadDaemonSetting(yaml_, key, value, config_.daemon);
           }
         });
     CheckReservedAndDedicatedApart();
+    CheckQualifySchedule(yaml_, config_.qualify_schedule, schedule_line_);
     return config_;
   }
 
@@ -160,7 +169,7 @@ class ConfigReader {
 
   const YamlFieldReader& yaml_;
   AgentConfig config_;
-  unsigned reserved_cpus_line_ = 0, dedicated_cpus_line_ = 0;
+  unsigned reserved_cpus_line_ = 0, dedicated_cpus_line_ = 0, schedule_line_ = 0;
 };
 
 }  // namespace

@@ -58,6 +58,8 @@ std::optional<std::chrono::milliseconds> ParseDuration(std::string_view text) {
     ms = number;
   else if (unit == "m")
     ms = number * 60000;
+  else if (unit == "h")
+    ms = number * 3600000;
   else
     return std::nullopt;
   if (ms > 1e12) return std::nullopt;

@@ -16,7 +16,7 @@ namespace kvhost {
 inline constexpr std::array<std::string_view, 6> kDaemonKeys = {
     "refreshInterval", "featureFile", "nrtFile", "apiListen", "controlSocket", "nodeName"};
 
-// A Go-style duration ("10s", "500ms", "2m") or a bare number of seconds;
+// A Go-style duration ("10s", "500ms", "2m", "6h") or a bare number of seconds;
 // nullopt for anything else.
 std::optional<std::chrono::milliseconds> ParseDuration(std::string_view text);
 

@@ -13,6 +13,7 @@
 #include "agent/config/config_loader.h"
 #include "agent/control/control_server.h"
 #include "agent/daemon/publisher.h"
+#include "agent/daemon/qualify_schedule.h"
 #include "agent/daemon/self_affinity.h"
 #include "agent/daemon/watch_loop.h"
 #include "agent/host/discover.h"
@@ -68,13 +69,21 @@ class Daemon {
     const auto start = SteadyClock::now();
     host_ = DiscoverHost(options_.root);
     for (const auto& w : host_.warnings) spdlog::warn("{}", w);
-    resources_ = std::make_shared<const HostResources>(BuildHostResources(host_, config_));
+    resources_ = Resources();
     last_refresh_seconds_ = SecondsSince(start);
+  }
+
+  // The host as the allocator counts it, rt1 gated by the qualification history.
+  std::shared_ptr<const HostResources> Resources() const {
+    HostResources resources = BuildHostResources(host_, config_);
+    qualify_.Gate(resources);
+    return std::make_shared<const HostResources>(std::move(resources));
   }
 
   void StartPinning() {
     lock_ = std::make_unique<StateLock>(options_.state_dir);
     pinner_ = NewPinner();
+    qualify_.UsePinner(pinner_.get());
     watch_options_.on_reconcile = [this](const ReconcileReport&) { Publish(); };
     watch_options_.on_event_handled = [this](const std::string&) { Publish(); };
     watch_ = std::make_unique<LibvirtWatch>(io_, *pinner_, connections_, watch_options_);
@@ -144,6 +153,7 @@ class Daemon {
   void Tick() {
     if (watch_) Guarded("libvirt", [this] { watch_->Refresh(); });
     Guarded("refresh", [this] { RefreshHost(); });
+    Guarded("qualification", [this] { FollowQualification(); });
     Guarded("publish", [this] { Publish(); });
     refresh_timer_.expires_after(config_.daemon.refresh_interval);
     refresh_timer_.async_wait([this](const boost::system::error_code& ec) {
@@ -180,6 +190,12 @@ class Daemon {
     RebuildAllocator();
   }
 
+  // rt1 follows the verdict (a run ended, a pass aged out); a due run starts.
+  void FollowQualification() {
+    if (qualify_.GateChanged(*resources_)) RebuildAllocator();
+    qualify_.Tick(host_);
+  }
+
   void Rediscover() {
     Discover();
     ++refreshes_;
@@ -187,9 +203,10 @@ class Daemon {
   }
 
   void RebuildAllocator() {
-    resources_ = std::make_shared<const HostResources>(BuildHostResources(host_, config_));
+    resources_ = Resources();
     if (!watch_) return;
     pinner_ = NewPinner();
+    qualify_.UsePinner(pinner_.get());
     watch_->ReplacePinner(*pinner_);  // reconciles, which publishes
   }
 
@@ -237,9 +254,9 @@ class Daemon {
                          .version = options_.version,
                          .refresh_duration_seconds = last_refresh_seconds_,
                          .refreshes = refreshes_},
-                        allocations);
+                        qualify_.History(), allocations);
     publisher_->Publish(report);
-    NotifyStatus(StatusLine(report, allocations.size()));
+    NotifyStatus(StatusLine(report, allocations.size()) + qualify_.Status());
     if (ready_) return;
     ready_ = true;
     sd_notify(0, "READY=1");
@@ -279,6 +296,13 @@ class Daemon {
   double last_refresh_seconds_ = 0;
   bool ready_ = false;
   std::string last_status_;
+  // Last: a run still going stops before the pinner that lends its CPUs goes.
+  QualifySchedule qualify_{io_, config_, options_.state_dir, [this] {
+                             Guarded("qualification", [this] {
+                               if (qualify_.GateChanged(*resources_)) RebuildAllocator();
+                               Publish();
+                             });
+                           }};
 };
 
 }  // namespace

@@ -153,21 +153,26 @@ OwnerChoice ChoosePlacementOwner(const std::filesystem::path& root, const AgentC
   return {PlacementOwner::kKubelet, "auto: " + file + " has policyName static"};
 }
 
+void ApplyQualificationRequirement(const AgentConfig& config,
+                                   const v1::QualificationHistory& history, int64_t now_unix,
+                                   HostResources& resources) {
+  if (!config.require_qualification) return;
+  const auto blocker = qualify::QualificationBlocker(
+      history, now_unix, std::chrono::hours(config.qualification_max_age_hours));
+  if (!blocker) return;
+  resources.realtime_blockers.push_back(*blocker);
+  resources.realtime_ready = false;
+}
+
 LiveHost LoadLiveHostShape(const LiveSources& sources) {
   return LoadLiveHostShape(sources, DiscoverHost(sources.root));
 }
 
 LiveHost LoadLiveHostShape(const LiveSources& sources, HostModel host) {
   HostResources built = BuildHostResources(host, sources.config);
-  if (sources.config.require_qualification) {
-    const auto blocker = qualify::QualificationBlocker(
-        qualify::ReadHistory(sources.state_dir), std::time(nullptr),
-        std::chrono::hours(sources.config.qualification_max_age_hours));
-    if (blocker) {
-      built.realtime_blockers.push_back(*blocker);
-      built.realtime_ready = false;
-    }
-  }
+  if (sources.config.require_qualification)
+    ApplyQualificationRequirement(sources.config, qualify::ReadHistory(sources.state_dir),
+                                  std::time(nullptr), built);
   auto resources = std::make_shared<const HostResources>(std::move(built));
   LiveHost live{.host = std::move(host),
                 .resources = resources,

@@ -21,6 +21,10 @@
 
 namespace kvhost {
 
+namespace v1 {
+class QualificationHistory;  // qualify.proto
+}
+
 // Who places dedicated VMs on this host.
 enum class PlacementOwner {
   kAgent,    // plain libvirt: the agent's allocator places and pins
@@ -58,6 +62,13 @@ struct LiveHost {
   std::optional<kubelet::KubeletConfig> kubelet;
   std::vector<std::string> warnings;  // one line each, already worded for an operator
 };
+
+// requireQualification: rt1 guests only after a passing qualification on
+// isolated CPUs within qualificationMaxAgeHours, else the blocker "no passing
+// qualification within <age>". Pure; the loader and the daemon both apply it.
+void ApplyQualificationRequirement(const AgentConfig& config,
+                                   const v1::QualificationHistory& history, int64_t now_unix,
+                                   HostResources& resources);
 
 // The placement owner for `config` on `root` (config `placement`, or `auto`).
 OwnerChoice ChoosePlacementOwner(const std::filesystem::path& root, const AgentConfig& config);

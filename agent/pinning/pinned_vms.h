@@ -64,7 +64,11 @@ class PinnedVms {
   bool Remove(const std::string& uuid, std::optional<UnpinnedMark> unpinned = std::nullopt);
   void SetSharedCpus(const std::string& uuid, const CpuSet& cpus);
   void SetSteeredIrqs(const std::string& uuid, std::vector<SavedIrqAffinity> irqs);
-  void Replace(PinnedVmsDraft draft);
+  void Replace(PinnedVmsDraft draft);  // drops a lent placement: the caller lends again
+  // A placement that is no VM (CPUs lent to a qualification run): in the
+  // allocator only, never in the state file. Lend throws AllocationConflict.
+  void Lend(Placement placement) { allocator_.Commit(std::move(placement)); }
+  bool EndLoan(const std::string& name) { return allocator_.Release(name); }
 
  private:
   void Store() const;

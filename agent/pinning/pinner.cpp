@@ -45,6 +45,7 @@ PinOutcome Pinner::Pin(const std::string& uri, const std::string& domain_key,
   }
   const ResolvedType resolved = ResolveInstanceType(summary, catalog_, type);
   PlaceResult result = vms_.allocator().Place(resolved.type, summary.uuid);
+  if (!result.placement && loan_) result = PlaceOverLoan(resolved.type, summary.uuid);
   if (!result.placement) {
     std::string why;
     for (const auto& r : result.reasons) why += "\n  - " + r;
@@ -136,6 +137,61 @@ bool Pinner::Release(const std::string& uuid, std::optional<UnpinnedMark> unpinn
   // Shared guests may spread over the freed cores again.
   if (dedicated) RefreshSharedPool(nullptr);
   return true;
+}
+
+Placement Pinner::LoanPlacement() const {
+  Placement p;
+  p.vm = loan_->name;
+  p.instance_type = "oslat";
+  p.dedicated = true;
+  loan_->cpus.ForEach([&](unsigned cpu) { p.vcpu_cpus.push_back(cpu); });
+  return p;
+}
+
+void Pinner::Lend(CpuLoan loan) {
+  EndLoan();
+  loan_ = std::move(loan);
+  try {
+    vms_.Lend(LoanPlacement());
+  } catch (...) {
+    loan_.reset();
+    throw;
+  }
+}
+
+void Pinner::EndLoan() {
+  if (!loan_) return;
+  vms_.EndLoan(loan_->name);
+  loan_.reset();
+}
+
+PlaceResult Pinner::PlaceOverLoan(const InstanceType& type, const std::string& vm) {
+  Allocator without = vms_.allocator();
+  without.Release(loan_->name);
+  PlaceResult result = without.Place(type, vm);
+  if (!result.placement) return result;
+  Allocator with = without;
+  with.Commit(*result.placement);
+  const CpuSet needed = with.HeldCpus() & loan_->cpus;
+  const CpuLoan stopped = *loan_;
+  EndLoan();
+  spdlog::info("{} needs CPUs {} lent to {}: taking them back", vm, needed.ToList(), stopped.name);
+  if (stopped.preempted) stopped.preempted(needed);
+  return result;
+}
+
+void Pinner::RestoreLoan() {
+  if (!loan_) return;
+  try {
+    vms_.Lend(LoanPlacement());
+  } catch (const AllocationConflict&) {
+    const CpuLoan stopped = *loan_;
+    loan_.reset();
+    const CpuSet needed = vms_.allocator().HeldCpus() & stopped.cpus;
+    spdlog::info("reconcile placed VMs on CPUs {} lent to {}: taking them back", needed.ToList(),
+                 stopped.name);
+    if (stopped.preempted) stopped.preempted(needed);
+  }
 }
 
 LocalTuning Pinner::TuneLocal(const std::string& uri, const std::string& uuid,

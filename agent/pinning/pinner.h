@@ -8,6 +8,7 @@
 // they drifted; allocations of domains that no longer run are freed.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -51,6 +52,17 @@ void LogReconcile(const ReconcileReport& report);
 
 struct RunningDomain;  // reconcile.cpp
 
+// CPUs lent to something that is not a VM (the daemon's qualification run):
+// held in the allocator like a dedicated VM, so nothing is placed there and
+// capacity leaves them out, but never stored in the state file. A VM that
+// fits only on them wins: `preempted` is called first, with the CPUs it needs,
+// and must stop the borrower before it returns; then the VM is placed there.
+struct CpuLoan {
+  std::string name = "qualification";
+  CpuSet cpus;
+  std::function<void(const CpuSet& needed)> preempted;
+};
+
 class Pinner {
  public:
   Pinner(std::shared_ptr<const HostResources> host, Catalog catalog, StateStore store);
@@ -92,12 +104,26 @@ class Pinner {
   // ends its unpin. False when it held no allocation.
   bool Forget(const std::string& uuid);
 
+  // Throws AllocationConflict when a CPU of the loan is not free now.
+  void Lend(CpuLoan loan);
+  // The borrower is done: its CPUs go back (nothing when preempted already).
+  void EndLoan();
+  const std::optional<CpuLoan>& loan() const { return loan_; }
+
   const Allocator& allocator() const { return vms_.allocator(); }
   // What the pinner holds, one record per VM by domain UUID.
   const std::map<std::string, PinnedVm>& vms() const { return vms_.all(); }
 
  private:
   const LibvirtConnection& Connection(const std::string& uri) const;
+  // The loan's placement (its CPUs as one dedicated "VM").
+  Placement LoanPlacement() const;
+  // `type` fits only on the loan's CPUs: the borrower is stopped, the CPUs
+  // are given back and the place found then is returned.
+  PlaceResult PlaceOverLoan(const InstanceType& type, const std::string& vm);
+  // After a reconcile rebuilt the allocator: the loan again, or the borrower
+  // stopped when a VM took its CPUs meanwhile.
+  void RestoreLoan();
   // Forget, leaving the domain marked unpinned when `unpinned` is given.
   bool Release(const std::string& uuid, std::optional<UnpinnedMark> unpinned);
   template <typename Action>
@@ -128,6 +154,7 @@ class Pinner {
   PinnedVms vms_;
   std::map<std::string, const LibvirtConnection*> connections_;
   std::optional<SysfsRoot> local_root_;
+  std::optional<CpuLoan> loan_;
 };
 
 }  // namespace kvhost

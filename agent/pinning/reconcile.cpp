@@ -88,6 +88,7 @@ ReconcileReport Pinner::Reconcile(const std::string& leave_unplaced) {
     vm.placement = draft.allocator.placements().at(uuid);
   }
   vms_.Replace(std::move(draft));
+  RestoreLoan();
   RepinDrifted(report);
   return report;
 }

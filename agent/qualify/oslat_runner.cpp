@@ -9,7 +9,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <optional>
 #include <thread>
 #include <utility>
 
@@ -19,42 +18,6 @@ namespace kvhost::qualify {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// An owned child process group: killed and reaped unless it was reaped already.
-class ChildGroup {
- public:
-  explicit ChildGroup(pid_t pid) : pid_(pid) {}
-  ChildGroup(const ChildGroup&) = delete;
-  ChildGroup& operator=(const ChildGroup&) = delete;
-  ~ChildGroup() {
-    if (pid_ > 0) Kill(std::chrono::milliseconds(0));
-  }
-  // Returns the wait status once the child has exited, without blocking.
-  std::optional<int> Poll() {
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) != pid_) return std::nullopt;
-    pid_ = -1;
-    return status;
-  }
-  // SIGTERM to the whole group, SIGKILL after `grace`, then reaped.
-  void Kill(std::chrono::milliseconds grace) {
-    kill(-pid_, SIGTERM);
-    const auto deadline = Clock::now() + grace;
-    while (Clock::now() < deadline)
-      if (Poll())
-        return;
-      else
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    kill(-pid_, SIGKILL);
-    int status = 0;
-    while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-    pid_ = -1;
-  }
-
- private:
-  pid_t pid_;
-};
 
 std::string ReadAvailable(int fd) {
   std::string out;
@@ -81,17 +44,6 @@ std::string ReadAvailable(int fd) {
   _exit(127);
 }
 
-OslatExit Finish(int status, OslatExit exit) {
-  if (WIFEXITED(status)) {
-    exit.how = OslatExit::How::kExited;
-    exit.status = WEXITSTATUS(status);
-  } else {
-    exit.how = OslatExit::How::kSignalled;
-    exit.status = WTERMSIG(status);
-  }
-  return exit;
-}
-
 }  // namespace
 
 std::vector<std::string> OslatArguments(const OslatInvocation& in) {
@@ -109,8 +61,9 @@ std::vector<std::string> OslatArguments(const OslatInvocation& in) {
           "--json=" + in.json_file.string()};
 }
 
-OslatExit RunOslat(const OslatInvocation& invocation, const RunControl& control) {
-  OslatExit result;
+OslatChild::OslatChild(const OslatInvocation& invocation)
+    : start_(Clock::now()),
+      limit_(std::chrono::seconds(invocation.duration_seconds) + invocation.margin) {
   std::vector<std::string> args = OslatArguments(invocation);
   if (invocation.workload == "memmove") args.insert(args.end() - 1, {"--workload-mem", "4K"});
   std::vector<char*> argv;
@@ -118,8 +71,8 @@ OslatExit RunOslat(const OslatInvocation& invocation, const RunControl& control)
   argv.push_back(nullptr);
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) {
-    result.why = std::string("pipe: ") + std::strerror(errno);
-    return result;
+    exit_.why = std::string("pipe: ") + std::strerror(errno);
+    return;
   }
   UniqueFd read_end(fds[0]);
   UniqueFd write_end(fds[1]);
@@ -127,37 +80,87 @@ OslatExit RunOslat(const OslatInvocation& invocation, const RunControl& control)
   const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid < 0) {
-    result.why = std::string("fork: ") + std::strerror(errno);
-    return result;
+    exit_.why = std::string("fork: ") + std::strerror(errno);
+    return;
   }
   if (pid == 0) ExecChild(write_end.get(), argv, parent);
   setpgid(pid, pid);  // both sides set it: no window where a signal finds no group
-  ChildGroup child(pid);
-  write_end.Close();
-  if (control.started) control.started(pid);
-  const auto start = Clock::now();
-  const auto limit = std::chrono::seconds(invocation.duration_seconds) + invocation.margin;
+  pid_ = pid;
+  output_ = std::move(read_end);
+}
+
+OslatChild::~OslatChild() {
+  if (pid_ > 0) Kill(std::chrono::milliseconds(0), OslatExit::How::kStopped, "abandoned");
+}
+
+void OslatChild::Drain() {
+  if (output_.valid()) exit_.output += ReadAvailable(output_.get());
+  exit_.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start_);
+}
+
+void OslatChild::Reap(int status) {
+  pid_ = -1;
+  Drain();
+  if (WIFEXITED(status)) {
+    exit_.how = OslatExit::How::kExited;
+    exit_.status = WEXITSTATUS(status);
+  } else {
+    exit_.how = OslatExit::How::kSignalled;
+    exit_.status = WTERMSIG(status);
+  }
+}
+
+bool OslatChild::Poll() {
+  if (pid_ <= 0) return true;
+  Drain();
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) != pid_) return false;
+  Reap(status);
+  return true;
+}
+
+bool OslatChild::Overdue() const { return pid_ > 0 && Clock::now() - start_ > limit_; }
+
+void OslatChild::Kill(std::chrono::milliseconds grace, OslatExit::How how, std::string why) {
+  if (pid_ <= 0) return;
+  kill(-pid_, SIGTERM);
+  const auto deadline = Clock::now() + grace;
+  while (Clock::now() < deadline && !Poll())
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  if (pid_ > 0) {
+    kill(-pid_, SIGKILL);
+    int status = 0;
+    while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    Reap(status);
+  }
+  exit_.how = how;
+  exit_.why = std::move(why);
+}
+
+OslatExit RunOslat(const OslatInvocation& invocation, const RunControl& control) {
+  OslatChild child(invocation);
+  if (!child.running()) return child.exit();
+  if (control.started) control.started(child.pid());
   auto last_progress = std::chrono::seconds(0);
   for (;;) {
-    pollfd pfd{read_end.get(), POLLIN, 0};
+    pollfd pfd{child.output_fd(), POLLIN, 0};
     poll(&pfd, 1, 100);
-    result.output += ReadAvailable(read_end.get());
-    result.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
-    if (const auto status = child.Poll()) {
-      result.output += ReadAvailable(read_end.get());
-      return Finish(*status, std::move(result));
-    }
-    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(result.elapsed);
+    if (child.Poll()) return child.exit();
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(child.exit().elapsed);
     if (control.progress && seconds > last_progress) control.progress(last_progress = seconds);
-    std::string stop = control.stop_reason ? control.stop_reason() : std::string();
-    const bool timed_out = stop.empty() && result.elapsed > limit;
-    if (timed_out) stop = "no result after " + std::to_string(limit.count()) + " s: killed";
-    if (stop.empty()) continue;
-    child.Kill(std::chrono::seconds(2));
-    result.output += ReadAvailable(read_end.get());
-    result.how = timed_out ? OslatExit::How::kTimedOut : OslatExit::How::kStopped;
-    result.why = stop;
-    return result;
+    if (std::string stop = control.stop_reason ? control.stop_reason() : std::string();
+        !stop.empty()) {
+      child.Kill(std::chrono::seconds(2), OslatExit::How::kStopped, std::move(stop));
+      return child.exit();
+    }
+    if (child.Overdue()) {
+      child.Kill(std::chrono::seconds(2), OslatExit::How::kTimedOut,
+                 "no result after " +
+                     std::to_string(invocation.duration_seconds + invocation.margin.count()) +
+                     " s: killed");
+      return child.exit();
+    }
   }
 }
 

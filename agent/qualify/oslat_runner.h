@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/cpu_set.h"
+#include "base/unique_fd.h"
 
 namespace kvhost::qualify {
 
@@ -44,6 +45,40 @@ struct RunControl {
   std::function<void(int pid)> started;
   // Called about once a second with the time elapsed.
   std::function<void(std::chrono::seconds elapsed)> progress;
+};
+
+// One oslat child, for a caller that waits on its own event loop (the
+// daemon): nothing here blocks but Kill. The child is killed with its group
+// and reaped when this goes, whatever happened before.
+class OslatChild {
+ public:
+  // Forks and execs oslat; how == kNotStarted in exit() when it could not.
+  explicit OslatChild(const OslatInvocation& invocation);
+  ~OslatChild();
+  OslatChild(const OslatChild&) = delete;
+  OslatChild& operator=(const OslatChild&) = delete;
+
+  bool running() const { return pid_ > 0; }
+  int pid() const { return pid_; }
+  int output_fd() const { return output_.get(); }
+  // Reads what oslat printed so far; true once it has exited (then reaped and exit() says how).
+  bool Poll();
+  // Stops the run: SIGTERM to the group, SIGKILL after `grace`, reaped;
+  // exit() then says kStopped (or kTimedOut) with `why`.
+  void Kill(std::chrono::milliseconds grace, OslatExit::How how, std::string why);
+  // Past duration + margin since the start.
+  bool Overdue() const;
+  const OslatExit& exit() const { return exit_; }
+
+ private:
+  void Drain();
+  void Reap(int status);
+
+  int pid_ = -1;
+  UniqueFd output_;
+  std::chrono::steady_clock::time_point start_;
+  std::chrono::seconds limit_;
+  OslatExit exit_;
 };
 
 // Starts oslat and waits for it; the child is gone (reaped) on every return.

@@ -18,27 +18,6 @@ namespace {
 
 std::string Rfc3339(std::time_t t) { return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(t)); }
 
-// A private directory for oslat's JSON, removed on every path.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "kvhost-qualify.XXXXXX").string();
-    if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp " + pattern + " failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
-
 std::string Tail(const std::string& text) {
   return text.size() <= 400 ? text : "..." + text.substr(text.size() - 400);
 }
@@ -84,30 +63,55 @@ OslatOutput ReadOutput(const std::filesystem::path& json_file, const std::string
   }
 }
 
-void Measure(const QualifyJob& job, const RealtimeReadiness& readiness, const RunControl& control,
-             v1::QualificationRun& run) {
-  const TempDir dir;
-  const OslatInvocation invocation{.oslat = job.oslat,
-                                   .duration_seconds = job.settings.duration_seconds,
-                                   .rtprio = job.settings.rtprio,
-                                   .workload = job.settings.workload,
-                                   .measured = job.choice.measured,
-                                   .main_thread_cpu = job.choice.main_thread_cpu,
-                                   .json_file = dir.path() / "oslat.json",
-                                   .margin = job.margin};
-  const OslatExit exit = RunOslat(invocation, control);
+}  // namespace
+
+OslatWorkDir::OslatWorkDir() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "kvhost-qualify.XXXXXX").string();
+  if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp " + pattern + " failed");
+  path_ = pattern;
+}
+
+OslatWorkDir::~OslatWorkDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+v1::QualificationRun StartRun(const QualifyJob& job) {
+  v1::QualificationRun run = NewRun(job.settings, job.choice);
+  const std::time_t started = std::time(nullptr);
+  run.set_started(Rfc3339(started));
+  run.set_started_unix(started);
+  return run;
+}
+
+OslatInvocation InvocationOf(const QualifyJob& job, const std::filesystem::path& json_file) {
+  return {.oslat = job.oslat,
+          .duration_seconds = job.settings.duration_seconds,
+          .rtprio = job.settings.rtprio,
+          .workload = job.settings.workload,
+          .measured = job.choice.measured,
+          .main_thread_cpu = job.choice.main_thread_cpu,
+          .json_file = json_file,
+          .margin = job.margin};
+}
+
+void RecordExit(const QualifyJob& job, const OslatExit& exit,
+                const std::filesystem::path& json_file, const RealtimeReadiness& readiness,
+                v1::QualificationRun& run) {
   if (const std::string problem = ExitProblem(exit, job); !problem.empty())
     return Abandon(exit.how == OslatExit::How::kStopped ? v1::QUALIFY_CANCELLED : v1::QUALIFY_ERROR,
                    problem, run);
   try {
-    Judge(ReadOutput(invocation.json_file, exit.output), invocation.json_file.string(), readiness,
-          run);
+    Judge(ReadOutput(json_file, exit.output), json_file.string(), readiness, run);
   } catch (const std::exception& e) {
     Abandon(v1::QUALIFY_ERROR, e.what(), run);
   }
 }
 
-}  // namespace
+void EndRun(const QualifyJob& job, v1::QualificationRun& run) {
+  run.set_ended(Rfc3339(std::time(nullptr)));
+  if (!job.state_dir.empty()) AppendRun(job.state_dir, run);
+}
 
 std::string PreemptionReason(const CpuSet& run_cpus, const CpuSet& held_by_vms) {
   if (!run_cpus.Intersects(held_by_vms)) return "";
@@ -116,23 +120,21 @@ std::string PreemptionReason(const CpuSet& run_cpus, const CpuSet& held_by_vms) 
 
 v1::QualificationRun RunQualification(const QualifyJob& job, const RealtimeReadiness& readiness,
                                       const RunControl& control) {
-  v1::QualificationRun run = NewRun(job.settings, job.choice);
-  const std::time_t started = std::time(nullptr);
-  run.set_started(Rfc3339(started));
-  run.set_started_unix(started);
+  v1::QualificationRun run = StartRun(job);
   {
     // Only qualifying (isolated) CPUs are held: the others are no VM's to lose.
     std::unique_ptr<CpuHold> hold;
     try {
       if (!job.state_dir.empty() && job.choice.qualifying)
         hold = std::make_unique<CpuHold>(job.state_dir, job.choice.all());
-      Measure(job, readiness, control, run);
+      const OslatWorkDir dir;
+      const auto json_file = dir.path() / "oslat.json";
+      RecordExit(job, RunOslat(InvocationOf(job, json_file), control), json_file, readiness, run);
     } catch (const std::exception& e) {
       Abandon(v1::QUALIFY_ERROR, e.what(), run);
     }
   }
-  run.set_ended(Rfc3339(std::time(nullptr)));
-  if (!job.state_dir.empty()) AppendRun(job.state_dir, run);
+  EndRun(job, run);
   return run;
 }
 

@@ -26,6 +26,31 @@ struct QualifyJob {
 v1::QualificationRun RunQualification(const QualifyJob& job, const RealtimeReadiness& readiness,
                                       const RunControl& control);
 
+// The steps RunQualification takes, for the daemon, which waits for oslat on
+// its own event loop instead (agent/daemon/qualify_schedule.h).
+// A private directory for oslat's JSON, removed with everything in it.
+class OslatWorkDir {
+ public:
+  OslatWorkDir();  // throws std::runtime_error when it cannot be made
+  ~OslatWorkDir();
+  OslatWorkDir(const OslatWorkDir&) = delete;
+  OslatWorkDir& operator=(const OslatWorkDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+// The run's record, stamped with its start.
+v1::QualificationRun StartRun(const QualifyJob& job);
+OslatInvocation InvocationOf(const QualifyJob& job, const std::filesystem::path& json_file);
+// Judges what oslat left (its exit, then its JSON or printed summary); every
+// problem becomes an ERROR or CANCELLED outcome with the reason.
+void RecordExit(const QualifyJob& job, const OslatExit& exit,
+                const std::filesystem::path& json_file, const RealtimeReadiness& readiness,
+                v1::QualificationRun& run);
+// Stamps the end and keeps the run in the history (when the job has a state dir).
+void EndRun(const QualifyJob& job, v1::QualificationRun& run);
+
 // Pure: why a run on `run_cpus` must stop now that VMs hold `held_by_vms`
 // (empty: it may go on). The daemon's stop_reason.
 std::string PreemptionReason(const CpuSet& run_cpus, const CpuSet& held_by_vms);

@@ -2,21 +2,43 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <stdexcept>
 
 #include "agent/allocator/capacity.h"
+#include "agent/qualify/history.h"
 #include "agent/report/capacity_report.h"
 #include "agent/report/host_report.h"
 
 namespace kvhost {
+namespace {
+
+// The allocator's host carries the requireQualification gate: the label and
+// rt1 capacity cannot disagree.
+void AddQualification(const HostResources& resources, const v1::QualificationHistory& history,
+                      v1::NodeReport& report) {
+  auto* realtime = report.mutable_host()->mutable_realtime();
+  realtime->set_ready(realtime->ready() && resources.realtime_ready);
+  for (const auto& blocker : resources.realtime_blockers)
+    if (std::find(realtime->blockers().begin(), realtime->blockers().end(), blocker) ==
+        realtime->blockers().end())
+      realtime->add_blockers(blocker);
+  if (const auto* run = qualify::LastMeasuredRun(history))
+    *report.mutable_last_qualification() = *run;
+  report.set_last_qualified_unix(qualify::LastQualifiedUnix(history));
+}
+
+}  // namespace
 
 v1::NodeReport BuildNodeReport(const HostModel& host, const Allocator& state,
                                const Catalog& catalog, const NodeReportStats& stats,
+                               const v1::QualificationHistory& qualification,
                                const std::vector<v1::Allocation>& allocations) {
   v1::NodeReport report;
   report.set_node_name(stats.node_name);
   *report.mutable_host() = BuildHostReport(host);
+  AddQualification(state.host(), qualification, report);
   *report.mutable_capacity() = BuildCapacityReport(state, ComputeCapacity(state, catalog),
                                                    ComputeFragmentation(state, catalog), {});
   for (const auto& allocation : allocations) *report.add_allocations() = allocation;

@@ -11,6 +11,7 @@
 #include "agent/catalog/instance_type.h"
 #include "agent/host/host_model.h"
 #include "publish.pb.h"
+#include "qualify.pb.h"
 
 namespace kvhost {
 
@@ -22,10 +23,15 @@ struct NodeReportStats {
 };
 
 // Pure: the model and the allocator in, the report out (stamped with the wall
-// clock). `allocations`: what the caller knows of each VM the allocator holds
-// (the daemon's pinner; one-shot commands leave it empty).
+// clock). `qualification`: the runs kept in the state dir (the last measured
+// one and the last qualifying pass are published). The host is realtime-ready
+// when its readiness facts hold and the allocator's host agrees (with
+// requireQualification it also needs a recent pass, as rt1 capacity does).
+// `allocations`: what the caller knows of each VM the allocator holds (the
+// daemon's pinner; one-shot commands leave it empty).
 v1::NodeReport BuildNodeReport(const HostModel& host, const Allocator& state,
                                const Catalog& catalog, const NodeReportStats& stats,
+                               const v1::QualificationHistory& qualification,
                                const std::vector<v1::Allocation>& allocations = {});
 
 // This machine's hostname: the node name when none is configured.

@@ -18,7 +18,6 @@
 #include "agent/host/discover.h"
 #include "agent/host/host_refresh.h"
 #include "agent/live/live_host.h"
-#include "agent/report/host_report.h"
 #include "agent/report/node_report.h"
 #include "agent/state/allocation_convert.h"
 #include "agent/state/state_lock.h"
@@ -164,18 +163,15 @@ class Daemon {
   // rebuilt when a fact it counts changed; hwloc runs again only on hotplug.
   void RefreshHost() {
     const auto start = SteadyClock::now();
-    HostModel next = host_;
-    if (RefreshVolatileFacts(next) == HostRefresh::kHotplug) {
+    const HostRefresh refreshed = RefreshVolatileFacts(host_);
+    if (refreshed == HostRefresh::kHotplug) {
       spdlog::info("online CPUs changed: rediscovering the host");
       Rediscover();
       return;
     }
-    const bool changed =
-        BuildHostReport(next).SerializeAsString() != BuildHostReport(host_).SerializeAsString();
-    host_ = std::move(next);
     last_refresh_seconds_ = SecondsSince(start);
     ++refreshes_;
-    if (!changed) return;
+    if (refreshed == HostRefresh::kUnchanged) return;
     spdlog::info("hugepage pools or isolation changed: recounting");
     RebuildAllocator();
   }

@@ -14,6 +14,7 @@
 #include "agent/control/control_server.h"
 #include "agent/daemon/publisher.h"
 #include "agent/daemon/self_affinity.h"
+#include "agent/daemon/startup_pages.h"
 #include "agent/daemon/watch_loop.h"
 #include "agent/host/discover.h"
 #include "agent/host/host_refresh.h"
@@ -180,6 +181,7 @@ class Daemon {
     Discover();
     ++refreshes_;
     RebuildAllocator();
+    ReleaseStartupPages();  // hwloc's code and data, as after the start
   }
 
   void RebuildAllocator() {
@@ -240,6 +242,11 @@ class Daemon {
     ready_ = true;
     sd_notify(0, "READY=1");
     spdlog::info("published; ready");
+    // Posted: it runs once this first tick has taken every path of the idle
+    // loop (and made their lazy symbol bindings), so only start-up's pages go.
+    boost::asio::post(io_, [] {
+      spdlog::info("released {} KiB that only start-up used", ReleaseStartupPages().file_kib);
+    });
     if (options_.on_ready) options_.on_ready(connections_.Open());
   }
 

@@ -245,7 +245,9 @@ class Daemon {
     // Posted: it runs once this first tick has taken every path of the idle
     // loop (and made their lazy symbol bindings), so only start-up's pages go.
     boost::asio::post(io_, [] {
-      spdlog::info("released {} KiB that only start-up used", ReleaseStartupPages().file_kib);
+      Guarded("release", [] {
+        spdlog::info("released {} KiB that only start-up used", ReleaseStartupPages().file_kib);
+      });
     });
     if (options_.on_ready) options_.on_ready(connections_.Open());
   }

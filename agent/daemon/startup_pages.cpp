@@ -3,9 +3,12 @@
 #include <malloc.h>
 #include <sys/mman.h>
 
+#include <charconv>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace kvhost {
@@ -16,7 +19,8 @@ struct Mapping {
   uintptr_t end = 0;
   bool releasable = false;  // read-only, private, backed by a regular file
   uint64_t rss_kib = 0;
-  uint64_t anonymous_kib = 0;
+  // Unknown until smaps says: a mapping without the field is never released.
+  std::optional<uint64_t> anonymous_kib;
 };
 
 // "start-end perms offset dev inode [path]", as proc(5) documents a maps line.
@@ -25,18 +29,26 @@ bool ParseHeader(const std::string& line, Mapping& mapping) {
   std::string range, perms, offset, device, inode, path;
   if (!(fields >> range >> perms >> offset >> device >> inode)) return false;
   std::getline(fields >> std::ws, path);
-  const auto dash = range.find('-');
-  if (dash == std::string::npos || perms.size() != 4) return false;
-  mapping.start = std::stoull(range.substr(0, dash), nullptr, 16);
-  mapping.end = std::stoull(range.substr(dash + 1), nullptr, 16);
+  const char* first = range.data();
+  const char* last = first + range.size();
+  const auto start = std::from_chars(first, last, mapping.start, 16);
+  if (start.ec != std::errc() || start.ptr == last || *start.ptr != '-' || perms.size() != 4)
+    return false;
+  const auto end = std::from_chars(start.ptr + 1, last, mapping.end, 16);
+  if (end.ec != std::errc() || end.ptr != last || mapping.end <= mapping.start) return false;
   // Device files (and [vdso]-like pseudo mappings) are not page-cache backed.
   mapping.releasable =
       perms[1] != 'w' && perms[3] == 'p' && path.starts_with('/') && !path.starts_with("/dev/");
   return true;
 }
 
-uint64_t FieldKib(const std::string& line, const char* name) {
-  return std::stoull(line.substr(std::string(name).size()));
+// "Rss:                 123 kB": 0 when the number is not there.
+uint64_t FieldKib(const std::string& line, std::string_view name) {
+  const auto digits = line.find_first_not_of(' ', name.size());
+  uint64_t kib = 0;
+  if (digits != std::string::npos)
+    std::from_chars(line.data() + digits, line.data() + line.size(), kib);
+  return kib;
 }
 
 std::vector<Mapping> ReadOwnMappings() {
@@ -64,7 +76,7 @@ ReleasedPages ReleaseStartupPages() {
   for (const Mapping& m : ReadOwnMappings()) {
     // A private copy (relocated data, a written page) exists only in this
     // mapping: dropping it would lose it. Read-only mappings get no new one.
-    if (!m.releasable || m.anonymous_kib != 0 || m.rss_kib == 0) continue;
+    if (!m.releasable || m.anonymous_kib != 0u || m.rss_kib == 0) continue;
     if (madvise(reinterpret_cast<void*>(m.start), m.end - m.start, MADV_DONTNEED) != 0) continue;
     released.file_kib += m.rss_kib;
     ++released.mappings;

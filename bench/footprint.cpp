@@ -6,9 +6,9 @@
 //    refreshInterval (10 s): RSS (VmRSS) once it published, and again after
 //    --idle seconds (default 15; the README reports a 60 s run); idle CPU =
 //    (utime + stime) over that idle period, as a share of one core.
-// 2. A refresh (RefreshVolatileFacts) against a full discovery (DiscoverHost)
-//    of the same root, medians over --rounds (default 30), on the fixture and
-//    on this host.
+// 2. A refresh (RefreshVolatileFacts: what moves, re-read and compared)
+//    against a full discovery (DiscoverHost) of the same root, medians over
+//    --rounds (default 30), on the fixture and on this host.
 // 3. Publish latency: the daemon's own loop (RunDaemon, in this process, so
 //    the bench can start VMs through its test:/// connection, which is private
 //    to the process that opened it): from virDomainCreateXML of a cx1.large

@@ -12,6 +12,15 @@ bool IsFlagWord(std::string_view w) {
   return true;
 }
 
+CpuSet IsolatedCpus(const Isolation& iso) {
+  CpuSet isolated;
+  if (iso.isolcpus) isolated |= iso.isolcpus->cpus;
+  if (iso.sysfs_isolated) isolated |= *iso.sysfs_isolated;
+  return isolated;
+}
+
+constexpr char kSysfsIsolated[] = "sys/devices/system/cpu/isolated";
+
 }  // namespace
 
 Isolcpus ParseIsolcpus(const std::string& value, unsigned nr_cpus,
@@ -44,7 +53,7 @@ Isolcpus ParseIsolcpus(const std::string& value, unsigned nr_cpus,
 Isolation ReadIsolation(const SysfsRoot& root, unsigned nr_cpus,
                         std::vector<std::string>& warnings) {
   Isolation iso;
-  iso.sysfs_isolated = root.ReadCpuListOptional("sys/devices/system/cpu/isolated");
+  iso.sysfs_isolated = root.ReadCpuListOptional(kSysfsIsolated);
   // A kernel built with NO_HZ_FULL but booted without nohz_full= prints its
   // unallocated mask as "(null)", padded with spaces: no CPUs, not bad input.
   const auto nohz_text = root.ReadOptional("sys/devices/system/cpu/nohz_full");
@@ -86,12 +95,18 @@ Isolation ReadIsolation(const SysfsRoot& root, unsigned nr_cpus,
     iso.rcu_nocbs = list("rcu_nocbs");
     iso.irqaffinity = list("irqaffinity");
   }
-  if (iso.isolcpus) iso.isolated |= iso.isolcpus->cpus;
-  if (iso.sysfs_isolated) iso.isolated |= *iso.sysfs_isolated;
+  iso.isolated = IsolatedCpus(iso);
   if (iso.isolcpus && iso.isolcpus->domain_isolated && iso.sysfs_isolated &&
       !iso.isolcpus->cpus.IsSubsetOf(*iso.sysfs_isolated))
     warnings.push_back("isolcpus= asks for " + iso.isolcpus->cpus.ToList() +
                        " but the kernel isolated only '" + iso.sysfs_isolated->ToList() + "'");
+  return iso;
+}
+
+Isolation RereadIsolation(const SysfsRoot& root, const Isolation& boot) {
+  Isolation iso = boot;
+  iso.sysfs_isolated = root.ReadCpuListOptional(kSysfsIsolated);
+  iso.isolated = IsolatedCpus(iso);
   return iso;
 }
 

@@ -38,4 +38,9 @@ Isolcpus ParseIsolcpus(const std::string& value, unsigned nr_cpus,
 Isolation ReadIsolation(const SysfsRoot& root, unsigned nr_cpus,
                         std::vector<std::string>& warnings);
 
+// A refresh: `boot` with sys/devices/system/cpu/isolated re-read (the kernel
+// may change the domain-isolated set at run time; the command line and
+// nohz_full are fixed at boot).
+Isolation RereadIsolation(const SysfsRoot& root, const Isolation& boot);
+
 }  // namespace kvhost

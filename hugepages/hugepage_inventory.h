@@ -13,6 +13,7 @@ struct HugepagePool {
   uint64_t free = 0;
   uint64_t surplus = 0;
   uint64_t reserved = 0;  // global pools only: the kernel keeps no per-node count
+  bool operator==(const HugepagePool&) const = default;
 };
 
 struct HugepageInventory {
@@ -22,6 +23,7 @@ struct HugepageInventory {
 
   // The node's pool of that size, or nullptr.
   const HugepagePool* NodePool(unsigned node, uint64_t size_kib) const;
+  bool operator==(const HugepageInventory&) const = default;
 };
 
 }  // namespace kvhost

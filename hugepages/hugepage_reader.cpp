@@ -28,23 +28,38 @@ uint64_t HugepageDirSizeKib(const std::string& name) {
 
 namespace {
 
+std::string PoolDir(const std::string& dir, uint64_t size_kib) {
+  return dir + "/hugepages-" + std::to_string(size_kib) + "kB/";
+}
+
+HugepagePool ReadPoolCounts(const SysfsRoot& root, const std::string& dir, uint64_t size_kib,
+                            bool global, std::vector<std::string>& warnings) {
+  HugepagePool pool;
+  pool.size_kib = size_kib;
+  const std::string base = PoolDir(dir, size_kib);
+  pool.total = root.ReadCountOptional(base + "nr_hugepages").value_or(0);
+  pool.free = root.ReadCountOptional(base + "free_hugepages").value_or(0);
+  pool.surplus = root.ReadCountOptional(base + "surplus_hugepages").value_or(0);
+  if (global) pool.reserved = root.ReadCountOptional(base + "resv_hugepages").value_or(0);
+  if (pool.free > pool.total + pool.surplus)
+    warnings.push_back(root.PathOf(base).string() + ": free " + std::to_string(pool.free) +
+                       " exceeds total " + std::to_string(pool.total) + " + surplus " +
+                       std::to_string(pool.surplus));
+  return pool;
+}
+
+std::string NodeDir(unsigned node) {
+  return "sys/devices/system/node/node" + std::to_string(node) + "/hugepages";
+}
+
+constexpr char kGlobalDir[] = "sys/kernel/mm/hugepages";
+
 std::vector<HugepagePool> ReadPools(const SysfsRoot& root, const std::string& dir, bool global,
                                     std::vector<std::string>& warnings) {
   std::vector<HugepagePool> pools;
   for (const auto& name : root.ListNames(dir, "hugepages-")) {
-    HugepagePool pool;
-    pool.size_kib = HugepageDirSizeKib(name);
-    if (pool.size_kib == 0) continue;
-    const std::string base = dir + "/" + name + "/";
-    pool.total = root.ReadCountOptional(base + "nr_hugepages").value_or(0);
-    pool.free = root.ReadCountOptional(base + "free_hugepages").value_or(0);
-    pool.surplus = root.ReadCountOptional(base + "surplus_hugepages").value_or(0);
-    if (global) pool.reserved = root.ReadCountOptional(base + "resv_hugepages").value_or(0);
-    if (pool.free > pool.total + pool.surplus)
-      warnings.push_back(root.PathOf(base).string() + ": free " + std::to_string(pool.free) +
-                         " exceeds total " + std::to_string(pool.total) + " + surplus " +
-                         std::to_string(pool.surplus));
-    pools.push_back(pool);
+    const uint64_t size_kib = HugepageDirSizeKib(name);
+    if (size_kib != 0) pools.push_back(ReadPoolCounts(root, dir, size_kib, global, warnings));
   }
   std::sort(pools.begin(), pools.end(),
             [](const HugepagePool& a, const HugepagePool& b) { return a.size_kib < b.size_kib; });
@@ -70,12 +85,22 @@ HugepageInventory ReadHugepages(const SysfsRoot& root, const std::vector<unsigne
                                 std::vector<std::string>& warnings) {
   HugepageInventory inv;
   inv.default_size_kib = ReadDefaultSizeKib(root);
-  inv.global = ReadPools(root, "sys/kernel/mm/hugepages", true, warnings);
+  inv.global = ReadPools(root, kGlobalDir, true, warnings);
   for (unsigned id : node_ids) {
-    auto pools = ReadPools(root, "sys/devices/system/node/node" + std::to_string(id) + "/hugepages",
-                           false, warnings);
+    auto pools = ReadPools(root, NodeDir(id), false, warnings);
     if (!pools.empty()) inv.per_node[id] = std::move(pools);
   }
+  return inv;
+}
+
+HugepageInventory RereadHugepageCounts(const SysfsRoot& root, const HugepageInventory& known,
+                                       std::vector<std::string>& warnings) {
+  HugepageInventory inv = known;
+  for (HugepagePool& pool : inv.global)
+    pool = ReadPoolCounts(root, kGlobalDir, pool.size_kib, true, warnings);
+  for (auto& [id, pools] : inv.per_node)
+    for (HugepagePool& pool : pools)
+      pool = ReadPoolCounts(root, NodeDir(id), pool.size_kib, false, warnings);
   return inv;
 }
 

@@ -14,6 +14,12 @@ namespace kvhost {
 HugepageInventory ReadHugepages(const SysfsRoot& root, const std::vector<unsigned>& node_ids,
                                 std::vector<std::string>& warnings);
 
+// A refresh: the counts of the pools `known` lists, re-read. Pool sizes and
+// their nodes are fixed while the host runs (a size is a boot parameter), so
+// no directory is listed and /proc/meminfo, slow to generate, is not read.
+HugepageInventory RereadHugepageCounts(const SysfsRoot& root, const HugepageInventory& known,
+                                       std::vector<std::string>& warnings);
+
 // Parses the size out of a "hugepages-2048kB" directory name; 0 if it is not one.
 uint64_t HugepageDirSizeKib(const std::string& name);
 

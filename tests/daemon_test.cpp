@@ -4,6 +4,7 @@
 // sockets; promtool as in publish_metrics_test.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 #include <thread>
 
@@ -55,13 +56,14 @@ class DaemonTest : public ::testing::Test {
                             (scratch.path() / "control.sock").string() + "\n");
   }
 
-  std::unique_ptr<ChildProcess> Start() {
+  std::unique_ptr<ChildProcess> Start(std::vector<std::string> env = {}) {
     const std::string uri = "test://" + SourceDir() + "/tests/data/libvirt/pinner-node.xml";
+    env.push_back(notify.Env());
     auto child = std::make_unique<ChildProcess>(
         std::vector<std::string>{std::getenv("KVHOST_AGENT"), "--log-level", "info", "run",
                                  "--root", root().string(), "--config", config().string(),
                                  "--connect", uri, "--state-dir", state().string()},
-        std::vector<std::string>{notify.Env()}, scratch.path() / "out", scratch.path() / "err");
+        env, scratch.path() / "out", scratch.path() / "err");
     EXPECT_TRUE(WaitUntil([&] { return notify.Received("READY=1") || Ended(*child); })) << Log();
     return child;
   }
@@ -140,6 +142,33 @@ TEST_F(DaemonTest, PublishesEverythingAfterReadyAndStopsCleanlyOnSigterm) {
   EXPECT_TRUE(end->Exited(0)) << end->Describe() << "\n" << Log();
   EXPECT_LT(std::chrono::steady_clock::now() - stop_at, std::chrono::seconds(2));
   EXPECT_TRUE(notify.Received("STOPPING=1"));
+  EXPECT_FALSE(notify.Received("WATCHDOG=1")) << "no WatchdogSec, no pings";
+}
+
+// WatchdogSec=1s as systemd passes it (WATCHDOG_PID is left out: the child's
+// pid is unknown before it starts, and sd_watchdog_enabled then takes the
+// variable as meant for this process). Pings every 0.5 s, distinct from the
+// 200 ms refresh, so a ping tied to the refresh or to the full period fails.
+TEST_F(DaemonTest, PingsTheWatchdogAtHalfItsPeriod) {
+  auto daemon = Start({"WATCHDOG_USEC=1000000"});
+  ASSERT_TRUE(notify.Received("READY=1")) << Log();
+  std::vector<std::chrono::steady_clock::time_point> pings;
+  size_t seen = notify.Messages().size();
+  const auto until = std::chrono::steady_clock::now() + 4s;
+  while (std::chrono::steady_clock::now() < until) {
+    const auto& messages = notify.Messages();
+    for (; seen < messages.size(); ++seen)
+      if (messages[seen] == "WATCHDOG=1") pings.push_back(std::chrono::steady_clock::now());
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_GE(pings.size(), 5u) << "4 s at one ping per 0.5 s";
+  EXPECT_LE(pings.size(), 10u) << "4 s at one ping per 0.5 s";
+  std::vector<double> gaps;
+  for (size_t i = 1; i < pings.size(); ++i)
+    gaps.push_back(std::chrono::duration<double>(pings[i] - pings[i - 1]).count());
+  std::sort(gaps.begin(), gaps.end());
+  EXPECT_NEAR(gaps[gaps.size() / 2], 0.5, 0.15) << "median gap between pings, in seconds";
+  EXPECT_TRUE(daemon->Stop(SIGTERM).Exited(0));
 }
 
 TEST_F(DaemonTest, LabelsFollowAHugepagePoolOfTheRootAtTheNextRefresh) {

@@ -15,11 +15,11 @@
 #include "agent/daemon/publisher.h"
 #include "agent/daemon/qualify_schedule.h"
 #include "agent/daemon/self_affinity.h"
+#include "agent/daemon/startup_pages.h"
 #include "agent/daemon/watch_loop.h"
 #include "agent/host/discover.h"
 #include "agent/host/host_refresh.h"
 #include "agent/live/live_host.h"
-#include "agent/report/host_report.h"
 #include "agent/report/node_report.h"
 #include "agent/state/allocation_convert.h"
 #include "agent/state/state_lock.h"
@@ -174,18 +174,15 @@ class Daemon {
   // rebuilt when a fact it counts changed; hwloc runs again only on hotplug.
   void RefreshHost() {
     const auto start = SteadyClock::now();
-    HostModel next = host_;
-    if (RefreshVolatileFacts(next) == HostRefresh::kHotplug) {
+    const HostRefresh refreshed = RefreshVolatileFacts(host_);
+    if (refreshed == HostRefresh::kHotplug) {
       spdlog::info("online CPUs changed: rediscovering the host");
       Rediscover();
       return;
     }
-    const bool changed =
-        BuildHostReport(next).SerializeAsString() != BuildHostReport(host_).SerializeAsString();
-    host_ = std::move(next);
     last_refresh_seconds_ = SecondsSince(start);
     ++refreshes_;
-    if (!changed) return;
+    if (refreshed == HostRefresh::kUnchanged) return;
     spdlog::info("hugepage pools or isolation changed: recounting");
     RebuildAllocator();
   }
@@ -200,6 +197,7 @@ class Daemon {
     Discover();
     ++refreshes_;
     RebuildAllocator();
+    ReleaseStartupPages();  // hwloc's code and data, as after the start
   }
 
   void RebuildAllocator() {
@@ -261,6 +259,13 @@ class Daemon {
     ready_ = true;
     sd_notify(0, "READY=1");
     spdlog::info("published; ready");
+    // Posted: it runs once this first tick has taken every path of the idle
+    // loop (and made their lazy symbol bindings), so only start-up's pages go.
+    boost::asio::post(io_, [] {
+      Guarded("release", [] {
+        spdlog::info("released {} KiB that only start-up used", ReleaseStartupPages().file_kib);
+      });
+    });
     if (options_.on_ready) options_.on_ready(connections_.Open());
   }
 

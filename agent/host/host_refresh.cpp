@@ -1,6 +1,5 @@
 #include "agent/host/host_refresh.h"
 
-#include "agent/host/discover.h"
 #include "base/sysfs_root.h"
 #include "hugepages/hugepage_reader.h"
 #include "realtime/realtime.h"
@@ -11,13 +10,16 @@ HostRefresh RefreshVolatileFacts(HostModel& host) {
   const SysfsRoot root(host.root);
   const auto online = root.ReadCpuListOptional("sys/devices/system/cpu/online");
   if (online && !(*online == host.cpu.online)) return HostRefresh::kHotplug;
-  std::vector<std::string> warnings;
-  std::vector<unsigned> node_ids;
-  for (const auto& n : host.numa.nodes) node_ids.push_back(n.id);
-  host.hugepages = ReadHugepages(root, node_ids, warnings);
-  host.isolation = ReadIsolation(root, NrCpuIds(root, host.cpu), warnings);
-  host.realtime = ReadRealtime(root, host.isolation.isolated & host.cpu.online);
-  return HostRefresh::kRefreshed;
+  std::vector<std::string> warnings;  // discovery reported them once
+  HugepageInventory hugepages = RereadHugepageCounts(root, host.hugepages, warnings);
+  Isolation isolation = RereadIsolation(root, host.isolation);
+  const bool isolation_changed = isolation.sysfs_isolated != host.isolation.sysfs_isolated;
+  if (!isolation_changed && hugepages == host.hugepages) return HostRefresh::kUnchanged;
+  // The isolated_cpus fact and the governors it checks follow the isolated set.
+  if (isolation_changed) host.realtime = ReadRealtime(root, isolation.isolated & host.cpu.online);
+  host.hugepages = std::move(hugepages);
+  host.isolation = std::move(isolation);
+  return HostRefresh::kChanged;
 }
 
 }  // namespace kvhost

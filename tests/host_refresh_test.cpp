@@ -1,0 +1,87 @@
+// The daemon's refresh on copied fixture roots: what moves (hugepage counts,
+// the kernel's isolated CPUs, the online list) is seen; a refresh that reads
+// the same facts says so, so the daemon recounts nothing.
+#include "agent/host/host_refresh.h"
+
+#include <gtest/gtest.h>
+
+#include "agent/host/discover.h"
+#include "base/errors.h"
+#include "damaged_root_support.h"
+
+namespace kvhost {
+namespace {
+
+const fs::path kNode0Pool2Mi = "sys/devices/system/node/node0/hugepages/hugepages-2048kB";
+
+TEST(HostRefresh, SameFactsReadAsUnchangedAndLeaveTheModelAlone) {
+  ScopedTempDir dir;
+  const fs::path root = CopyFixture(kIntelHugepages, dir);
+  HostModel host = DiscoverHost(root);
+  const HugepageInventory before = host.hugepages;
+  EXPECT_EQ(RefreshVolatileFacts(host), HostRefresh::kUnchanged);
+  EXPECT_EQ(host.hugepages, before);
+}
+
+TEST(HostRefresh, AFreeHugepageCountThatMovedIsReadIntoTheModel) {
+  ScopedTempDir dir;
+  const fs::path root = CopyFixture(kIntelHugepages, dir);
+  HostModel host = DiscoverHost(root);
+  ASSERT_NE(host.hugepages.NodePool(0, 2048), nullptr);
+  EXPECT_EQ(host.hugepages.NodePool(0, 2048)->free, 2048u);
+  WriteFile(root / kNode0Pool2Mi / "free_hugepages", "1000\n");
+  EXPECT_EQ(RefreshVolatileFacts(host), HostRefresh::kChanged);
+  EXPECT_EQ(host.hugepages.NodePool(0, 2048)->free, 1000u);
+  EXPECT_EQ(host.hugepages.NodePool(0, 2048)->total, 2048u);
+  EXPECT_EQ(RefreshVolatileFacts(host), HostRefresh::kUnchanged) << "nothing moved since";
+}
+
+TEST(HostRefresh, TheGlobalReservedCountMovesToo) {
+  ScopedTempDir dir;
+  const fs::path root = CopyFixture(kIntelHugepages, dir);
+  HostModel host = DiscoverHost(root);
+  WriteFile(root / "sys/kernel/mm/hugepages/hugepages-2048kB/resv_hugepages", "7\n");
+  EXPECT_EQ(RefreshVolatileFacts(host), HostRefresh::kChanged);
+  ASSERT_FALSE(host.hugepages.global.empty());
+  EXPECT_EQ(host.hugepages.global.front().reserved, 7u);
+}
+
+TEST(HostRefresh, KernelIsolatedCpusThatChangedAreReadWithTheirRealtimeFact) {
+  ScopedTempDir dir;
+  const fs::path root = CopyFixture(kPmemIsolated, dir);
+  HostModel host = DiscoverHost(root);
+  EXPECT_EQ(host.isolation.isolated.ToList(), "4-7,60-63");
+  WriteFile(root / "sys/devices/system/cpu/isolated", "4-9,60-63\n");
+  EXPECT_EQ(RefreshVolatileFacts(host), HostRefresh::kChanged);
+  EXPECT_EQ(host.isolation.isolated.ToList(), "4-9,60-63");
+  EXPECT_EQ(host.realtime.isolated_cpus.value, "4-9,60-63");
+}
+
+TEST(HostRefresh, AChangedOnlineListAsksForARediscoveryAndTouchesNothing) {
+  ScopedTempDir dir;
+  const fs::path root = CopyFixture(kIntelHugepages, dir);
+  HostModel host = DiscoverHost(root);
+  WriteFile(root / kNode0Pool2Mi / "free_hugepages", "1000\n");
+  WriteFile(root / "sys/devices/system/cpu/online", "0-30\n");
+  EXPECT_EQ(RefreshVolatileFacts(host), HostRefresh::kHotplug);
+  EXPECT_EQ(host.hugepages.NodePool(0, 2048)->free, 2048u);
+}
+
+TEST(HostRefresh, AMalformedCountNamesTheFileAndKeepsTheModel) {
+  ScopedTempDir dir;
+  const fs::path root = CopyFixture(kIntelHugepages, dir);
+  HostModel host = DiscoverHost(root);
+  WriteFile(root / kNode0Pool2Mi / "nr_hugepages", "lots\n");
+  try {
+    RefreshVolatileFacts(host);
+    ADD_FAILURE() << "a malformed count was accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("node0/hugepages/hugepages-2048kB/nr_hugepages"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(host.hugepages.NodePool(0, 2048)->total, 2048u);
+}
+
+}  // namespace
+}  // namespace kvhost

@@ -1,7 +1,7 @@
 #include "agent/allocator/kubelet_topology_manager.h"
 
+#include <algorithm>
 #include <bit>
-#include <set>
 #include <stdexcept>
 
 namespace kvhost::kubelet {
@@ -118,12 +118,17 @@ class HintMerger {
   // hugepage size on 8 NUMA nodes that is up to 255^3 of them per container.
   TopologyHint Merge() const {
     const NumaMask default_mask = numa_.DefaultMask();
-    std::set<PartialMerge> partials{{default_mask, true, std::nullopt}};
+    std::vector<PartialMerge> partials{{default_mask, true, std::nullopt}};
+    std::vector<PartialMerge> next;
     for (const auto& list : hints_) {
-      std::set<PartialMerge> next;
+      next.clear();
       for (const PartialMerge& p : partials)
-        for (const auto& hint : list) next.insert(Extend(p, hint));
-      partials = std::move(next);
+        for (const auto& hint : list) next.push_back(Extend(p, hint));
+      if (next.size() > 1) {
+        std::sort(next.begin(), next.end());
+        next.erase(std::unique(next.begin(), next.end()), next.end());
+      }
+      partials.swap(next);
     }
     std::optional<TopologyHint> best;
     for (const PartialMerge& p : partials) best = Compare(best, {p.merged, p.preferred});

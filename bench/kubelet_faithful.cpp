@@ -13,16 +13,27 @@ KubeletFaithfulPolicy::KubeletFaithfulPolicy(const HostModel& model, const Agent
   kubevirt::Settings settings;
   settings.align_cpus = true;
   // The fixture root holds no kubelet checkpoints: kubelet's fresh state.
-  allocator_.UseKubeletPlacement(LoadKubeletHost(model.root, model, kubelet, settings));
+  node_ = *LoadKubeletHost(model.root, model, kubelet, settings);
 }
 
 bool KubeletFaithfulPolicy::Admit(const InstanceType& type, unsigned vm) {
-  PlaceResult r = allocator_.Place(type, std::to_string(vm));
-  if (!r.placement) return false;
-  allocator_.Commit(std::move(*r.placement));
-  return true;
+  const std::string uid = std::to_string(vm);
+  if (!allocator_.RefusalsBeforePlacing(type, uid).empty()) return false;
+  auto request = requests_.find(&type);
+  if (request == requests_.end())
+    request = requests_.emplace(&type, kubelet::RequestFor(node_, type)).first;
+  // A refused pod may leave part of itself behind (a container's CPUs or
+  // memory blocks); admission changes nothing else, so this undoes it exactly.
+  const CpuSet shared_before = node_.node.cpu_state.default_cpu_set;
+  const kubelet::MachineMemoryState memory_before = node_.node.memory_state.machine;
+  if (kubelet::AdmitKubeVirtPod(node_, uid, request->second).admitted) return true;
+  node_.node.cpu_state.default_cpu_set = shared_before;
+  node_.node.cpu_state.assignments.erase(uid);
+  node_.node.memory_state.machine = memory_before;
+  node_.node.memory_state.entries.erase(uid);
+  return false;
 }
 
-void KubeletFaithfulPolicy::Depart(unsigned vm) { allocator_.Release(std::to_string(vm)); }
+void KubeletFaithfulPolicy::Depart(unsigned vm) { kubelet::RemovePod(node_, std::to_string(vm)); }
 
 }  // namespace kvhost::bench

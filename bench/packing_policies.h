@@ -15,6 +15,7 @@
 
 #include "agent/allocator/allocator.h"
 #include "agent/allocator/host_resources.h"
+#include "agent/allocator/kubelet_host.h"
 #include "agent/catalog/instance_type.h"
 #include "agent/config/agent_config.h"
 #include "agent/host/host_model.h"
@@ -159,7 +160,7 @@ class KubeletBaselinePolicy : public PackingPolicy {
   std::map<unsigned, Grant> grants_;
 };
 
-// kubelet as it really places KubeVirt pods: the allocator in kubelet mode
+// kubelet as it really places KubeVirt pods: kubelet mode's model
 // (agent/allocator/kubelet_*: the scheduler's fit, the static CPU policy with
 // full-pcpus-only, the topology manager, the memory manager Static), on the
 // kubelet config `kubelet-config` prints for the agent's config (reserved CPUs,
@@ -174,7 +175,13 @@ class KubeletFaithfulPolicy : public PackingPolicy {
   void Depart(unsigned vm) override;
 
  private:
+  // Place's refusals that come before kubelet's (GPUs, realtime readiness).
   Allocator allocator_;
+  // kubelet's node, admitted into and released from in place: the allocator's
+  // Place copies it, every pod included, per arrival, which kept this row from
+  // finishing on the larger hosts. The same admissions, so the same answers.
+  kubelet::KubeletHost node_;
+  std::map<const InstanceType*, kubelet::KubeVirtPodRequest> requests_;
 };
 
 }  // namespace kvhost::bench

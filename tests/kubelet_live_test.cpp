@@ -14,6 +14,7 @@
 // be even, else kubelet refuses it (SMTAlignmentError) unless KubeVirt's
 // AlignCPUs rounds the emulator up to 2 CPUs. Memory: guest + virt-launcher
 // overhead (a few hundred MiB: never the limit on these counts).
+#include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
 #include "agent/allocator/capacity.h"
@@ -21,7 +22,9 @@
 #include "agent/kubelet/kubelet_config.h"
 #include "agent/live/live_host.h"
 #include "agent_process_support.h"
+#include "capacity.pb.h"
 #include "damaged_root_support.h"
+#include "host_report.pb.h"
 #include "kubelet_checkpoint_writer.h"
 
 namespace kvhost {
@@ -204,6 +207,83 @@ TEST(KubeletLive, CapacityAndInspectSayWhoPlacesAndWhy) {
   ASSERT_TRUE(inspect.end.Exited(0)) << inspect.Describe();
   EXPECT_NE(inspect.out.find("placement kubelet (auto: "), std::string::npos) << inspect.out;
   EXPECT_NE(inspect.out.find("reservedSystemCPUs 0,16"), std::string::npos) << inspect.out;
+}
+
+template <typename Report>
+v1::PlacementChoice PlacementInJson(const std::string& json) {
+  Report report;
+  const auto status = google::protobuf::util::JsonStringToMessage(json, &report);
+  EXPECT_TRUE(status.ok()) << status.ToString() << "\n" << json;
+  return report.placement();
+}
+
+// inspect's and capacity's `placement` in JSON, from `command -o json` on `root`.
+v1::PlacementChoice JsonPlacement(const std::string& command, const std::filesystem::path& root,
+                                  const std::string& config) {
+  const char* agent = std::getenv("KVHOST_AGENT");
+  EXPECT_NE(agent, nullptr);
+  if (!agent) return {};
+  const it::RunResult r =
+      it::RunProcess({agent, command, "--root", root.string(), "--config", config, "-o", "json"});
+  EXPECT_TRUE(r.end.Exited(0)) << r.Describe();
+  return command == "inspect" ? PlacementInJson<v1::HostReport>(r.out)
+                              : PlacementInJson<v1::CapacityReport>(r.out);
+}
+
+TEST(KubeletLive, JsonSaysKubeletPlacesWithKubeletsLiveSettings) {
+  const KubeletRoot host;
+  AdmitAndCheckpoint(host, Dedicated(3), 1);
+  const std::string defaults = (host.tmp.path() / "agent.yaml").string();
+  WriteFile(defaults, "");
+  const char* agent = std::getenv("KVHOST_AGENT");
+  ASSERT_NE(agent, nullptr);
+  const it::RunResult text =
+      it::RunProcess({agent, "inspect", "--root", host.root.string(), "--config", defaults});
+  ASSERT_TRUE(text.end.Exited(0)) << text.Describe();
+  for (const std::string command : {"capacity", "inspect"}) {
+    SCOPED_TRACE(command);
+    const v1::PlacementChoice p = JsonPlacement(command, host.root, defaults);
+    EXPECT_EQ(p.owner(), "kubelet");
+    EXPECT_EQ(p.why(), "auto: " + (host.root / "var/lib/kubelet/cpu_manager_state").string() +
+                           " has policyName static");
+    ASSERT_TRUE(p.has_kubelet());
+    const v1::KubeletSettings& k = p.kubelet();
+    EXPECT_EQ(k.source(), (host.root / "var/lib/kubelet/config.yaml").string());
+    EXPECT_EQ(k.cpu_manager_policy(), "static");
+    ASSERT_EQ(k.cpu_manager_policy_options().size(), 1u);
+    EXPECT_EQ(k.cpu_manager_policy_options().at("full-pcpus-only"), "true");
+    EXPECT_EQ(k.reserved_system_cpus(), "0,16");
+    EXPECT_EQ(k.topology_manager_policy(), "single-numa-node");
+    EXPECT_EQ(k.topology_manager_scope(), "container");
+    EXPECT_EQ(k.memory_manager_policy(), "Static");
+    ASSERT_EQ(k.reserved_memory_size(), 2);
+    for (int node = 0; node < 2; ++node) {
+      EXPECT_EQ(k.reserved_memory(node).numa_node(), node);
+      EXPECT_EQ(k.reserved_memory(node).limits().at("memory"), 1ull << 30);
+    }
+    // The same disagreements inspect's text warns about, one each.
+    for (const auto& line : k.disagreements())
+      EXPECT_NE(text.out.find("warning: " + line + "\n"), std::string::npos) << line;
+    size_t warnings = 0;
+    for (size_t at = text.out.find("warning: "); at != std::string::npos;
+         at = text.out.find("warning: ", at + 1))
+      ++warnings;
+    EXPECT_EQ(static_cast<size_t>(k.disagreements_size()), warnings) << text.out;
+  }
+}
+
+TEST(KubeletLive, JsonSaysTheAgentPlacesWhereKubeletLeftNoFiles) {
+  ScopedTempDir tmp;
+  const auto root = CopyFixture(kIntelHugepages, tmp);
+  const std::string defaults = (tmp.path() / "agent.yaml").string();
+  WriteFile(defaults, "");
+  for (const std::string command : {"capacity", "inspect"}) {
+    SCOPED_TRACE(command);
+    const v1::PlacementChoice p = JsonPlacement(command, root, defaults);
+    EXPECT_EQ(p.owner(), "agent");
+    EXPECT_EQ(p.why(), "auto: no " + (root / "var/lib/kubelet/cpu_manager_state").string());
+    EXPECT_FALSE(p.has_kubelet());
+  }
 }
 
 }  // namespace

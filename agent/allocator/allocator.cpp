@@ -102,6 +102,15 @@ unsigned Allocator::FreeGpus(const std::string& device) const {
 
 PlaceResult Allocator::Place(const InstanceType& type, const std::string& vm) const {
   PlaceResult r;
+  r.reasons = RefusalsBeforePlacing(type, vm);
+  if (!r.reasons.empty()) return r;
+  if (kubelet_) return PlaceByKubelet(type, vm);
+  return type.Dedicated() ? PlaceDedicated(type, vm) : PlaceShared(type, vm);
+}
+
+std::vector<std::string> Allocator::RefusalsBeforePlacing(const InstanceType& type,
+                                                          const std::string& vm) const {
+  PlaceResult r;
   if (placements_.count(vm))
     r.reasons.push_back(RefusalLine(FMT_COMPILE("VM {} is already placed"), vm));
   if (type.vcpus == 0)
@@ -122,9 +131,7 @@ PlaceResult Allocator::Place(const InstanceType& type, const std::string& vm) co
           type.gpus, device, free, offered == host_->gpus.end() ? 0 : offered->second));
     }
   }
-  if (!r.reasons.empty()) return r;
-  if (kubelet_) return PlaceByKubelet(type, vm);
-  return type.Dedicated() ? PlaceDedicated(type, vm) : PlaceShared(type, vm);
+  return std::move(r.reasons);
 }
 
 void Allocator::Commit(Placement p) {

@@ -40,6 +40,11 @@ class Allocator {
 
   // Where `type` would go now; does not change the state.
   PlaceResult Place(const InstanceType& type, const std::string& vm) const;
+  // Place's refusals that come before either owner's placement: a name
+  // already placed, no vCPUs, a host not realtime-ready, GPUs short. Empty
+  // when the placement owner decides.
+  std::vector<std::string> RefusalsBeforePlacing(const InstanceType& type,
+                                                 const std::string& vm) const;
   // Records a placement after checking every invariant; throws AllocationConflict.
   // Taken by value: callers that are done with their placement move it in.
   void Commit(Placement placement);

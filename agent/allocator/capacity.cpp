@@ -4,6 +4,8 @@
 #include <charconv>
 #include <stdexcept>
 
+#include "agent/allocator/kubelet_host.h"
+#include "agent/allocator/refusal_text.h"
 #include "base/sizes.h"
 
 namespace kvhost {
@@ -11,6 +13,42 @@ namespace kvhost {
 namespace {
 
 constexpr std::string_view kNamePrefix = "capacity/";
+
+// The count's try names: "capacity/<type>/<n>", the count rewritten per try
+// behind the prefix `vm` holds.
+void NameTry(std::string& vm, size_t prefix_size, unsigned n) {
+  char digits[16];
+  const auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
+  vm.replace(prefix_size, std::string::npos, digits, static_cast<size_t>(end - digits));
+}
+
+// kubelet mode: kubelet's node alone decides where the next pod goes (Place's
+// other refusals do not change between tries, and the allocator's books are
+// not read), so every try admits into one scratch copy of the node. Place
+// copies the node, pods and all, per try, which made a count quadratic in the
+// pods admitted.
+TypeCapacity CountKubeletAdmissions(const Allocator& state, const InstanceType& type,
+                                    unsigned limit, std::string& vm, size_t prefix_size) {
+  TypeCapacity out;
+  out.type = &type;
+  out.blockers = state.RefusalsBeforePlacing(type, vm);
+  if (!out.blockers.empty()) return out;
+  kubelet::KubeletHost scratch = *state.kubelet();
+  const kubelet::KubeVirtPodRequest request = kubelet::RequestFor(scratch, type);
+  for (; out.count < limit; ++out.count) {
+    NameTry(vm, prefix_size, out.count);
+    if (out.count > 0 && state.placements().count(vm)) {
+      out.blockers.push_back(RefusalLine(FMT_COMPILE("VM {} is already placed"), vm));
+      break;
+    }
+    const kubelet::AdmitResult admitted = kubelet::AdmitKubeVirtPod(scratch, vm, request);
+    if (!admitted.admitted) {
+      out.blockers.push_back(kubelet::NotAdmittedLine(admitted));
+      break;
+    }
+  }
+  return out;
+}
 
 // CountFits writing its names into `vm` (which starts with kNamePrefix): ComputeCapacity hands
 // every type the same buffer, so a type refused at once (every type on a small host) costs no name
@@ -27,6 +65,7 @@ TypeCapacity CountFitsNamed(const Allocator& state, const InstanceType& type, un
   char* at = std::copy(type.name.begin(), type.name.end(), vm.data() + kNamePrefix.size());
   *at++ = '/';
   *at = '0';
+  if (state.kubelet()) return CountKubeletAdmissions(state, type, limit, vm, prefix_size);
   // The first try goes to `state` itself: a type that does not fit at all
   // (most of them on small hosts) then costs no copy.
   PlaceResult r = state.Place(type, vm);
@@ -40,9 +79,7 @@ TypeCapacity CountFitsNamed(const Allocator& state, const InstanceType& type, un
   for (;;) {
     copy.CommitUnkept(*r.placement);
     if (++out.count >= limit) break;
-    char digits[16];
-    const auto end = std::to_chars(digits, digits + sizeof digits, out.count).ptr;
-    vm.replace(prefix_size, std::string::npos, digits, static_cast<size_t>(end - digits));
+    NameTry(vm, prefix_size, out.count);
     r = copy.Place(type, vm);
     if (!r.placement) {
       out.blockers = std::move(r.reasons);

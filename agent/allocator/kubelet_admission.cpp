@@ -29,8 +29,15 @@ std::vector<ProviderHints> Hints(const KubeletNode& node, const std::string& uid
 }  // namespace
 
 AdmitResult AdmitPod(KubeletNode& node, const std::string& uid, const kubevirt::PodResources& pod) {
-  const bool guaranteed = pod.qos == kubevirt::QosClass::kGuaranteed;
   KubeletNode trial = node;  // a rejected pod leaves nothing behind
+  AdmitResult result = AdmitPodInPlace(trial, uid, pod);
+  if (result.admitted) node = std::move(trial);
+  return result;
+}
+
+AdmitResult AdmitPodInPlace(KubeletNode& trial, const std::string& uid,
+                            const kubevirt::PodResources& pod) {
+  const bool guaranteed = pod.qos == kubevirt::QosClass::kGuaranteed;
   for (const auto& c : pod.containers) {
     const int cpus = guaranteed ? GuaranteedCpus(c.cpu_request_milli, c.cpu_limit_milli) : 0;
     const MergeResult merged = MergeHints(trial.topology, trial.numa, trial.topology_options,
@@ -46,13 +53,13 @@ AdmitResult AdmitPod(KubeletNode& node, const std::string& uid, const kubevirt::
           !err.empty())
         return {false, err};
   }
-  node = std::move(trial);
   return {true, ""};
 }
 
 unsigned CountAdmitted(KubeletNode node, const kubevirt::PodResources& pod, unsigned limit) {
   unsigned n = 0;
-  while (n < limit && AdmitPod(node, "kvhost-count-" + std::to_string(n), pod).admitted) ++n;
+  // `node` is this count's own copy and is dropped after the first refusal.
+  while (n < limit && AdmitPodInPlace(node, "kvhost-count-" + std::to_string(n), pod).admitted) ++n;
   return n;
 }
 

@@ -17,7 +17,8 @@
 namespace kvhost::kubelet {
 
 // The policies never change once built and are shared between copies (capacity
-// copies the node once per pod it tries); the states are values.
+// copies the node once per type it counts, Place once per try); the states are
+// values.
 struct KubeletNode {
   std::shared_ptr<const StaticPolicy> cpu;
   CpuManagerAssignments cpu_state;
@@ -35,6 +36,11 @@ struct AdmitResult {
 
 // Admits `pod` as pod `uid`, updating the node's manager states when it is.
 AdmitResult AdmitPod(KubeletNode& node, const std::string& uid, const kubevirt::PodResources& pod);
+// AdmitPod without its rollback: a refused pod may leave part of itself in
+// `node`. For callers that drop the node at the first refusal (capacity's
+// counts), so that a try copies no node.
+AdmitResult AdmitPodInPlace(KubeletNode& node, const std::string& uid,
+                            const kubevirt::PodResources& pod);
 
 // How many more copies of `pod` the managers admit (at most `limit`).
 unsigned CountAdmitted(KubeletNode node, const kubevirt::PodResources& pod, unsigned limit);

@@ -32,19 +32,24 @@ ResourceAmounts PodRequests(const kubevirt::PodResources& pod) {
   return sum;
 }
 
-KubeVirtAdmission AdmitKubeVirtPod(KubeletHost& host, const std::string& uid,
-                                   const InstanceType& type) {
-  KubeVirtAdmission out{{}, kubevirt::PodFor(type, host.kubevirt)};
-  const ResourceAmounts need = PodRequests(out.pod);
-  if (std::string why = Unfit(host, need); !why.empty()) {
-    out.result = {false, why};
-    return out;
-  }
-  out.result = AdmitPod(host.node, uid, out.pod);
-  if (!out.result.admitted) return out;
-  for (const auto& [resource, amount] : need) host.requested[resource] += amount;
-  host.pods[uid] = need;
+KubeVirtPodRequest RequestFor(const KubeletHost& host, const InstanceType& type) {
+  KubeVirtPodRequest out{kubevirt::PodFor(type, host.kubevirt), {}};
+  out.need = PodRequests(out.pod);
   return out;
+}
+
+AdmitResult AdmitKubeVirtPod(KubeletHost& host, const std::string& uid,
+                             const KubeVirtPodRequest& request) {
+  if (std::string why = Unfit(host, request.need); !why.empty()) return {false, why};
+  AdmitResult result = AdmitPodInPlace(host.node, uid, request.pod);
+  if (!result.admitted) return result;
+  for (const auto& [resource, amount] : request.need) host.requested[resource] += amount;
+  host.pods[uid] = request.need;
+  return result;
+}
+
+std::string NotAdmittedLine(const AdmitResult& refused) {
+  return "kubelet would not admit the virt-launcher pod: " + refused.reason;
 }
 
 void RemovePod(KubeletHost& host, const std::string& uid) {

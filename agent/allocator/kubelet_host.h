@@ -29,15 +29,23 @@ struct KubeletHost {
 // The sum of a pod's container requests, as the scheduler adds them up.
 ResourceAmounts PodRequests(const kubevirt::PodResources& pod);
 
-struct KubeVirtAdmission {
-  AdmitResult result;
+// The virt-launcher pod of one instance type and what the scheduler adds up
+// for it: the same for every pod of that type, so computed once per type.
+struct KubeVirtPodRequest {
   kubevirt::PodResources pod;
+  ResourceAmounts need;
 };
+KubeVirtPodRequest RequestFor(const KubeletHost& host, const InstanceType& type);
 
-// Admits the virt-launcher pod of `type` as pod `uid`: the scheduler's fit,
-// then kubelet's managers. Updates `host` only when admitted.
-KubeVirtAdmission AdmitKubeVirtPod(KubeletHost& host, const std::string& uid,
-                                   const InstanceType& type);
+// Admits the virt-launcher pod as pod `uid`: the scheduler's fit, then
+// kubelet's managers. A refused pod may leave part of itself in `host`, so
+// callers admit into a copy they drop on refusal (Place's trial, capacity's
+// scratch node) and no copy is made here.
+AdmitResult AdmitKubeVirtPod(KubeletHost& host, const std::string& uid,
+                             const KubeVirtPodRequest& request);
+
+// The allocator's refusal line for a pod kubelet would not admit.
+std::string NotAdmittedLine(const AdmitResult& refused);
 
 // The pod leaves: its CPUs, memory blocks and requests go back.
 void RemovePod(KubeletHost& host, const std::string& uid);

@@ -54,12 +54,12 @@ void Allocator::UseKubeletPlacement(std::shared_ptr<const kubelet::KubeletHost> 
 
 PlaceResult Allocator::PlaceByKubelet(const InstanceType& type, const std::string& vm) const {
   auto trial = std::make_shared<kubelet::KubeletHost>(*kubelet_);
-  const kubelet::KubeVirtAdmission admission = kubelet::AdmitKubeVirtPod(*trial, vm, type);
+  const kubelet::KubeVirtPodRequest request = kubelet::RequestFor(*trial, type);
+  const kubelet::AdmitResult admission = kubelet::AdmitKubeVirtPod(*trial, vm, request);
   PlaceResult r;
-  if (!admission.result.admitted) {
-    r.reasons.push_back("kubelet would not admit the virt-launcher pod: " +
-                        admission.result.reason);
-    return r;
+  if (!admission.admitted) {
+    r.reasons.push_back(kubelet::NotAdmittedLine(admission));
+    return r;  // the trial, refused pod and all, is dropped
   }
   Placement p;
   p.vm = vm;
@@ -67,7 +67,7 @@ PlaceResult Allocator::PlaceByKubelet(const InstanceType& type, const std::strin
   p.dedicated = type.Dedicated();
   FillCpus(*trial, vm, type, p);
   FillMemory(*trial, vm, p);
-  const uint64_t memory = admission.pod.containers.front().memory_request;
+  const uint64_t memory = request.pod.containers.front().memory_request;
   p.memory_kib = p.hugepages.empty() ? memory / 1024 : 0;
   if (!p.dedicated) p.shared_cpus = trial->node.cpu_state.default_cpu_set;
   p.kubelet_after = std::move(trial);

@@ -51,6 +51,18 @@ StaticPolicy::StaticPolicy(CpuTopology topology, int num_reserved, CpuSet reserv
     reserved_physical_ |=
         topology_.CpusIn(topology_.all(), Level::kCore, topology_.IdOf(cpu, Level::kCore));
   });
+  const std::vector<int> numas = topology_.Ids(topology_.all(), Level::kNuma);
+  for (size_t k = 1; k <= numas.size(); ++k) {
+    std::vector<bool> pick(numas.size(), false);
+    std::fill(pick.begin(), pick.begin() + static_cast<long>(k), true);
+    do {
+      NumaMask mask = 0;
+      for (size_t i = 0; i < numas.size(); ++i)
+        if (pick[i]) mask |= NumaMask{1} << numas[i];
+      const CpuSet cpus = topology_.CpusIn(topology_.all(), Level::kNuma, MaskBits(mask));
+      numa_masks_.push_back({mask, cpus, static_cast<int>(cpus.Count())});
+    } while (std::prev_permutation(pick.begin(), pick.end()));
+  }
 }
 
 CpuManagerAssignments StaticPolicy::InitialState() const {
@@ -74,33 +86,19 @@ bool StaticPolicy::IsHintSocketAligned(NumaMask mask, int min_affinity_size) con
 
 std::vector<TopologyHint> StaticPolicy::GenerateHints(const CpuSet& available,
                                                       const CpuSet& reusable, int request) const {
-  const std::vector<int> numas = topology_.Ids(topology_.all(), Level::kNuma);
-  int min_affinity_size = static_cast<int>(numas.size());
+  int min_affinity_size = static_cast<int>(topology_.Ids(topology_.all(), Level::kNuma).size());
   std::vector<TopologyHint> hints;
-  // bitmask.IterateBitMasks: every non-empty subset, by size, then lexicographically.
-  for (size_t k = 1; k <= numas.size(); ++k) {
-    std::vector<bool> pick(numas.size(), false);
-    std::fill(pick.begin(), pick.begin() + static_cast<long>(k), true);
-    do {
-      NumaMask mask = 0;
-      for (size_t i = 0; i < numas.size(); ++i)
-        if (pick[i]) mask |= NumaMask{1} << numas[i];
-      const int in_mask =
-          static_cast<int>(topology_.CpusIn(topology_.all(), Level::kNuma, MaskBits(mask)).Count());
-      if (in_mask >= request && std::popcount(mask) < min_affinity_size)
-        min_affinity_size = std::popcount(mask);
-      bool reusable_inside = true;
-      reusable.ForEach([&](unsigned c) {
-        if (!(mask >> topology_.IdOf(c, Level::kNuma) & 1)) reusable_inside = false;
-      });
-      if (!reusable_inside) continue;
-      int matching = static_cast<int>(reusable.Count());
-      available.ForEach([&](unsigned c) {
-        if (topology_.cpus().contains(c) && (mask >> topology_.IdOf(c, Level::kNuma) & 1))
-          ++matching;
-      });
-      if (matching >= request) hints.push_back({mask, false});
-    } while (std::prev_permutation(pick.begin(), pick.end()));
+  for (const NumaMaskCpus& m : numa_masks_) {
+    if (m.count >= request && std::popcount(m.mask) < min_affinity_size)
+      min_affinity_size = std::popcount(m.mask);
+    bool reusable_inside = true;
+    reusable.ForEach([&](unsigned c) {
+      if (!(m.mask >> topology_.IdOf(c, Level::kNuma) & 1)) reusable_inside = false;
+    });
+    if (!reusable_inside) continue;
+    // The available CPUs on the mask's nodes (CPUs outside the topology are on none).
+    const int matching = static_cast<int>(reusable.Count() + (available & m.cpus).Count());
+    if (matching >= request) hints.push_back({m.mask, false});
   }
   for (auto& h : hints)
     h.preferred =

@@ -89,6 +89,15 @@ class StaticPolicy {
   CpuTopology topology_;
   CpuSet reserved_, reserved_physical_;
   StaticPolicyOptions options_;
+  // Every non-empty set of NUMA nodes in bitmask.IterateBitMasks' order (by
+  // size, then lexicographically) with its CPUs: GenerateHints walks them for
+  // every container, and they never change.
+  struct NumaMaskCpus {
+    NumaMask mask = 0;
+    CpuSet cpus;
+    int count = 0;
+  };
+  std::vector<NumaMaskCpus> numa_masks_;
 };
 
 }  // namespace kvhost::kubelet

@@ -8,6 +8,9 @@ CpuTopology::CpuTopology(std::map<unsigned, CpuPlace> cpus) : cpus_(std::move(cp
   std::set<int> cores, sockets, numas;
   for (const auto& [cpu, place] : cpus_) {
     all_.Add(cpu);
+    by_id_[static_cast<int>(Level::kCore)][place.core].Add(cpu);
+    by_id_[static_cast<int>(Level::kSocket)][place.socket].Add(cpu);
+    by_id_[static_cast<int>(Level::kNuma)][place.numa].Add(cpu);
     cores.insert(place.core);
     sockets.insert(place.socket);
     numas.insert(place.numa);
@@ -30,26 +33,25 @@ int CpuTopology::IdOf(unsigned cpu, Level level) const {
   return -1;
 }
 
+const CpuSet& CpuTopology::CpusOf(Level level, int id) const {
+  static const CpuSet kNone;
+  const auto& sets = by_id_[static_cast<int>(level)];
+  const auto it = sets.find(id);
+  return it == sets.end() ? kNone : it->second;
+}
+
 CpuSet CpuTopology::CpusIn(const CpuSet& within, Level level, const std::vector<int>& ids) const {
-  CpuSet out;
-  within.ForEach([&](unsigned cpu) {
-    if (!cpus_.contains(cpu)) return;
-    const int id = IdOf(cpu, level);
-    for (int want : ids)
-      if (want == id) {
-        out.Add(cpu);
-        return;
-      }
-  });
-  return out;
+  if (ids.size() == 1) return within & CpusOf(level, ids.front());
+  CpuSet wanted;
+  for (int id : ids) wanted |= CpusOf(level, id);
+  return within & wanted;
 }
 
 std::vector<int> CpuTopology::Ids(const CpuSet& within, Level level) const {
-  std::set<int> ids;
-  within.ForEach([&](unsigned cpu) {
-    if (cpus_.contains(cpu)) ids.insert(IdOf(cpu, level));
-  });
-  return {ids.begin(), ids.end()};
+  std::vector<int> ids;
+  for (const auto& [id, cpus] : by_id_[static_cast<int>(level)])
+    if (cpus.Intersects(within)) ids.push_back(id);
+  return ids;
 }
 
 }  // namespace kvhost::kubelet

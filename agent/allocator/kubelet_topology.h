@@ -35,6 +35,8 @@ class CpuTopology {
   int CpusPerSocket() const { return num_sockets_ ? num_cpus() / num_sockets_ : 0; }
 
   int IdOf(unsigned cpu, Level level) const;
+  // The CPUs whose `level` id is `id` (empty for an unknown id).
+  const CpuSet& CpusOf(Level level, int id) const;
   // The CPUs of `within` whose `level` id is one of `ids`.
   CpuSet CpusIn(const CpuSet& within, Level level, const std::vector<int>& ids) const;
   CpuSet CpusIn(const CpuSet& within, Level level, int id) const {
@@ -46,6 +48,9 @@ class CpuTopology {
  private:
   std::map<unsigned, CpuPlace> cpus_;
   CpuSet all_;
+  // Per level, the CPUs of each id: the queries above are set operations on
+  // these (capacity asks them thousands of times per count).
+  std::map<int, CpuSet> by_id_[3];
   int num_cores_ = 0, num_sockets_ = 0, num_numa_ = 0;
 };
 

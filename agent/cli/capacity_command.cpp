@@ -34,8 +34,9 @@ void AddCapacityCommands(CLI::App& app, int& exit_code) {
     for (const auto& text : cap->what_if)
       for (auto& line : ApplyWhatIf(state, catalog, ParseWhatIf(text)))
         applied.push_back(std::move(line));
-    const auto report = BuildCapacityReport(state, ComputeCapacity(state, catalog),
-                                            ComputeFragmentation(state, catalog), applied);
+    auto report = BuildCapacityReport(state, ComputeCapacity(state, catalog),
+                                      ComputeFragmentation(state, catalog), applied);
+    *report.mutable_placement() = PlacementMessage(PlacementOf(live, cap->LoadConfig()));
     if (cap->output == "json") {
       std::cout << ToJson(report);
     } else {

@@ -14,6 +14,7 @@
 #include "agent/live/live_host.h"
 #include "audit.pb.h"
 #include "control.pb.h"
+#include "placement.pb.h"
 
 namespace kvhost {
 class ConnectionSet;
@@ -88,6 +89,22 @@ v1::AuditReport AuditWhatRuns(const HostOptions& options, const LiveHost& live,
                               const std::vector<const LibvirtConnection*>& connections);
 // Prints it (text or json); returns the exit code: 4 on findings, else 0.
 int PrintAudit(const v1::AuditReport& report, const std::string& output);
+
+// Who places and why, and in kubelet mode kubelet's live settings and where
+// they disagree with the agent's config (agent/cli/placement_report.cpp).
+struct PlacementFacts {
+  OwnerChoice owner;
+  std::optional<kubelet::KubeletConfig> kubelet;
+  std::vector<std::string> disagreements;
+};
+// Read for inspect: the owner for the options' config, kubelet's config in kubelet mode.
+PlacementFacts ReadPlacement(const HostOptions& options, const HostModel& host);
+// What the live loader found (capacity), with `config` the loader's.
+PlacementFacts PlacementOf(const LiveHost& live, const AgentConfig& config);
+// inspect's text lines: `placement`, then in kubelet mode `kubelet` and one `warning:` each.
+std::string PlacementText(const PlacementFacts& facts);
+// The `placement` of inspect's and capacity's JSON.
+v1::PlacementChoice PlacementMessage(const PlacementFacts& facts);
 
 void AddInspectCommand(CLI::App& app, int& exit_code);
 void AddCapacityCommands(CLI::App& app, int& exit_code);

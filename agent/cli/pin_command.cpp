@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "agent/cli/commands.h"
+#include "agent/cli/pin_outcome_text.h"
 #include "agent/control/control_client.h"
 #include "agent/host/discover.h"
 #include "agent/kubelet/container_runtime.h"
@@ -113,67 +114,10 @@ void AuditUntilSignalled(const PinOptions& opt, const LiveHost& live) {
   } while (sigtimedwait(&stop, nullptr, &kKubeletAuditInterval) < 0);
 }
 
-std::string Describe(const PinOutcome& out) {
-  std::ostringstream s;
-  const Placement& p = out.placement;
-  s << (out.already_pinned ? "re-applied " : "pinned ") << out.domain << " as " << p.instance_type
-    << " (" << out.type_source << ")\n";
-  if (p.dedicated) {
-    s << "  vCPUs:";
-    for (size_t i = 0; i < p.vcpu_cpus.size(); ++i) s << " " << i << "->" << p.vcpu_cpus[i];
-    s << "\n  emulator: " << (p.emulator_cpu ? std::to_string(*p.emulator_cpu) : "with the vCPUs")
-      << "\n";
-  } else {
-    s << "  shared pool: " << p.shared_cpus.ToList() << "\n";
-  }
-  if (!p.numa_nodes.empty()) {
-    s << "  memory strict on node(s)";
-    for (unsigned n : p.numa_nodes) s << " " << n;
-    s << " (" << NumaOutcomeName(out.applied.numa)
-      << (out.applied.numa_deferred_reason.empty() ? "" : ": " + out.applied.numa_deferred_reason)
-      << ")\n";
-  }
-  for (const auto& g : p.hugepages)
-    s << "  hugepages: " << g.pages << " x " << g.size_kib << " KiB on node " << g.node << "\n";
-  s << "  verified: libvirt read-back" << (out.local.verified_from_proc ? " and /proc" : "")
-    << (out.local.note.empty() ? "" : " (" + out.local.note + ")") << "\n";
-  if (out.local.fifo_threads)
-    s << "  realtime: " << out.local.fifo_threads << " vCPU threads SCHED_FIFO 1\n";
-  if (!out.local.steered_irqs.empty())
-    s << "  irqs: " << out.local.steered_irqs.size() << " device IRQs steered off its CPUs\n";
-  return s.str();
-}
-
 // Exit code of pin, unpin and reconcile when the state file was corrupt: the
 // command did its work on allocations rebuilt from libvirt, but a decision the
 // agent had saved may have been lost, which an operator should hear about.
 constexpr int kStateRebuiltExitCode = 5;
-std::string DescribeReconcile(const ReconcileReport& r) {
-  std::ostringstream s;
-  auto list = [&](const char* what, const std::vector<std::string>& names) {
-    s << what << " " << names.size();
-    for (const auto& n : names) s << (&n == &names.front() ? ": " : ", ") << n;
-    s << "\n";
-  };
-  if (r.state_was_rebuilt) s << "state file missing or corrupt: rebuilt from libvirt\n";
-  list("kept", r.kept);
-  list("adopted", r.adopted);
-  list("placed", r.placed);
-  list("re-pinned", r.repinned);
-  list("freed", r.freed);
-  for (const auto& p : r.problems) s << "problem: " << p << "\n";
-  return s.str();
-}
-
-std::string DescribePin(const PinOutcome& outcome, bool json) {
-  return json ? ToJson(AllocationFromPlacement(outcome.placement, outcome.uuid, ""))
-              : Describe(outcome);
-}
-
-std::string DescribeUnpin(const std::string& domain, bool unpinned) {
-  return unpinned ? "unpinned " + domain + "\n" : domain + " holds no allocation\n";
-}
-
 // A running daemon owns the allocator: pin, unpin and reconcile ask it over the
 // control socket (config controlSocket). True when it answered (printed here).
 bool AskedTheDaemon(const HostOptions& options, const v1::ControlRequest& request, int& exit_code) {
@@ -409,33 +353,6 @@ void AddUnpinCommand(CLI::App& app, int& exit_code) {
 }
 
 }  // namespace
-
-v1::ControlResponse ActForControlRequest(const v1::ControlRequest& request, Pinner& pinner) {
-  v1::ControlResponse response;
-  switch (request.action_case()) {
-    case v1::ControlRequest::kPin: {
-      std::optional<std::string> type;
-      if (!request.pin().type().empty()) type = request.pin().type();
-      response.set_output(
-          DescribePin(pinner.PinOnAnyConnection(request.pin().domain(), type), request.json()));
-      break;
-    }
-    case v1::ControlRequest::kUnpin:
-      response.set_output(DescribeUnpin(request.unpin().domain(),
-                                        pinner.UnpinOnAnyConnection(request.unpin().domain())));
-      break;
-    case v1::ControlRequest::kReconcile: {
-      const ReconcileReport report = pinner.Reconcile();
-      LogReconcile(report);
-      response.set_output(DescribeReconcile(report));
-      response.set_exit_code(report.problems.empty() ? 0 : 3);
-      break;
-    }
-    case v1::ControlRequest::ACTION_NOT_SET:
-      throw std::invalid_argument("the request names no action");
-  }
-  return response;
-}
 
 void AddPinCommands(CLI::App& app, int& exit_code) {
   AddPinCommand(app, exit_code);

@@ -272,6 +272,18 @@ TEST_F(DaemonTest, CliPinUnpinAndReconcileGoThroughTheRunningDaemon) {
   EXPECT_FALSE(missing.end.Exited(0));
   EXPECT_NE(missing.err.find("no-such-vm"), std::string::npos) << missing.Describe();
   EXPECT_FALSE(Ended(*daemon)) << "a failed request is an answer, not a crash";
+  // Another state directory is not the daemon's: the CLI acts on it itself
+  // (a CLI run against a test setup never reaches the host's daemon).
+  const fs::path other = scratch.path() / "other-state";
+  const auto direct =
+      Cli({"reconcile", "--config", config().string(), "--root", root().string(), "--connect",
+           "test://" + SourceDir() + "/tests/data/libvirt/pinner-node.xml", "--state-dir",
+           other.string()});
+  EXPECT_NE(direct.err.find("is not asked: this daemon keeps its allocations in"),
+            std::string::npos)
+      << direct.Describe();
+  EXPECT_EQ(direct.err.find("done by the running daemon"), std::string::npos) << direct.err;
+  EXPECT_TRUE(fs::exists(other / "state.pb")) << direct.Describe();
 }
 
 // The notify socket is read only now and then here, as a busy manager might:

@@ -101,11 +101,30 @@ class Daemon {
       std::filesystem::permissions(path.parent_path(), std::filesystem::perms::owner_all, ec);
     control_ = std::make_unique<control::Server>(
         io_, control::ServerOptions{.path = path}, [this](const v1::ControlRequest& request) {
+          if (!request.state_dir().empty() &&
+              !SameDirectory(request.state_dir(), options_.state_dir))
+            return NotThisDaemon(request.state_dir());
           const auto response = options_.control_handler(request, *pinner_);
           Publish();
           return response;
         });
     spdlog::info("control socket {}", path.string());
+  }
+
+  static bool SameDirectory(const std::filesystem::path& a, const std::filesystem::path& b) {
+    std::error_code ec;
+    return std::filesystem::weakly_canonical(a, ec) == std::filesystem::weakly_canonical(b, ec);
+  }
+
+  // A CLI naming another state directory (a test, a second setup) is not this
+  // daemon's business: it acts on those allocations itself.
+  v1::ControlResponse NotThisDaemon(const std::string& asked) const {
+    v1::ControlResponse response;
+    response.set_not_this_daemon(true);
+    response.set_exit_code(2);
+    response.set_error("this daemon keeps its allocations in " + options_.state_dir.string() +
+                       ", not " + asked);
+    return response;
   }
 
   std::unique_ptr<Pinner> NewPinner() const {

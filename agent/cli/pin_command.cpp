@@ -123,11 +123,10 @@ constexpr int kStateRebuiltExitCode = 5;
 bool AskedTheDaemon(const HostOptions& options, const v1::ControlRequest& request, int& exit_code) {
   const std::string socket = options.LoadConfig().daemon.control_socket;
   if (socket.empty()) return false;
-  // A named --state-dir or a replayed --root means those allocations, which a
-  // daemon keeping its own elsewhere must not act on for us.
+  // A named --state-dir means those allocations, which a daemon keeping its
+  // own elsewhere must not act on for us.
   v1::ControlRequest scoped = request;
-  std::error_code ec;
-  if (!options.state_dir.empty() || !std::filesystem::equivalent(options.root, "/", ec))
+  if (!options.state_dir.empty())
     scoped.set_state_dir(std::filesystem::absolute(options.StateDir()).string());
   const auto answer = control::AskDaemon(socket, scoped);
   if (!answer) return false;

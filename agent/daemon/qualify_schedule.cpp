@@ -162,9 +162,17 @@ void QualifySchedule::Finish() {
   boost::asio::post(io_, on_run_ended_);
 }
 
+// Asked at every refresh and publish: the file is parsed again only when it
+// changed (a run here, or a CLI `qualify`, rewrites it by rename).
 v1::QualificationHistory QualifySchedule::History() const {
+  std::error_code ec;
+  const auto file = state_dir_ / qualify::kHistoryFile;
+  const auto stamp = std::filesystem::last_write_time(file, ec);
+  if (!ec && cached_history_ && stamp == cached_stamp_) return *cached_history_;
   try {
-    return qualify::ReadHistory(state_dir_);
+    v1::QualificationHistory history = qualify::ReadHistory(state_dir_);
+    if (!ec) cached_history_ = history, cached_stamp_ = stamp;
+    return history;
   } catch (const std::exception& e) {
     spdlog::error("qualification history: {}", e.what());
     return {};

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "agent/allocator/host_resources.h"
@@ -59,6 +60,8 @@ class QualifySchedule {
   boost::asio::io_context& io_;
   const AgentConfig& config_;
   std::filesystem::path state_dir_;
+  mutable std::optional<v1::QualificationHistory> cached_history_;
+  mutable std::filesystem::file_time_type cached_stamp_;
   std::function<void()> on_run_ended_;
   Pinner* pinner_ = nullptr;
   std::unique_ptr<Run> run_;

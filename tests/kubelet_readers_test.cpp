@@ -175,6 +175,22 @@ systemReserved:
   EXPECT_EQ(c.system_reserved.at("cpu"), "500m");
 }
 
+// Found by fuzz_kubelet: an entry without "limits" (or "numaNode") aborted the
+// process with yaml-cpp's InvalidNode. kubelet reads absent keys as zero values.
+TEST(KubeletConfigReader, AReservedMemoryEntryMayLeaveKeysOut) {
+  const auto c = ParseKubeletConfig(R"(reservedMemory:
+  - numaNode: 1
+  - limits:
+      memory: 1Gi
+)",
+                                    "config.yaml");
+  ASSERT_EQ(c.reserved_memory.size(), 2u);
+  EXPECT_EQ(c.reserved_memory[0].numa_node, 1);
+  EXPECT_TRUE(c.reserved_memory[0].limits.empty());
+  EXPECT_EQ(c.reserved_memory[1].numa_node, 0);
+  EXPECT_EQ(c.reserved_memory[1].limits.at("memory"), 1ull << 30);
+}
+
 TEST(KubeletConfigReader, MalformedYamlOrBadValueNamesTheFile) {
   EXPECT_THROW(ParseKubeletConfig("cpuManagerPolicy: [static\n", "/etc/kubelet.yaml"),
                YamlInputError);

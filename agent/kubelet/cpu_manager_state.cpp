@@ -68,9 +68,10 @@ void ReadEntries(const JsonObject& doc, CpuCheckpointVersion version, const CpuS
 // two pods never do, and exclusive CPUs are never in the shared pool.
 void CheckNoDoubleBooking(const CpuManagerState& state) {
   std::map<unsigned, std::string> owner;
-  for (const auto& [pod, containers] : state.entries) {
+  for (const auto& entry : state.entries) {
+    const std::string& pod = entry.first;  // clang 14 cannot capture a structured binding
     CpuSet pod_cpus;
-    for (const auto& [name, cpus] : containers) pod_cpus |= cpus;
+    for (const auto& [name, cpus] : entry.second) pod_cpus |= cpus;
     pod_cpus.ForEach([&](unsigned cpu) {
       auto [it, fresh] = owner.emplace(cpu, pod);
       if (!fresh)

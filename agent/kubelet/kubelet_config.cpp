@@ -23,8 +23,10 @@ void ReadReservedMemory(const YamlFieldReader& in, const YAML::Node& list, Kubel
   for (const auto& entry : list) {
     in.RequireMap(entry, "reservedMemory[]");
     ReservedMemory rm;
-    rm.numa_node =
-        static_cast<int>(in.Unsigned(entry["numaNode"], "reservedMemory[].numaNode", 4096));
+    // Absent keys are Go's zero values, as kubelet unmarshals them: node 0, no limits.
+    if (entry["numaNode"])
+      rm.numa_node =
+          static_cast<int>(in.Unsigned(entry["numaNode"], "reservedMemory[].numaNode", 4096));
     in.ForEachEntry(entry["limits"], "reservedMemory[].limits",
                     [&](const std::string& key, const YAML::Node&, const YAML::Node& value) {
                       rm.limits[key] = in.QuantityBytes(value, "reservedMemory[].limits." + key);

@@ -154,12 +154,20 @@ std::vector<YAML::Node> YamlFieldReader::ParseDocuments(std::string_view text) c
   }
 }
 
+// A key that is not there is a "zombie" node: asking it IsScalar()/IsMap()
+// throws YAML::InvalidNode, which no caller expects (found by fuzz_kubelet).
+void YamlFieldReader::RequirePresent(const YAML::Node& node, std::string_view field) const {
+  if (!node.IsDefined()) Fail(0, std::string(field) + " is required");
+}
+
 std::string YamlFieldReader::Text(const YAML::Node& node, std::string_view field) const {
+  RequirePresent(node, field);
   if (!node.IsScalar()) Fail(node, std::string(field) + " must be a single value");
   return node.Scalar();
 }
 
 bool YamlFieldReader::Bool(const YAML::Node& node, std::string_view field) const {
+  RequirePresent(node, field);
   bool value = false;
   // yaml-cpp's decoder takes what YAML 1.1 (and so Kubernetes) calls a boolean: true/false, yes/no,
   // on/off.
@@ -220,12 +228,14 @@ std::map<std::string, std::string> YamlFieldReader::StringMap(const YAML::Node& 
 }
 
 void YamlFieldReader::RequireMap(const YAML::Node& node, std::string_view field) const {
+  RequirePresent(node, field);
   if (!node.IsMap()) Fail(node, std::string(field) + " must be a mapping of keys to values");
 }
 
 void YamlFieldReader::ForEachEntry(const YAML::Node& map, std::string_view field,
                                    const EntryVisitor& visit) const {
-  if (map.IsNull()) return;  // "labels:" with nothing after it: no entries
+  // "labels:" with nothing after it, or no "labels" at all: no entries.
+  if (!map.IsDefined() || map.IsNull()) return;
   RequireMap(map, field);
   std::set<std::string> seen;
   for (auto it = map.begin(); it != map.end(); ++it) {

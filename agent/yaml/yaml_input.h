@@ -57,9 +57,12 @@ class YamlFieldReader {
   std::map<std::string, std::string> StringMap(const YAML::Node& node,
                                                std::string_view field) const;
 
+  // A missing key (yaml-cpp's undefined node) is "<field> is required".
+  void RequirePresent(const YAML::Node& node, std::string_view field) const;
   void RequireMap(const YAML::Node& node, std::string_view field) const;
-  // Visits a mapping's entries in file order. yaml-cpp silently keeps the first
-  // of two equal keys; a repeated key in a production file is a mistake, so it fails.
+  // Visits a mapping's entries in file order (none when the key is absent or empty). yaml-cpp
+  // silently keeps the first of two equal keys; a repeated key in a production file is a mistake,
+  // so it fails.
   using EntryVisitor = std::function<void(const std::string& key, const YAML::Node& key_node,
                                           const YAML::Node& value)>;
   void ForEachEntry(const YAML::Node& map, std::string_view field, const EntryVisitor& visit) const;

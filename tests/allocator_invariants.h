@@ -48,7 +48,7 @@ inline std::vector<std::string> CheckInvariants(const Allocator& a, const Catalo
         bad.push_back("2: " + vm + " realtime emulator on a vCPU core");
       if (p.emulator_cpu && *p.emulator_cpu == cpu)
         bad.push_back("2: " + vm + " emulator on a vCPU's CPU");
-      core->pus.ForEach([&](unsigned s) {
+      core->pus.ForEach([&, &vm = vm](unsigned s) {  // clang 14 cannot capture a binding
         auto it = owner.find(s);
         if (it != owner.end() && it->second != vm)
           bad.push_back("2: " + vm + " shares core " + core->pus.ToList() + " with " + it->second);

@@ -172,10 +172,10 @@ void CheckNodeHugepages(const Replay& r) {
     std::set<uint64_t> expected_sizes, actual_sizes;
     if (sizes)
       for (const auto& [size, pool] : sizes->fields()) {
-        expected_sizes.insert(std::stoull(size));
-        const auto it =
-            std::find_if(n.hugepages().begin(), n.hugepages().end(),
-                         [&](const auto& p) { return p.size_kib() == std::stoull(size); });
+        const uint64_t size_kib = std::stoull(size);  // clang 14 cannot capture a binding
+        expected_sizes.insert(size_kib);
+        const auto it = std::find_if(n.hugepages().begin(), n.hugepages().end(),
+                                     [&](const auto& p) { return p.size_kib() == size_kib; });
         if (it == n.hugepages().end()) continue;  // reported by the size-set check below
         SCOPED_TRACE(size + " kB");
         EXPECT_EQ(it->total(), Number(Field(pool.struct_value(), "nr")));
@@ -194,10 +194,10 @@ void CheckGlobalHugepages(const Replay& r) {
   const auto& pools = r.report.hugepages().global();
   if (!IsNull(global))
     for (const auto& [size, pool] : global.struct_value().fields()) {
-      expected_sizes.insert(std::stoull(size));
-      const auto it = std::find_if(pools.begin(), pools.end(), [&](const auto& p) {
-        return p.size_kib() == std::stoull(size);
-      });
+      const uint64_t size_kib = std::stoull(size);  // clang 14 cannot capture a binding
+      expected_sizes.insert(size_kib);
+      const auto it = std::find_if(pools.begin(), pools.end(),
+                                   [&](const auto& p) { return p.size_kib() == size_kib; });
       if (it == pools.end()) continue;
       SCOPED_TRACE("global " + size + " kB");
       const Struct& want = pool.struct_value();

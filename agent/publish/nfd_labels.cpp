@@ -75,8 +75,9 @@ Labels BuildNodeLabels(const v1::NodeReport& report, const LabelOptions& options
 
 void ValidateLabels(const Labels& labels) {
   for (const auto& [key, value] : labels) {
-    auto fail = [&](const std::string& why) {
-      throw std::invalid_argument("label " + key + "=" + value + ": " + why);
+    // By value: clang 14 cannot capture a structured binding.
+    auto fail = [label = key + "=" + value](const std::string& why) {
+      throw std::invalid_argument("label " + label + ": " + why);
     };
     if (auto errors = IsQualifiedName(key); !errors.empty()) fail("key " + errors.front());
     const size_t slash = key.find('/');

@@ -41,7 +41,7 @@ TypeCapacity CountKubeletAdmissions(const Allocator& state, const InstanceType& 
       out.blockers.push_back(RefusalLine(FMT_COMPILE("VM {} is already placed"), vm));
       break;
     }
-    const kubelet::AdmitResult admitted = kubelet::AdmitKubeVirtPod(scratch, vm, request);
+    const kubelet::AdmitResult admitted = kubelet::AdmitKubeVirtPodUnkept(scratch, vm, request);
     if (!admitted.admitted) {
       out.blockers.push_back(kubelet::NotAdmittedLine(admitted));
       break;

@@ -40,11 +40,17 @@ KubeVirtPodRequest RequestFor(const KubeletHost& host, const InstanceType& type)
 
 AdmitResult AdmitKubeVirtPod(KubeletHost& host, const std::string& uid,
                              const KubeVirtPodRequest& request) {
+  AdmitResult result = AdmitKubeVirtPodUnkept(host, uid, request);
+  if (result.admitted) host.pods[uid] = request.need;
+  return result;
+}
+
+AdmitResult AdmitKubeVirtPodUnkept(KubeletHost& host, const std::string& uid,
+                                   const KubeVirtPodRequest& request) {
   if (std::string why = Unfit(host, request.need); !why.empty()) return {false, why};
   AdmitResult result = AdmitPodInPlace(host.node, uid, request.pod);
   if (!result.admitted) return result;
   for (const auto& [resource, amount] : request.need) host.requested[resource] += amount;
-  host.pods[uid] = request.need;
   return result;
 }
 

@@ -43,6 +43,12 @@ KubeVirtPodRequest RequestFor(const KubeletHost& host, const InstanceType& type)
 // scratch node) and no copy is made here.
 AdmitResult AdmitKubeVirtPod(KubeletHost& host, const std::string& uid,
                              const KubeVirtPodRequest& request);
+// AdmitKubeVirtPod for capacity's scratch node, dropped after the count: the
+// pod's requests are added to `requested` but the pod is not recorded in
+// `pods`: nothing reads a scratch node's pods back, and a count admits
+// hundreds of shared pods.
+AdmitResult AdmitKubeVirtPodUnkept(KubeletHost& host, const std::string& uid,
+                                   const KubeVirtPodRequest& request);
 
 // The allocator's refusal line for a pod kubelet would not admit.
 std::string NotAdmittedLine(const AdmitResult& refused);

@@ -18,6 +18,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "agent/allocator/host_resources.h"
@@ -64,8 +65,11 @@ double TimeDiscovery(const fs::path& root) {
 
 double TimeLiveCapacity(const LiveSources& sources, const HostModel& model,
                         const Catalog& catalog) {
+  // `capacity` hands LoadLiveHost the model it just discovered; the copy
+  // standing in for that discovery is not live loading.
+  HostModel discovered = model;
   const Stopwatch watch;
-  const LiveHost live = LoadLiveHost(sources, model);
+  const LiveHost live = LoadLiveHost(sources, std::move(discovered));
   const std::vector<TypeCapacity> counts = ComputeCapacity(live.allocator, catalog);
   const FragmentationScore fragmentation = ComputeFragmentation(live.allocator, catalog);
   const double ms = watch.ElapsedMs();

@@ -3,10 +3,8 @@
 #include <fmt/format.h>
 
 namespace kvhost::kubelet {
-namespace {
 
-// NodeResourcesFit's refusal, with the numbers.
-std::string Unfit(const KubeletHost& host, const ResourceAmounts& need) {
+std::string NodeResourcesUnfit(const KubeletHost& host, const ResourceAmounts& need) {
   for (const auto& [resource, amount] : need) {
     if (amount == 0) continue;
     const auto a = host.allocatable.find(resource);
@@ -19,8 +17,6 @@ std::string Unfit(const KubeletHost& host, const ResourceAmounts& need) {
   }
   return "";
 }
-
-}  // namespace
 
 ResourceAmounts PodRequests(const kubevirt::PodResources& pod) {
   ResourceAmounts sum;
@@ -47,7 +43,7 @@ AdmitResult AdmitKubeVirtPod(KubeletHost& host, const std::string& uid,
 
 AdmitResult AdmitKubeVirtPodUnkept(KubeletHost& host, const std::string& uid,
                                    const KubeVirtPodRequest& request) {
-  if (std::string why = Unfit(host, request.need); !why.empty()) return {false, why};
+  if (std::string why = NodeResourcesUnfit(host, request.need); !why.empty()) return {false, why};
   AdmitResult result = AdmitPodInPlace(host.node, uid, request.pod);
   if (!result.admitted) return result;
   for (const auto& [resource, amount] : request.need) host.requested[resource] += amount;

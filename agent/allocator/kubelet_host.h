@@ -29,6 +29,10 @@ struct KubeletHost {
 // The sum of a pod's container requests, as the scheduler adds them up.
 ResourceAmounts PodRequests(const kubevirt::PodResources& pod);
 
+// NodeResourcesFit's refusal of a pod needing `need`, with the numbers; empty
+// when it fits.
+std::string NodeResourcesUnfit(const KubeletHost& host, const ResourceAmounts& need);
+
 // The virt-launcher pod of one instance type and what the scheduler adds up
 // for it: the same for every pod of that type, so computed once per type.
 struct KubeVirtPodRequest {

@@ -12,6 +12,8 @@
 //   bench/capacity [--rounds N] [--warmup N] [--only NAME] [--fixtures DIR] [--tarball FILE]
 #include "agent/allocator/capacity.h"
 
+#include <spdlog/spdlog.h>
+
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -156,6 +158,9 @@ std::vector<Row> Bench(const Machine& m, const Catalog& catalog, const BenchOpti
 }
 
 int Run(const BenchOptions& opt) {
+  // The CLI's default level: `capacity` formats no info lines (a missing state
+  // file's), and they would land in the table on stdout.
+  spdlog::set_level(spdlog::level::warn);
   const FixtureMachines fixtures(opt.fixtures, opt.tarball);
   const std::vector<Machine> machines = SelectMachines(fixtures.root(), opt.only, MachineChoice{});
   const Catalog catalog = BuiltinCatalog();

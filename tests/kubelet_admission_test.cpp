@@ -83,5 +83,31 @@ TEST(KubeletAdmission, SharedPodsTakeNoExclusiveCpusOrMemoryBlocks) {
   EXPECT_TRUE(node.memory_state.entries.empty());
 }
 
+// MergeHints answers providers without a preference (every shared pod's
+// container) without merging them; the answer must be the merge's: the same
+// as for a provider that states "any node, preferred" explicitly.
+TEST(KubeletTopologyManager, NoPreferenceMergesAsAnExplicitAnyNodeHint) {
+  const std::vector<ProviderHints> none{{}, {{"memory", std::nullopt}}};
+  const std::vector<ProviderHints> any{{{"cpu", std::vector<TopologyHint>{{std::nullopt, true}}}},
+                                       {}};
+  for (const NumaInfo& numa :
+       {NumaInfo{{0, 1}, {{0, {10, 20}}, {1, {20, 10}}}}, NumaInfo{{0}, {{0, {10}}}}, NumaInfo{}})
+    for (TopologyPolicy policy : {TopologyPolicy::kBestEffort, TopologyPolicy::kRestricted,
+                                  TopologyPolicy::kSingleNumaNode})
+      for (bool closest : {false, true}) {
+        const TopologyPolicyOptions options{.prefer_closest_numa = closest};
+        const MergeResult fast = MergeHints(policy, numa, options, none);
+        const MergeResult merged = MergeHints(policy, numa, options, any);
+        EXPECT_EQ(fast.hint, merged.hint) << numa.nodes.size() << " nodes";
+        EXPECT_EQ(fast.admit, merged.admit) << numa.nodes.size() << " nodes";
+      }
+  // What that answer is on two nodes: both, preferred; single-numa-node says "any".
+  const NumaInfo two{{0, 1}, {{0, {10, 20}}, {1, {20, 10}}}};
+  EXPECT_EQ(MergeHints(TopologyPolicy::kRestricted, two, {}, none).hint,
+            (TopologyHint{NumaMask{3}, true}));
+  EXPECT_EQ(MergeHints(TopologyPolicy::kSingleNumaNode, two, {}, none).hint,
+            (TopologyHint{std::nullopt, true}));
+}
+
 }  // namespace
 }  // namespace kvhost::kubelet

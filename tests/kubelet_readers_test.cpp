@@ -2,10 +2,12 @@
 // checkpoints, copied from kubelet's tests) and on damaged ones: the checksum
 // is kubelet's, and every bad file is an error that names it.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <string>
 
 #include "agent/kubelet/cpu_manager_state.h"
 #include "agent/kubelet/go_checksum.h"
@@ -200,6 +202,30 @@ TEST(KubeletConfigReader, MalformedYamlOrBadValueNamesTheFile) {
   } catch (const YamlInputError& e) {
     EXPECT_NE(std::string(e.what()).find("/etc/kubelet.yaml:1"), std::string::npos) << e.what();
   }
+}
+
+// The reader keeps its last parse; a file rewritten with text of the same size
+// and its old modification time must still be read anew, and a malformed
+// rewrite must still fail.
+TEST(KubeletConfigReader, RereadsAFileWhoseTextChanged) {
+  const fs::path dir =
+      fs::temp_directory_path() / ("kvhost-kubelet-config-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const fs::path file = dir / "config.yaml";
+  const auto write = [&](const std::string& text) { std::ofstream(file, std::ios::trunc) << text; };
+  write("cpuManagerPolicy: static\ntopologyManagerPolicy: restricted\n");
+  const auto stamp = fs::last_write_time(file);
+  EXPECT_EQ(ReadKubeletConfigFile(file.string()).topology_manager_policy, "restricted");
+  EXPECT_EQ(ReadKubeletConfigFile(file.string()).topology_manager_policy, "restricted");
+  write("cpuManagerPolicy: static\ntopologyManagerPolicy: none      \n");
+  fs::last_write_time(file, stamp);
+  EXPECT_EQ(ReadKubeletConfigFile(file.string()).topology_manager_policy, "none");
+  write("cpuManagerPolicy: [static\n");
+  EXPECT_THROW(ReadKubeletConfigFile(file.string()), YamlInputError);
+  EXPECT_THROW(ReadKubeletConfigFile(file.string()), YamlInputError);
+  write("cpuManagerPolicy: static\ntopologyManagerPolicy: restricted\n");
+  EXPECT_EQ(ReadKubeletConfigFile(file.string()).topology_manager_policy, "restricted");
+  fs::remove_all(dir);
 }
 
 }  // namespace

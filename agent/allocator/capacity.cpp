@@ -33,15 +33,22 @@ TypeCapacity CountKubeletAdmissions(const Allocator& state, const InstanceType& 
   out.type = &type;
   out.blockers = state.RefusalsBeforePlacing(type, vm);
   if (!out.blockers.empty()) return out;
-  kubelet::KubeletHost scratch = *state.kubelet();
-  const kubelet::KubeVirtPodRequest request = kubelet::RequestFor(scratch, type);
+  const kubelet::KubeletHost& node = *state.kubelet();
+  const kubelet::KubeVirtPodRequest request = kubelet::RequestFor(node, type);
+  // A type the scheduler's fit refuses at once (most of them on a small host)
+  // costs no copy of the node: the first try would refuse it with these words.
+  if (std::string unfit = kubelet::NodeResourcesUnfit(node, request.need); !unfit.empty()) {
+    out.blockers.push_back(kubelet::NotAdmittedLine({false, std::move(unfit)}));
+    return out;
+  }
+  kubelet::KubeletHost scratch = node;
   for (; out.count < limit; ++out.count) {
     NameTry(vm, prefix_size, out.count);
     if (out.count > 0 && state.placements().count(vm)) {
       out.blockers.push_back(RefusalLine(FMT_COMPILE("VM {} is already placed"), vm));
       break;
     }
-    const kubelet::AdmitResult admitted = kubelet::AdmitKubeVirtPod(scratch, vm, request);
+    const kubelet::AdmitResult admitted = kubelet::AdmitKubeVirtPodUnkept(scratch, vm, request);
     if (!admitted.admitted) {
       out.blockers.push_back(kubelet::NotAdmittedLine(admitted));
       break;

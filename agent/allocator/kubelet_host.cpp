@@ -3,10 +3,8 @@
 #include <fmt/format.h>
 
 namespace kvhost::kubelet {
-namespace {
 
-// NodeResourcesFit's refusal, with the numbers.
-std::string Unfit(const KubeletHost& host, const ResourceAmounts& need) {
+std::string NodeResourcesUnfit(const KubeletHost& host, const ResourceAmounts& need) {
   for (const auto& [resource, amount] : need) {
     if (amount == 0) continue;
     const auto a = host.allocatable.find(resource);
@@ -19,8 +17,6 @@ std::string Unfit(const KubeletHost& host, const ResourceAmounts& need) {
   }
   return "";
 }
-
-}  // namespace
 
 ResourceAmounts PodRequests(const kubevirt::PodResources& pod) {
   ResourceAmounts sum;
@@ -40,11 +36,17 @@ KubeVirtPodRequest RequestFor(const KubeletHost& host, const InstanceType& type)
 
 AdmitResult AdmitKubeVirtPod(KubeletHost& host, const std::string& uid,
                              const KubeVirtPodRequest& request) {
-  if (std::string why = Unfit(host, request.need); !why.empty()) return {false, why};
+  AdmitResult result = AdmitKubeVirtPodUnkept(host, uid, request);
+  if (result.admitted) host.pods[uid] = request.need;
+  return result;
+}
+
+AdmitResult AdmitKubeVirtPodUnkept(KubeletHost& host, const std::string& uid,
+                                   const KubeVirtPodRequest& request) {
+  if (std::string why = NodeResourcesUnfit(host, request.need); !why.empty()) return {false, why};
   AdmitResult result = AdmitPodInPlace(host.node, uid, request.pod);
   if (!result.admitted) return result;
   for (const auto& [resource, amount] : request.need) host.requested[resource] += amount;
-  host.pods[uid] = request.need;
   return result;
 }
 

@@ -29,6 +29,10 @@ struct KubeletHost {
 // The sum of a pod's container requests, as the scheduler adds them up.
 ResourceAmounts PodRequests(const kubevirt::PodResources& pod);
 
+// NodeResourcesFit's refusal of a pod needing `need`, with the numbers; empty
+// when it fits.
+std::string NodeResourcesUnfit(const KubeletHost& host, const ResourceAmounts& need);
+
 // The virt-launcher pod of one instance type and what the scheduler adds up
 // for it: the same for every pod of that type, so computed once per type.
 struct KubeVirtPodRequest {
@@ -43,6 +47,12 @@ KubeVirtPodRequest RequestFor(const KubeletHost& host, const InstanceType& type)
 // scratch node) and no copy is made here.
 AdmitResult AdmitKubeVirtPod(KubeletHost& host, const std::string& uid,
                              const KubeVirtPodRequest& request);
+// AdmitKubeVirtPod for capacity's scratch node, dropped after the count: the
+// pod's requests are added to `requested` but the pod is not recorded in
+// `pods`: nothing reads a scratch node's pods back, and a count admits
+// hundreds of shared pods.
+AdmitResult AdmitKubeVirtPodUnkept(KubeletHost& host, const std::string& uid,
+                                   const KubeVirtPodRequest& request);
 
 // The allocator's refusal line for a pod kubelet would not admit.
 std::string NotAdmittedLine(const AdmitResult& refused);

@@ -169,6 +169,23 @@ class HintMerger {
   int best_count_;
 };
 
+// Every provider without a preference (a Burstable container: no exclusive
+// CPUs, no memory manager hints): each list is the one hint "any node,
+// preferred", single-numa-node keeps it, so every permutation merges to it.
+bool NoPreference(const std::vector<ProviderHints>& providers) {
+  for (const auto& hints : providers)
+    for (const auto& [resource, list] : hints)
+      if (list) return false;
+  return true;
+}
+
+// What HintMerger::Merge gives for NoPreference providers, without building
+// their lists: shared VMs' pods are all such, and a count admits hundreds.
+TopologyHint MergedWithoutPreference(const NumaInfo& numa) {
+  const NumaMask all = numa.DefaultMask();
+  return {all, all != 0};  // Compare drops an empty mask; Merge then falls back to unpreferred
+}
+
 }  // namespace
 
 std::vector<int> MaskBits(NumaMask mask) {
@@ -202,15 +219,18 @@ MergeResult MergeHints(TopologyPolicy policy, const NumaInfo& numa,
                        const TopologyPolicyOptions& options,
                        const std::vector<ProviderHints>& providers) {
   if (policy == TopologyPolicy::kNone) return {TopologyHint{}, true};
-  auto filtered = Filter(providers);
-  if (policy == TopologyPolicy::kSingleNumaNode) {
-    // prefer-closest-numa-nodes does not apply to single-numa-node.
-    TopologyHint best = HintMerger(numa, SingleNumaOnly(filtered), false).Merge();
+  const bool single_numa = policy == TopologyPolicy::kSingleNumaNode;
+  TopologyHint best;
+  if (NoPreference(providers))
+    best = MergedWithoutPreference(numa);
+  else if (single_numa)  // prefer-closest-numa-nodes does not apply to single-numa-node.
+    best = HintMerger(numa, SingleNumaOnly(Filter(providers)), false).Merge();
+  else
+    best = HintMerger(numa, Filter(providers), options.prefer_closest_numa).Merge();
+  if (single_numa) {
     if (best.affinity && *best.affinity == numa.DefaultMask()) best.affinity.reset();
     return {best, best.preferred};
   }
-  const TopologyHint best =
-      HintMerger(numa, std::move(filtered), options.prefer_closest_numa).Merge();
   return {best, policy == TopologyPolicy::kBestEffort || best.preferred};
 }
 

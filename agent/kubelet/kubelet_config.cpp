@@ -1,5 +1,6 @@
 #include "agent/kubelet/kubelet_config.h"
 
+#include <mutex>
 #include <set>
 
 #include "agent/yaml/yaml_input.h"
@@ -82,7 +83,28 @@ KubeletConfig ParseKubeletConfig(std::string_view text, const std::string& sourc
 KubeletConfig ReadKubeletConfigFile(const std::string& path) {
   // kubelet's config is a few KiB; 1 MiB leaves room for comments and still
   // refuses a device or a runaway file.
-  return ParseKubeletConfig(ReadTextFile(path, 1 << 20, "a kubelet config is a few KiB"), path);
+  const std::string text = ReadTextFile(path, 1 << 20, "a kubelet config is a few KiB");
+  // Every capacity, refresh and audit reads this file and it seldom changes,
+  // while parsing it costs more than the rest of a small host's capacity. The
+  // last text parsed is kept with its result and compared whole, not by
+  // timestamp: an edit within one clock tick and of the same size is seen too.
+  // Only good parses are kept, so a malformed file stays an error every time.
+  struct LastParsed {
+    std::mutex mutex;
+    std::string path, text;
+    KubeletConfig config;
+  };
+  static LastParsed last;
+  {
+    const std::lock_guard lock(last.mutex);
+    if (last.path == path && last.text == text) return last.config;
+  }
+  KubeletConfig config = ParseKubeletConfig(text, path);
+  const std::lock_guard lock(last.mutex);
+  last.path = path;
+  last.text = text;
+  last.config = config;
+  return config;
 }
 
 std::optional<KubeletConfig> ReadKubeletConfig(const SysfsRoot& root) {

@@ -42,6 +42,8 @@ struct KubeletConfig {
 
 // `source` names the text in errors.
 KubeletConfig ParseKubeletConfig(std::string_view text, const std::string& source);
+// Reads the file every call; parses it only when its text differs from the
+// last one this process parsed (which is then handed back).
 KubeletConfig ReadKubeletConfigFile(const std::string& path);
 // <root>/var/lib/kubelet/config.yaml; nullopt when absent.
 std::optional<KubeletConfig> ReadKubeletConfig(const SysfsRoot& root);

@@ -1,6 +1,7 @@
 #include "agent/allocator/kubevirt_pod.h"
 
 #include <cmath>
+#include <utility>
 
 namespace kvhost::kubevirt {
 namespace {
@@ -84,7 +85,8 @@ PodResources PodFor(const InstanceType& type, const Settings& settings) {
     compute.memory_request = memory + pod.memory_overhead;
     if (dedicated) compute.memory_limit = compute.memory_request;  // WithCPUPinning, then overhead
   }
-  pod.containers.push_back(compute);
+  pod.containers.reserve(2);  // capacity builds one pod per type per count
+  pod.containers.push_back(std::move(compute));
   if (settings.serial_console_log) pod.containers.push_back(ConsoleLogContainer(dedicated));
   return pod;
 }

@@ -105,9 +105,8 @@ YamlInputError::YamlInputError(std::string file, unsigned line, std::string reas
       reason_(std::move(reason)) {}
 
 std::string ReadTextFile(const std::string& path, size_t max_bytes, std::string_view limit_why) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    throw YamlInputError(path, 0, "is a directory, not a file");
+  // A directory is refused by the read itself ("is a directory, not a regular
+  // file"): no stat first, as the daemon rereads these files at every refresh.
   try {
     auto text = ReadRegularFile(AT_FDCWD, path.c_str(), max_bytes);
     if (!text) throw YamlInputError(path, 0, "cannot open: No such file or directory");

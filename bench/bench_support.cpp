@@ -30,21 +30,6 @@ double Median(std::vector<double> samples) {
   return n % 2 ? samples[n / 2] : (samples[n / 2 - 1] + samples[n / 2]) / 2;
 }
 
-TempDir::TempDir() {
-  const char* base = std::getenv("TMPDIR");
-  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/kvhost-bench-XXXXXX";
-  if (!::mkdtemp(tmpl.data()))
-    throw std::runtime_error("mkdtemp " + tmpl + ": " + std::strerror(errno));
-  path_ = tmpl;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;  // a destructor must not throw; a leftover dir is only untidy
-  fs::remove_all(path_, ec);
-  if (ec)
-    std::fprintf(stderr, "bench: could not remove %s: %s\n", path_.c_str(), ec.message().c_str());
-}
-
 void Untar(const fs::path& tarball, const fs::path& into) {
   if (!fs::is_regular_file(tarball))
     throw std::runtime_error(tarball.string() + ": no such tarball");

@@ -13,24 +13,14 @@
 #include <string>
 #include <vector>
 
+#include "base/temp_dir.h"
+
 namespace kvhost::bench {
+
+using kvhost::TempDir;  // benches name it as bench::TempDir too
 
 // Median of the samples (mean of the middle two for an even count); 0 for none.
 double Median(std::vector<double> samples);
-
-// A private temp dir removed with everything in it when it goes out of scope,
-// so an exception or an early return never leaves ~33,000 files behind.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 // Extracts a .tar.gz into `into` with tar(1), spawned without a shell so paths
 // need no quoting. Throws std::runtime_error when tar is missing or fails.

@@ -23,6 +23,8 @@
 #include <thread>
 #include <vector>
 
+#include "base/temp_dir.h"
+
 extern char** environ;
 
 namespace kvhost::it {
@@ -30,26 +32,7 @@ namespace kvhost::it {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-// A fresh directory under /tmp, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "kvhost-it-XXXXXX").string();
-    if (!mkdtemp(pattern.data()))
-      throw std::runtime_error("mkdtemp: " + std::string(std::strerror(errno)));
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using kvhost::TempDir;  // base/temp_dir.h, also as it::TempDir
 
 inline std::string ReadFile(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);

@@ -150,7 +150,7 @@ class BadInput : public testing::TestWithParam<Corruption> {};
 
 TEST_P(BadInput, IsAnInputErrorNamingTheFile) {
   const Corruption& c = GetParam();
-  ScopedTempDir tmp;
+  TempDir tmp;
   ASSERT_FALSE(tmp.path().empty());
   const fs::path root = CopyFixture(c.machine, tmp);
   const fs::path file = root / c.file;
@@ -165,7 +165,7 @@ INSTANTIATE_TEST_SUITE_P(Corruptions, BadInput, testing::ValuesIn(kCorruptions),
 TEST(BadInputRoot, DirectoryWhereAFileShouldBeIsUnreadable) {
   // We run as root, so chmod cannot make a file unreadable; a directory in its
   // place is refused for not being a regular file.
-  ScopedTempDir tmp;
+  TempDir tmp;
   const fs::path root = CopyFixture(kIntelHugepages, tmp);
   const fs::path file = root / "sys/devices/system/node/node1/distance";
   fs::remove(file);
@@ -174,13 +174,13 @@ TEST(BadInputRoot, DirectoryWhereAFileShouldBeIsUnreadable) {
 }
 
 TEST(BadInputRoot, MissingRootIsAnInputError) {
-  ScopedTempDir tmp;
+  TempDir tmp;
   const fs::path root = tmp.path() / "no-such-root";
   ExpectRejected(root, root, "not a directory");
 }
 
 TEST(BadInputRoot, RootWithoutSysfsIsAnInputError) {
-  ScopedTempDir tmp;
+  TempDir tmp;
   ExpectRejected(tmp.path(), tmp.path() / "sys/devices/system/cpu", "missing");
 }
 
@@ -232,7 +232,7 @@ constexpr size_t kPerCpuSamplePerMachine = 150;
 
 TEST(BadInputFuzz, NoFileContentCrashesDiscovery) {
   std::mt19937 rng(0x6b76686f);  // fixed: every run damages the same files the same way
-  ScopedTempDir tmp;
+  TempDir tmp;
   size_t cases = 0, returned = 0, input_errors = 0, other_errors = 0;
   const auto started = std::chrono::steady_clock::now();
   for (const char* machine : {kIntelHugepages, kPmemIsolated}) {

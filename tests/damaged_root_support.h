@@ -20,6 +20,8 @@
 #include <thread>
 #include <vector>
 
+#include "base/temp_dir.h"
+
 extern char** environ;
 
 namespace kvhost {
@@ -38,26 +40,8 @@ inline fs::path FixturesDir() {
   return dir ? fs::path(dir) : fs::path();
 }
 
-class ScopedTempDir {
- public:
-  ScopedTempDir() {
-    std::string pattern = (fs::temp_directory_path() / "kvhost-bad-input-XXXXXX").string();
-    if (::mkdtemp(pattern.data())) path_ = pattern;
-  }
-  ~ScopedTempDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  ScopedTempDir(const ScopedTempDir&) = delete;
-  ScopedTempDir& operator=(const ScopedTempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
 // Tests damage a private copy: other tests read the shared fixtures in parallel.
-inline fs::path CopyFixture(const std::string& machine, const ScopedTempDir& into) {
+inline fs::path CopyFixture(const std::string& machine, const TempDir& into) {
   const fs::path copy = into.path() / machine;
   fs::copy(FixturesDir() / machine, copy,
            fs::copy_options::recursive | fs::copy_options::copy_symlinks);

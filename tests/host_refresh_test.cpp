@@ -15,7 +15,7 @@ namespace {
 const fs::path kNode0Pool2Mi = "sys/devices/system/node/node0/hugepages/hugepages-2048kB";
 
 TEST(HostRefresh, SameFactsReadAsUnchangedAndLeaveTheModelAlone) {
-  ScopedTempDir dir;
+  TempDir dir;
   const fs::path root = CopyFixture(kIntelHugepages, dir);
   HostModel host = DiscoverHost(root);
   const HugepageInventory before = host.hugepages;
@@ -24,7 +24,7 @@ TEST(HostRefresh, SameFactsReadAsUnchangedAndLeaveTheModelAlone) {
 }
 
 TEST(HostRefresh, AFreeHugepageCountThatMovedIsReadIntoTheModel) {
-  ScopedTempDir dir;
+  TempDir dir;
   const fs::path root = CopyFixture(kIntelHugepages, dir);
   HostModel host = DiscoverHost(root);
   ASSERT_NE(host.hugepages.NodePool(0, 2048), nullptr);
@@ -37,7 +37,7 @@ TEST(HostRefresh, AFreeHugepageCountThatMovedIsReadIntoTheModel) {
 }
 
 TEST(HostRefresh, TheGlobalReservedCountMovesToo) {
-  ScopedTempDir dir;
+  TempDir dir;
   const fs::path root = CopyFixture(kIntelHugepages, dir);
   HostModel host = DiscoverHost(root);
   WriteFile(root / "sys/kernel/mm/hugepages/hugepages-2048kB/resv_hugepages", "7\n");
@@ -47,7 +47,7 @@ TEST(HostRefresh, TheGlobalReservedCountMovesToo) {
 }
 
 TEST(HostRefresh, KernelIsolatedCpusThatChangedAreReadWithTheirRealtimeFact) {
-  ScopedTempDir dir;
+  TempDir dir;
   const fs::path root = CopyFixture(kPmemIsolated, dir);
   HostModel host = DiscoverHost(root);
   EXPECT_EQ(host.isolation.isolated.ToList(), "4-7,60-63");
@@ -58,7 +58,7 @@ TEST(HostRefresh, KernelIsolatedCpusThatChangedAreReadWithTheirRealtimeFact) {
 }
 
 TEST(HostRefresh, AChangedOnlineListAsksForARediscoveryAndTouchesNothing) {
-  ScopedTempDir dir;
+  TempDir dir;
   const fs::path root = CopyFixture(kIntelHugepages, dir);
   HostModel host = DiscoverHost(root);
   WriteFile(root / kNode0Pool2Mi / "free_hugepages", "1000\n");
@@ -68,7 +68,7 @@ TEST(HostRefresh, AChangedOnlineListAsksForARediscoveryAndTouchesNothing) {
 }
 
 TEST(HostRefresh, AMalformedCountNamesTheFileAndKeepsTheModel) {
-  ScopedTempDir dir;
+  TempDir dir;
   const fs::path root = CopyFixture(kIntelHugepages, dir);
   HostModel host = DiscoverHost(root);
   WriteFile(root / kNode0Pool2Mi / "nr_hugepages", "lots\n");

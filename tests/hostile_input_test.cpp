@@ -49,7 +49,7 @@ class FifoInRoot : public testing::TestWithParam<FifoCase> {};
 
 TEST_P(FifoInRoot, IsRefusedAtOnceNamingTheFile) {
   const FifoCase& c = GetParam();
-  ScopedTempDir tmp;
+  TempDir tmp;
   const fs::path root = CopyFixture(c.machine, tmp);
   const fs::path file = root / c.file;
   ASSERT_TRUE(fs::is_regular_file(file)) << "fixture lacks " << c.file;
@@ -74,7 +74,7 @@ INSTANTIATE_TEST_SUITE_P(Inputs, FifoInRoot, testing::ValuesIn(kFifoCases),
                          [](const auto& info) { return std::string(info.param.name); });
 
 TEST(HostileFiles, ASymlinkLoopAsANodeDirectoryIsNamed) {
-  ScopedTempDir tmp;
+  TempDir tmp;
   const fs::path root = CopyFixture(kIntelHugepages, tmp);
   const fs::path node = root / "sys/devices/system/node/node1";
   fs::remove_all(node);
@@ -86,7 +86,7 @@ TEST(HostileFiles, ASymlinkLoopAsANodeDirectoryIsNamed) {
 }
 
 TEST(HostileFiles, CatalogAndConfigThatAreNotRegularFilesAreRefusedAtOnce) {
-  ScopedTempDir tmp;
+  TempDir tmp;
   const fs::path fifo = tmp.path() / "input.yaml";
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   const std::string root = (FixturesDir() / kIntelHugepages).string();
@@ -109,7 +109,7 @@ TEST(HostileFiles, CatalogAndConfigThatAreNotRegularFilesAreRefusedAtOnce) {
 }
 
 TEST(HostileFiles, AnOversizedCatalogIsRefusedWithTheLimitAndWhy) {
-  ScopedTempDir tmp;
+  TempDir tmp;
   const fs::path big = tmp.path() / "big.yaml";
   WriteFile(big, "# " + std::string(3u << 20, 'x') + "\n");
   const auto run = RunAgent(
@@ -123,7 +123,7 @@ TEST(HostileFiles, AnOversizedCatalogIsRefusedWithTheLimitAndWhy) {
 }
 
 TEST(HostileFiles, AStateFileThatIsAFifoIsCorruptNotAHang) {
-  ScopedTempDir tmp;
+  TempDir tmp;
   ASSERT_EQ(::mkfifo((tmp.path() / "state.pb").c_str(), 0600), 0);
   // In a child with an alarm: a read that blocks must fail this test, not hang it.
   const pid_t child = ::fork();
@@ -144,7 +144,7 @@ TEST(HostileFiles, AStateFileThatIsAFifoIsCorruptNotAHang) {
 
 // Config values that name nothing on this host passed silently before.
 TEST(HostileConfig, ValuesThatNameNothingOnThisHostAreErrorsNamingFileAndKey) {
-  ScopedTempDir tmp;
+  TempDir tmp;
   const std::string root = (FixturesDir() / kIntelHugepages).string();  // CPUs 0-31, 2 nodes
   const std::pair<std::string, std::string> cases[] = {
       {"dedicatedCpus: \"100-200\"\n",
@@ -166,7 +166,7 @@ TEST(HostileConfig, ValuesThatNameNothingOnThisHostAreErrorsNamingFileAndKey) {
 
 // An empty capacity table with exit 0 read as "nothing fits here".
 TEST(HostileConfig, NoBuiltinCatalogWithoutTypesIsAnError) {
-  ScopedTempDir tmp;
+  TempDir tmp;
   const fs::path empty = tmp.path() / "empty.yaml";
   WriteFile(empty, "# nothing\n");
   const std::string root = (FixturesDir() / kIntelHugepages).string();
@@ -185,7 +185,7 @@ TEST(HostileConfig, NoBuiltinCatalogWithoutTypesIsAnError) {
 // A NUL used to cut the message at "'7" (what() is a C string), and escape
 // sequences in a file reached the terminal as they were.
 TEST(HostileMessages, RawBytesAreEscapedAndNothingIsCutOff) {
-  ScopedTempDir tmp;
+  TempDir tmp;
   const fs::path root = CopyFixture(kIntelHugepages, tmp);
   const fs::path file = root / "sys/devices/system/node/node0/cpulist";
   WriteFile(file, std::string("7\0\x1b[2Jjunk\n", 10));
@@ -202,7 +202,7 @@ TEST(HostileMessages, RawBytesAreEscapedAndNothingIsCutOff) {
 }
 
 TEST(HostileMessages, TheCpuModelLosesItsPaddingSpaces) {
-  ScopedTempDir tmp;
+  TempDir tmp;
   const fs::path root = CopyFixture(kIntelHugepages, tmp);
   const fs::path cpuinfo = root / "proc/cpuinfo";
   std::string text = ReadFile(cpuinfo), padded;

@@ -33,7 +33,7 @@ size_t Lines(const std::string& text, const std::string& prefix) {
 }
 
 TEST(KubeletConfigCommand, PrintsAFragmentKubeletsReaderTakesBackWithTheAgentsSettings) {
-  const ScopedTempDir tmp;
+  const TempDir tmp;
   const auto root = (FixturesDir() / kIntelHugepages).string();
   WriteFile(tmp.path() / "agent.yaml",
             "reservedCpus: \"0,16\"\nallowNumaSpan: false\nreservedMemoryByNode: {1: 2Gi}\n");
@@ -61,7 +61,7 @@ TEST(KubeletConfigCommand, PrintsAFragmentKubeletsReaderTakesBackWithTheAgentsSe
 }
 
 TEST(KubeletInspect, WarnsOneLinePerDisagreementAndNoneWhenKubeletFollowsTheFragment) {
-  const ScopedTempDir tmp;
+  const TempDir tmp;
   const auto root = CopyFixture(kIntelHugepages, tmp);
   std::filesystem::create_directories(root / "var/lib/kubelet");
   const auto kubelet_yaml = root / "var/lib/kubelet/config.yaml";

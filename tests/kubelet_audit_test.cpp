@@ -135,7 +135,7 @@ TEST(PodUidFromCgroup, ReadsSystemdAndCgroupfsPaths) {
 
 // A fixture root where kubelet's static CPU manager places, its checkpoint
 // signed with kubelet's checksum.
-std::filesystem::path KubeletRoot(const ScopedTempDir& tmp) {
+std::filesystem::path KubeletRoot(const TempDir& tmp) {
   const auto root = CopyFixture(kIntelHugepages, tmp);
   std::string text =
       R"({"policyName":"static","defaultCpuSet":"0-3,6-31","entries":{"pod-a":{"compute":"4-5"}},"checksum":0})";
@@ -148,7 +148,7 @@ std::filesystem::path KubeletRoot(const ScopedTempDir& tmp) {
 }
 
 TEST(KubeletOwner, PinAndUnpinRefuseNamingTheOwnerAndReconcileOnlyAudits) {
-  const ScopedTempDir tmp;
+  const TempDir tmp;
   const auto root = KubeletRoot(tmp);
   const std::string agent = std::getenv("KVHOST_AGENT");
   auto run = [&](std::vector<std::string> words) {
@@ -174,7 +174,7 @@ TEST(KubeletOwner, PinAndUnpinRefuseNamingTheOwnerAndReconcileOnlyAudits) {
 }
 
 TEST(ContainerRuntime, KubeletsEndpointFirstThenTheSocketAndWhoSteersIrqs) {
-  const ScopedTempDir tmp;
+  const TempDir tmp;
   const SysfsRoot root(tmp.path());
   EXPECT_EQ(kubelet::DetectContainerRuntime(root, std::nullopt).runtime,
             kubelet::ContainerRuntime::kUnknown);
@@ -199,7 +199,7 @@ TEST(ContainerRuntime, KubeletsEndpointFirstThenTheSocketAndWhoSteersIrqs) {
 // On a tree shaped like /proc/irq: the VM's CPUs lose their device IRQs while
 // it runs and get them back when it is gone; a VM that does not ask keeps them.
 TEST(KubeletIrqSteering, SteersOffAnAskingVmsCpusAndGivesThemBackWhenItGoes) {
-  const ScopedTempDir tmp;
+  const TempDir tmp;
   const auto file = [&](unsigned irq) {
     return tmp.path() / ("proc/irq/" + std::to_string(irq) + "/smp_affinity_list");
   };

@@ -63,7 +63,7 @@ const InstanceType& Builtin(const std::string& name) {
 }
 
 struct KubeletRoot {
-  ScopedTempDir tmp;
+  TempDir tmp;
   std::filesystem::path root;
   explicit KubeletRoot(const std::string& topology_policy = "single-numa-node")
       : root(CopyFixture(kIntelHugepages, tmp)) {
@@ -273,7 +273,7 @@ TEST(KubeletLive, JsonSaysKubeletPlacesWithKubeletsLiveSettings) {
 }
 
 TEST(KubeletLive, JsonSaysTheAgentPlacesWhereKubeletLeftNoFiles) {
-  ScopedTempDir tmp;
+  TempDir tmp;
   const auto root = CopyFixture(kIntelHugepages, tmp);
   const std::string defaults = (tmp.path() / "agent.yaml").string();
   WriteFile(defaults, "");

@@ -30,7 +30,7 @@ unsigned Count(const Allocator& state, const std::string& type) {
 }
 
 TEST(LiveHost, StateFileAllocationsAreTakenAndCapacityDropsByExactlyThem) {
-  const kvhost::ScopedTempDir tmp;
+  const kvhost::TempDir tmp;
   const auto root = kvhost::testing::FixturesDir() / kvhost::kIntelHugepages;
   const LiveHost empty = Load(root, tmp.path() / "none");
   EXPECT_EQ(empty.owner.owner, PlacementOwner::kAgent);
@@ -52,7 +52,7 @@ TEST(LiveHost, StateFileAllocationsAreTakenAndCapacityDropsByExactlyThem) {
 }
 
 TEST(LiveHost, ADamagedStateFileIsAnErrorNamingItNotAnEmptyHost) {
-  const kvhost::ScopedTempDir tmp;
+  const kvhost::TempDir tmp;
   kvhost::WriteFile(tmp.path() / "state.pb", "not a state file");
   try {
     Load(kvhost::testing::FixturesDir() / kvhost::kIntelHugepages, tmp.path());
@@ -63,7 +63,7 @@ TEST(LiveHost, ADamagedStateFileIsAnErrorNamingItNotAnEmptyHost) {
 }
 
 TEST(LiveHost, OwnerFollowsConfigThenKubeletsCpuManagerPolicy) {
-  const kvhost::ScopedTempDir tmp;
+  const kvhost::TempDir tmp;
   const auto root = kvhost::CopyFixture(kvhost::kIntelHugepages, tmp);
   EXPECT_EQ(ChoosePlacementOwner(root, {}).owner, PlacementOwner::kAgent);
   AgentConfig kubelet_config;
@@ -108,7 +108,7 @@ void SaveState(const std::filesystem::path& dir, const std::vector<Placement>& p
 }
 
 TEST(LiveHost, APinnedDomainMissingFromTheStateIsTakenAsIfTheAgentHadPlacedIt) {
-  const kvhost::ScopedTempDir tmp;
+  const kvhost::TempDir tmp;
   const auto root = kvhost::testing::FixturesDir() / kvhost::kIntelHugepages;
   const LiveHost empty = Load(root, tmp.path() / "none");
   const Placement p = OneCx1Medium(empty.allocator, "uuid-a");
@@ -135,7 +135,7 @@ TEST(LiveHost, APinnedDomainMissingFromTheStateIsTakenAsIfTheAgentHadPlacedIt) {
 // sysfs free_hugepages already lacks the pages of a VM that runs: whether the
 // state lists it or only libvirt reports it, its pages are counted once.
 TEST(LiveHost, ARunningVmsHugepagesAreNeverSubtractedTwice) {
-  const kvhost::ScopedTempDir tmp;
+  const kvhost::TempDir tmp;
   const auto pristine = kvhost::testing::FixturesDir() / kvhost::kIntelHugepages;
   const LiveHost empty = Load(pristine, tmp.path() / "none");
   const Placement p = OneCx1Medium(empty.allocator, "uuid-a");
@@ -168,7 +168,7 @@ TEST(LiveHost, ARunningVmsHugepagesAreNeverSubtractedTwice) {
 }
 
 TEST(LiveHost, AStateEntryOfAGoneDomainIsIgnoredWithAWarningUnlessItsLibvirtIsUnreachable) {
-  const kvhost::ScopedTempDir tmp;
+  const kvhost::TempDir tmp;
   const auto root = kvhost::testing::FixturesDir() / kvhost::kIntelHugepages;
   const LiveHost empty = Load(root, tmp.path() / "none");
   Placement p = OneCx1Medium(empty.allocator, "uuid-gone");

@@ -17,30 +17,18 @@
 #include <system_error>
 #include <thread>
 
+#include "base/temp_dir.h"
+
 namespace kvhost::testing {
 
 // A fresh directory under /tmp, removed with its contents when destroyed.
-class ScratchDir {
+class ScratchDir : public TempDir {
  public:
-  ScratchDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "kvhost-pinning-XXXXXX").string();
-    if (!::mkdtemp(pattern.data()))
-      throw std::system_error(errno, std::generic_category(), "mkdtemp " + pattern);
-    path_ = pattern;
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-
-  const std::filesystem::path& path() const { return path_; }
+  ScratchDir() : TempDir("kvhost-pinning-") {}
 
   // Writes `text` to root/relative, creating the directories on the way.
   void Write(const std::string& relative, const std::string& text) const {
-    const std::filesystem::path file = path_ / relative;
+    const std::filesystem::path file = path() / relative;
     std::filesystem::create_directories(file.parent_path());
     std::ofstream out(file, std::ios::binary | std::ios::trunc);
     out << text;
@@ -48,12 +36,9 @@ class ScratchDir {
   }
 
   std::string Read(const std::string& relative) const {
-    std::ifstream in(path_ / relative, std::ios::binary);
+    std::ifstream in(path() / relative, std::ios::binary);
     return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
-
- private:
-  std::filesystem::path path_;
 };
 
 // A thread of this process that only waits, named (pthread_setname_np) and

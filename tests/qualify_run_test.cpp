@@ -73,7 +73,7 @@ bool AnyFifoThread(int pid) {
 }
 
 TEST(QualifyRun, RealOslatTwoSecondsParsedIntoAKeptResult) {
-  const ScopedTempDir tmp;
+  const TempDir tmp;
   const QualifyJob job = JobOnCpu1(2, tmp.path());
   const auto run = RunQualification(job, {}, {});
   ASSERT_TRUE(run.outcome() == v1::QUALIFY_PASS || run.outcome() == v1::QUALIFY_WARN ||
@@ -139,7 +139,7 @@ TEST(QualifyRun, AVmPlacedOnItsCpusDuringARunCancelsItAndTheRunIsKept) {
     std::lock_guard lock(mutex);
     return PreemptionReason(kCpu1.all(), held_by_vms);
   };
-  const ScopedTempDir tmp;
+  const TempDir tmp;
   const QualifyJob job = JobOnCpu1(30, tmp.path());
   const auto run = RunQualification(job, {}, control);
   placer.join();
@@ -168,7 +168,7 @@ int OslatChildOf(int parent) {
 }
 
 TEST(QualifyRun, SigtermToTheCliStopsOslatKeepsTheRunCancelledAndExits6) {
-  const ScopedTempDir tmp;
+  const TempDir tmp;
   const std::string agent = std::getenv("KVHOST_AGENT");
   const std::string state_dir = tmp.path().string();
   const pid_t cli = fork();
@@ -198,7 +198,7 @@ TEST(QualifyRun, SigtermToTheCliStopsOslatKeepsTheRunCancelledAndExits6) {
 }
 
 TEST(QualifyRun, AutoOnAFixtureRootTakesFreeIsolatedCpusAndLeavesThoseVmsHold) {
-  const ScopedTempDir tmp;
+  const TempDir tmp;
   const auto root = testing::FixturesDir() / kPmemIsolated;
   const LiveHost empty = Load(root, tmp.path() / "none");
   const CpuSet isolated = empty.host.isolation.isolated;
@@ -240,7 +240,7 @@ bool Blocks(const LiveHost& live, const std::string& blocker) {
 }
 
 TEST(QualifyRun, Rt1CapacityFollowsTheVerdictWhenQualificationIsRequired) {
-  const ScopedTempDir tmp;
+  const TempDir tmp;
   const auto root = testing::FixturesDir() / kPmemIsolated;
   AgentConfig config;
   const std::string blocker = "no passing qualification within 7d";
@@ -274,7 +274,7 @@ TEST(QualifyRun, Rt1CapacityFollowsTheVerdictWhenQualificationIsRequired) {
   EXPECT_FALSE(Blocks(load(), blocker)) << "a recent pass did not open the gate";
   config.qualification_max_age_hours = 1;
   run.set_started_unix(std::time(nullptr) - 7200);
-  const ScopedTempDir old;
+  const TempDir old;
   AppendRun(old.path(), run);
   EXPECT_TRUE(Blocks(LoadLiveHost({.root = root,
                                    .state_dir = old.path(),

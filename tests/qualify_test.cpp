@@ -209,7 +209,7 @@ TEST(Verdict, NonIsolatedOrSharedMainThreadAtBestWarns) {
 }
 
 TEST(History, KeepsTheLastRunsAndRefusesADamagedFile) {
-  const ScopedTempDir tmp;
+  const TempDir tmp;
   EXPECT_EQ(ReadHistory(tmp.path()).runs_size(), 0);
   for (int i = 0; i < kKeptRuns + 3; ++i) {
     v1::QualificationRun run;

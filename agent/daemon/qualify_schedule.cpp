@@ -10,6 +10,7 @@
 #include "agent/qualify/history.h"
 #include "agent/qualify/qualification.h"
 #include "agent/qualify/run_text.h"
+#include "base/temp_dir.h"
 
 namespace kvhost {
 namespace {
@@ -29,7 +30,7 @@ std::optional<std::string> GateOf(const HostResources& resources) {
 struct QualifySchedule::Run {
   qualify::QualifyJob job;
   RealtimeReadiness readiness;
-  qualify::OslatWorkDir dir;
+  TempDir dir{qualify::kOslatWorkDirPrefix};
   std::unique_ptr<qualify::CpuHold> hold_file;  // the CLI's live loader sees the CPUs taken
   v1::QualificationRun record;
   std::unique_ptr<qualify::OslatChild> child;

@@ -12,6 +12,7 @@
 
 #include "agent/qualify/history.h"
 #include "base/errors.h"
+#include "base/temp_dir.h"
 
 namespace kvhost::qualify {
 namespace {
@@ -65,17 +66,6 @@ OslatOutput ReadOutput(const std::filesystem::path& json_file, const std::string
 
 }  // namespace
 
-OslatWorkDir::OslatWorkDir() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "kvhost-qualify.XXXXXX").string();
-  if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp " + pattern + " failed");
-  path_ = pattern;
-}
-
-OslatWorkDir::~OslatWorkDir() {
-  std::error_code ignored;
-  std::filesystem::remove_all(path_, ignored);
-}
-
 v1::QualificationRun StartRun(const QualifyJob& job) {
   v1::QualificationRun run = NewRun(job.settings, job.choice);
   const std::time_t started = std::time(nullptr);
@@ -127,7 +117,7 @@ v1::QualificationRun RunQualification(const QualifyJob& job, const RealtimeReadi
     try {
       if (!job.state_dir.empty() && job.choice.qualifying)
         hold = std::make_unique<CpuHold>(job.state_dir, job.choice.all());
-      const OslatWorkDir dir;
+      const TempDir dir(kOslatWorkDirPrefix);
       const auto json_file = dir.path() / "oslat.json";
       RecordExit(job, RunOslat(InvocationOf(job, json_file), control), json_file, readiness, run);
     } catch (const std::exception& e) {

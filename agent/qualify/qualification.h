@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 #include "agent/qualify/cpu_choice.h"
 #include "agent/qualify/oslat_runner.h"
@@ -28,18 +29,8 @@ v1::QualificationRun RunQualification(const QualifyJob& job, const RealtimeReadi
 
 // The steps RunQualification takes, for the daemon, which waits for oslat on
 // its own event loop instead (agent/daemon/qualify_schedule.h).
-// A private directory for oslat's JSON, removed with everything in it.
-class OslatWorkDir {
- public:
-  OslatWorkDir();  // throws std::runtime_error when it cannot be made
-  ~OslatWorkDir();
-  OslatWorkDir(const OslatWorkDir&) = delete;
-  OslatWorkDir& operator=(const OslatWorkDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+// oslat's JSON goes to a private TempDir (base/temp_dir.h) with this prefix.
+inline constexpr std::string_view kOslatWorkDirPrefix = "kvhost-qualify.";
 // The run's record, stamped with its start.
 v1::QualificationRun StartRun(const QualifyJob& job);
 OslatInvocation InvocationOf(const QualifyJob& job, const std::filesystem::path& json_file);

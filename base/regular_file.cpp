@@ -123,6 +123,11 @@ std::optional<std::string> ReadRegularFile(int dir_fd, const char* path, size_t 
     text.append(buf, static_cast<size_t>(n));
     if (text.size() > max_bytes)
       throw FileReadError("holds more than " + std::to_string(max_bytes) + " bytes", true);
+    // A file on disk (a config, a checkpoint) read to the size fstat gave is
+    // whole as of that fstat: the read that would return 0 is one system call
+    // of four saved. Kernel files report a size their text does not have
+    // (sysfs 4096, procfs 0), so they are read until the kernel says the end.
+    if (st.st_size > 0 && text.size() == static_cast<uint64_t>(st.st_size)) return text;
   }
 }
 

@@ -79,7 +79,8 @@ TEST(KubevirtPod, HugepagesHoldTheGuestAndMemoryTheOverhead) {
   rt.hugepage_size_kib = 1024 * 1024;
   const PodResources pod = PodFor(rt);
   const ContainerResources& compute = pod.containers[0];
-  EXPECT_EQ(compute.hugepages.at(1024 * 1024), 8 * kGi);
+  EXPECT_EQ(compute.hugepage_kib, 1024u * 1024);
+  EXPECT_EQ(compute.hugepage_bytes, 8 * kGi);
   EXPECT_EQ(pod.memory_overhead, (240 + 32 + 8 + 32 + 100) * kMi);
   EXPECT_EQ(compute.memory_request, 412 * kMi);
   EXPECT_EQ(compute.memory_limit, 412 * kMi);

@@ -37,8 +37,8 @@ TypeCapacity CountKubeletAdmissions(const Allocator& state, const InstanceType& 
   const kubelet::KubeVirtPodRequest request = kubelet::RequestFor(node, type);
   // A type the scheduler's fit refuses at once (most of them on a small host)
   // costs no copy of the node: the first try would refuse it with these words.
-  if (std::string unfit = kubelet::NodeResourcesUnfit(node, request.need); !unfit.empty()) {
-    out.blockers.push_back(kubelet::NotAdmittedLine({false, std::move(unfit)}));
+  if (const auto unfit = kubelet::NodeResourcesUnfit(node, request.need)) {
+    out.blockers.push_back(kubelet::NotAdmittedLine(*unfit));
     return out;
   }
   kubelet::KubeletHost scratch = node;

@@ -6,16 +6,17 @@ namespace {
 MemoryRequests RequestsOf(const kubevirt::ContainerResources& c) {
   MemoryRequests r;
   if (c.memory_request > 0) r["memory"] = c.memory_request;
-  for (const auto& [page_kib, bytes] : c.hugepages) r[HugepageResourceName(page_kib)] = bytes;
+  if (c.hugepage_bytes > 0) r[HugepageResourceName(c.hugepage_kib)] = c.hugepage_bytes;
   return r;
 }
 
 // The hint providers' answers for one container, as the topology manager collects them.
 std::vector<ProviderHints> Hints(const KubeletNode& node, const std::string& uid,
-                                 const kubevirt::ContainerResources& c, bool guaranteed, int cpus) {
+                                 const std::string& name, const kubevirt::ContainerResources& c,
+                                 bool guaranteed, int cpus) {
   std::vector<ProviderHints> providers;
   ProviderHints cpu;
-  if (auto hints = node.cpu->ContainerHints(node.cpu_state, uid, c.name, cpus)) cpu["cpu"] = *hints;
+  if (auto hints = node.cpu->ContainerHints(node.cpu_state, uid, name, cpus)) cpu["cpu"] = *hints;
   providers.push_back(cpu);
   ProviderHints memory;
   if (node.memory && guaranteed)
@@ -39,17 +40,18 @@ AdmitResult AdmitPodInPlace(KubeletNode& trial, const std::string& uid,
                             const kubevirt::PodResources& pod) {
   const bool guaranteed = pod.qos == kubevirt::QosClass::kGuaranteed;
   for (const auto& c : pod.containers) {
+    const std::string name(c.name);  // the managers' books are keyed by owned names
     const int cpus = guaranteed ? GuaranteedCpus(c.cpu_request_milli, c.cpu_limit_milli) : 0;
     const MergeResult merged = MergeHints(trial.topology, trial.numa, trial.topology_options,
-                                          Hints(trial, uid, c, guaranteed, cpus));
-    if (!merged.admit) return {false, "Topology Affinity Error: container " + c.name};
+                                          Hints(trial, uid, name, c, guaranteed, cpus));
+    if (!merged.admit) return {false, "Topology Affinity Error: container " + name};
     if (std::string err =
-            trial.cpu->Allocate(trial.cpu_state, uid, c.name, cpus, merged.hint.affinity);
+            trial.cpu->Allocate(trial.cpu_state, uid, name, cpus, merged.hint.affinity);
         !err.empty())
       return {false, err};
     if (trial.memory && guaranteed)
       if (std::string err =
-              trial.memory->Allocate(trial.memory_state, uid, c.name, RequestsOf(c), merged.hint);
+              trial.memory->Allocate(trial.memory_state, uid, name, RequestsOf(c), merged.hint);
           !err.empty())
         return {false, err};
   }

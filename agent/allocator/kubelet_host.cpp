@@ -3,9 +3,11 @@
 #include <fmt/compile.h>
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace kvhost::kubelet {
 
-std::string NodeResourcesUnfit(const KubeletHost& host, const ResourceAmounts& need) {
+std::optional<Shortfall> NodeResourcesUnfit(const KubeletHost& host, const ResourceList& need) {
   for (const auto& [resource, amount] : need) {
     if (amount == 0) continue;
     const auto a = host.allocatable.find(resource);
@@ -13,21 +15,31 @@ std::string NodeResourcesUnfit(const KubeletHost& host, const ResourceAmounts& n
     const auto r = host.requested.find(resource);
     const uint64_t requested = r == host.requested.end() ? 0 : r->second;
     if (requested + amount > allocatable)
-      // Compiled: on a small host nearly every type is refused here, per count.
-      return fmt::format(FMT_COMPILE("Insufficient {}: pod requests {}, node allocatable {}, "
-                                     "requested {}"),
-                         resource, amount, allocatable, requested);
+      return Shortfall{resource, amount, allocatable, requested};
   }
-  return "";
+  return std::nullopt;
 }
 
-ResourceAmounts PodRequests(const kubevirt::PodResources& pod) {
-  ResourceAmounts sum;
+ResourceList PodRequests(const kubevirt::PodResources& pod) {
+  ResourceList sum;
+  sum.reserve(3);  // cpu, one hugepage size, memory: KubeVirt's pods ask for no more
+  sum.emplace_back("cpu", 0);
+  uint64_t memory = 0;
   for (const auto& c : pod.containers) {
-    sum["cpu"] += c.cpu_request_milli;
-    sum["memory"] += c.memory_request;
-    for (const auto& [page_kib, bytes] : c.hugepages) sum[HugepageResourceName(page_kib)] += bytes;
+    sum.front().second += c.cpu_request_milli;
+    memory += c.memory_request;
+    if (c.hugepage_bytes == 0) continue;
+    std::string name = HugepageResourceName(c.hugepage_kib);
+    // Kept in name order ("hugepages-1Gi" before "hugepages-2Mi") behind "cpu".
+    auto at =
+        std::lower_bound(sum.begin() + 1, sum.end(), name,
+                         [](const auto& entry, const std::string& n) { return entry.first < n; });
+    if (at != sum.end() && at->first == name)
+      at->second += c.hugepage_bytes;
+    else
+      sum.emplace(at, std::move(name), c.hugepage_bytes);
   }
+  sum.emplace_back("memory", memory);  // "memory" sorts after every "hugepages-*"
   return sum;
 }
 
@@ -40,21 +52,49 @@ KubeVirtPodRequest RequestFor(const KubeletHost& host, const InstanceType& type)
 AdmitResult AdmitKubeVirtPod(KubeletHost& host, const std::string& uid,
                              const KubeVirtPodRequest& request) {
   AdmitResult result = AdmitKubeVirtPodUnkept(host, uid, request);
-  if (result.admitted) host.pods[uid] = request.need;
+  if (result.admitted) host.pods[uid] = ResourceAmounts(request.need.begin(), request.need.end());
   return result;
 }
 
 AdmitResult AdmitKubeVirtPodUnkept(KubeletHost& host, const std::string& uid,
                                    const KubeVirtPodRequest& request) {
-  if (std::string why = NodeResourcesUnfit(host, request.need); !why.empty()) return {false, why};
+  if (const auto unfit = NodeResourcesUnfit(host, request.need))
+    return {false, FormatShortfall(*unfit)};
   AdmitResult result = AdmitPodInPlace(host.node, uid, request.pod);
   if (!result.admitted) return result;
   for (const auto& [resource, amount] : request.need) host.requested[resource] += amount;
   return result;
 }
 
+namespace {
+
+constexpr std::string_view kNotAdmitted = "kubelet would not admit the virt-launcher pod: ";
+
+// Written into a caller's buffer: a refusal line is then formatted in one go,
+// compiled (on a small host nearly every type is refused here, per count).
+void WriteShortfall(fmt::memory_buffer& out, const Shortfall& s) {
+  fmt::format_to(fmt::appender(out),
+                 FMT_COMPILE("Insufficient {}: pod requests {}, node allocatable {}, requested {}"),
+                 s.resource, s.amount, s.allocatable, s.requested);
+}
+
+}  // namespace
+
+std::string FormatShortfall(const Shortfall& shortfall) {
+  fmt::memory_buffer line;
+  WriteShortfall(line, shortfall);
+  return fmt::to_string(line);
+}
+
 std::string NotAdmittedLine(const AdmitResult& refused) {
-  return "kubelet would not admit the virt-launcher pod: " + refused.reason;
+  return std::string(kNotAdmitted) + refused.reason;
+}
+
+std::string NotAdmittedLine(const Shortfall& unfit) {
+  fmt::memory_buffer line;
+  line.append(kNotAdmitted);
+  WriteShortfall(line, unfit);
+  return fmt::to_string(line);
 }
 
 void RemovePod(KubeletHost& host, const std::string& uid) {

@@ -7,7 +7,11 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "agent/allocator/kubelet_admission.h"
 #include "agent/allocator/kubevirt_pod.h"
@@ -26,18 +30,31 @@ struct KubeletHost {
   std::map<std::string, ResourceAmounts> pods;  // pods admitted here (uid -> requests)
 };
 
-// The sum of a pod's container requests, as the scheduler adds them up.
-ResourceAmounts PodRequests(const kubevirt::PodResources& pod);
+// One pod's requests in resource-name order, the order NodeResourcesFit
+// checks (and so names the first shortfall in). Three or four entries: a flat
+// list costs one allocation where a map costs one per entry, and capacity
+// builds one per instance type per count.
+using ResourceList = std::vector<std::pair<std::string, uint64_t>>;
 
-// NodeResourcesFit's refusal of a pod needing `need`, with the numbers; empty
-// when it fits.
-std::string NodeResourcesUnfit(const KubeletHost& host, const ResourceAmounts& need);
+// The sum of a pod's container requests, as the scheduler adds them up.
+ResourceList PodRequests(const kubevirt::PodResources& pod);
+
+// NodeResourcesFit's refusal of a pod: the first resource short, with the
+// numbers. Kept as numbers until a line is wanted (FormatShortfall,
+// NotAdmittedLine), so a refusal is worded once, in one go.
+struct Shortfall {
+  std::string_view resource;  // into the `need` it was found in
+  uint64_t amount = 0, allocatable = 0, requested = 0;
+};
+std::optional<Shortfall> NodeResourcesUnfit(const KubeletHost& host, const ResourceList& need);
+// "Insufficient cpu: pod requests 2000, node allocatable 1000, requested 0".
+std::string FormatShortfall(const Shortfall& shortfall);
 
 // The virt-launcher pod of one instance type and what the scheduler adds up
 // for it: the same for every pod of that type, so computed once per type.
 struct KubeVirtPodRequest {
   kubevirt::PodResources pod;
-  ResourceAmounts need;
+  ResourceList need;
 };
 KubeVirtPodRequest RequestFor(const KubeletHost& host, const InstanceType& type);
 
@@ -56,6 +73,7 @@ AdmitResult AdmitKubeVirtPodUnkept(KubeletHost& host, const std::string& uid,
 
 // The allocator's refusal line for a pod kubelet would not admit.
 std::string NotAdmittedLine(const AdmitResult& refused);
+std::string NotAdmittedLine(const Shortfall& unfit);
 
 // The pod leaves: its CPUs, memory blocks and requests go back.
 void RemovePod(KubeletHost& host, const std::string& uid);

@@ -31,7 +31,7 @@ uint64_t SharedCpuMilli(const InstanceType& type, const Settings& settings) {
 }
 
 ContainerResources ConsoleLogContainer(bool guaranteed) {
-  ContainerResources c{"guest-console-log", 5, 15, 35'000'000, 60'000'000, {}};
+  ContainerResources c{"guest-console-log", 5, 15, 35'000'000, 60'000'000, 0, 0};
   if (guaranteed) {
     c.cpu_request_milli = c.cpu_limit_milli;
     c.memory_request = c.memory_limit;
@@ -67,7 +67,7 @@ PodResources PodFor(const InstanceType& type, const Settings& settings) {
   if (memory == 0)
     memory = settings.memory_overcommit == 100 ? guest : guest * 100 / settings.memory_overcommit;
 
-  ContainerResources compute{"compute", 0, 0, 0, 0, {}};
+  ContainerResources compute{"compute", 0, 0, 0, 0, 0, 0};
   const bool dedicated = type.Dedicated();
   if (dedicated) {
     compute.cpu_request_milli = compute.cpu_limit_milli = DedicatedCpus(type, settings) * 1000;
@@ -78,7 +78,8 @@ PodResources PodFor(const InstanceType& type, const Settings& settings) {
   }
   if (type.hugepage_size_kib > 0) {
     // WithHugePages: the pages hold the guest (never more), memory holds the overhead.
-    compute.hugepages[type.hugepage_size_kib] = std::min(memory, guest);
+    compute.hugepage_kib = type.hugepage_size_kib;
+    compute.hugepage_bytes = std::min(memory, guest);
     compute.memory_request = (memory > guest ? memory - guest : 0) + pod.memory_overhead;
     if (dedicated) compute.memory_limit = compute.memory_request;
   } else {

@@ -11,8 +11,8 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "agent/catalog/instance_type.h"
@@ -35,10 +35,12 @@ struct Settings {
 enum class QosClass { kGuaranteed, kBurstable };
 
 struct ContainerResources {
-  std::string name;
+  std::string_view name;                                // a literal: "compute", "guest-console-log"
   uint64_t cpu_request_milli = 0, cpu_limit_milli = 0;  // 0: not set
   uint64_t memory_request = 0, memory_limit = 0;        // bytes; 0: not set
-  std::map<uint64_t, uint64_t> hugepages;               // page size KiB -> bytes (request = limit)
+  // One page size, as a VMI has (spec.domain.memory.hugepages.pageSize);
+  // request = limit. Plain fields: capacity builds a pod per type per count.
+  uint64_t hugepage_kib = 0, hugepage_bytes = 0;
 };
 
 struct PodResources {

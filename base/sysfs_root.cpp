@@ -37,7 +37,8 @@ std::optional<int64_t> ParseInt(std::string_view text) {
   return v;
 }
 
-SysfsRoot::SysfsRoot(std::filesystem::path root) : root_(std::move(root)) {
+SysfsRoot::SysfsRoot(std::filesystem::path root, Access access) : root_(std::move(root)) {
+  if (access == Access::kFullPaths) return;
   // O_DIRECTORY follows symlinks as is_directory() does, so a successful open
   // is that check passing; only a failure needs the stat for its message.
   // The holder is allocated before the open, so a throwing allocation cannot leak the fd.

@@ -19,8 +19,20 @@ namespace kvhost {
 
 class SysfsRoot {
  public:
-  // Throws InputError when root is not a directory.
-  explicit SysfsRoot(std::filesystem::path root = "/");
+  // How files under the root are opened.
+  enum class Access {
+    // The root opened once (two system calls); each read then walks only the
+    // relative name. For discovery's hundreds of reads.
+    kOpenRoot,
+    // Full paths, nothing opened up front: for a reader of one or two files
+    // (kubelet's checkpoints and config) on a root discovery already read,
+    // where opening the root would double the system calls.
+    kFullPaths,
+  };
+
+  // Throws InputError when root is not a directory (kOpenRoot only: with
+  // kFullPaths a root that is no directory reads as every file absent).
+  explicit SysfsRoot(std::filesystem::path root = "/", Access access = Access::kOpenRoot);
 
   const std::filesystem::path& root() const { return root_; }
   std::filesystem::path PathOf(std::string_view relative) const;

@@ -1,9 +1,11 @@
 #include "agent/kubelet/kubelet_config.h"
 
+#include <cerrno>
 #include <mutex>
 #include <set>
 
 #include "agent/yaml/yaml_input.h"
+#include "base/file_stamp.h"
 
 namespace kvhost::kubelet {
 namespace {
@@ -80,36 +82,65 @@ KubeletConfig ParseKubeletConfig(std::string_view text, const std::string& sourc
   return c;
 }
 
-KubeletConfig ReadKubeletConfigFile(const std::string& path) {
-  // kubelet's config is a few KiB; 1 MiB leaves room for comments and still
-  // refuses a device or a runaway file.
-  const std::string text = ReadTextFile(path, 1 << 20, "a kubelet config is a few KiB");
-  // Every capacity, refresh and audit reads this file and it seldom changes,
-  // while parsing it costs more than the rest of a small host's capacity. The
-  // last text parsed is kept with its result and compared whole, not by
-  // timestamp: an edit within one clock tick and of the same size is seen too.
-  // Only good parses are kept, so a malformed file stays an error every time.
-  struct LastParsed {
-    std::mutex mutex;
-    std::string path, text;
-    KubeletConfig config;
-  };
+namespace {
+
+// Every capacity, refresh and audit reads kubelet's config and it seldom
+// changes, while reading and parsing it cost more than the rest of a small
+// host's capacity. The last good parse is kept with the text and the file's
+// stamp. A settled, unchanged stamp (base/file_stamp.h) skips the read; an
+// unsettled one (the file changed within the last second) has the text read
+// and compared whole, so an edit of the same size in the same clock tick is
+// seen. Only good parses are kept: a malformed file stays an error every time.
+struct LastParsed {
+  std::mutex mutex;
+  std::string path, text;
+  std::optional<FileStamp> stamp;  // taken before `text` was read
+  int64_t read_at_ns = 0;
+  KubeletConfig config;
+};
+
+std::optional<KubeletConfig> ReadIfPresent(const std::string& path) {
   static LastParsed last;
+  // Before the stamp: a write after this instant cannot keep a settled stamp.
+  const int64_t read_at = FileClockNowNs();
+  const std::optional<FileStamp> stamp = StampOf(path.c_str());
+  if (!stamp && errno == ENOENT) return std::nullopt;
   {
     const std::lock_guard lock(last.mutex);
-    if (last.path == path && last.text == text) return last.config;
+    if (stamp && last.path == path && last.stamp == stamp &&
+        StampSettled(*last.stamp, last.read_at_ns))
+      return last.config;
+  }
+  // kubelet's config is a few KiB; 1 MiB leaves room for comments and still
+  // refuses a device or a runaway file.
+  std::string text = ReadTextFile(path, 1 << 20, "a kubelet config is a few KiB");
+  {
+    const std::lock_guard lock(last.mutex);
+    if (last.path == path && last.text == text) {
+      last.stamp = stamp;
+      last.read_at_ns = read_at;
+      return last.config;
+    }
   }
   KubeletConfig config = ParseKubeletConfig(text, path);
   const std::lock_guard lock(last.mutex);
   last.path = path;
-  last.text = text;
+  last.text = std::move(text);
+  last.stamp = stamp;
+  last.read_at_ns = read_at;
   last.config = config;
   return config;
 }
 
+}  // namespace
+
+KubeletConfig ReadKubeletConfigFile(const std::string& path) {
+  if (auto config = ReadIfPresent(path)) return std::move(*config);
+  throw YamlInputError(path, 0, "cannot open: No such file or directory");  // ReadTextFile's words
+}
+
 std::optional<KubeletConfig> ReadKubeletConfig(const SysfsRoot& root) {
-  if (!root.Exists(kKubeletConfigPath)) return std::nullopt;
-  return ReadKubeletConfigFile(root.PathOf(kKubeletConfigPath).string());
+  return ReadIfPresent(root.PathOf(kKubeletConfigPath).string());
 }
 
 }  // namespace kvhost::kubelet

@@ -144,7 +144,7 @@ OwnerChoice ChoosePlacementOwner(const std::filesystem::path& root, const AgentC
     case PlacementSetting::kAuto:
       break;
   }
-  const SysfsRoot sysfs(root);
+  const SysfsRoot sysfs(root, SysfsRoot::Access::kFullPaths);  // a few files: no root fd
   const auto state = kubelet::ReadCpuManagerState(sysfs);
   const std::string file = sysfs.PathOf(kubelet::kCpuManagerStatePath).string();
   if (!state) return {PlacementOwner::kAgent, "auto: no " + file};

@@ -8,25 +8,25 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "base/atomic_file.h"
 #include "base/errors.h"
+#include "base/regular_file.h"
 #include "base/unique_fd.h"
 
 namespace kvhost::qualify {
 namespace {
 
-// Small files only: a history of kKeptRuns runs is a few KiB.
+// The agent's own small protobuf files (a history of kKeptRuns runs is a few
+// KiB): absent is nullopt, and anything but a regular file (a FIFO would block
+// the read for ever) is an error naming it.
 std::optional<std::string> ReadSmallFile(const std::filesystem::path& file) {
-  std::error_code error;
-  if (!std::filesystem::exists(file, error)) return std::nullopt;
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw InputError(file, std::string("cannot read: ") + std::strerror(errno));
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  return bytes.str();
+  constexpr size_t kMaxBytes = 16u << 20;
+  try {
+    return ReadRegularFile(AT_FDCWD, file.c_str(), kMaxBytes);
+  } catch (const FileReadError& e) {
+    throw InputError(file, e.what());
+  }
 }
 
 std::string Age(std::chrono::seconds age) {

@@ -62,7 +62,19 @@ int SysfsRoot::AtFd() const { return root_fd_ ? root_fd_->get() : AT_FDCWD; }
 std::string SysfsRoot::AtPath(std::string_view relative) const {
   // "." keeps root_ / "" (the root itself) meaning the same through the fd.
   if (root_fd_) return relative.empty() ? std::string(".") : std::string(relative);
-  return PathOf(relative).string();
+  return PathText(relative);
+}
+
+std::string SysfsRoot::PathText(std::string_view relative) const {
+  // PathOf's text without a std::filesystem::path, which splits itself into
+  // components (allocations) on every construction.
+  const std::string& root = root_.native();
+  std::string text;
+  text.reserve(root.size() + 1 + relative.size());
+  text = root;
+  if (!text.empty() && text.back() != '/') text += '/';
+  text += relative;
+  return text;
 }
 
 bool SysfsRoot::Exists(std::string_view relative) const {

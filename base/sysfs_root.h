@@ -36,6 +36,8 @@ class SysfsRoot {
 
   const std::filesystem::path& root() const { return root_; }
   std::filesystem::path PathOf(std::string_view relative) const;
+  // PathOf(relative).string(), cheaper: for paths built on every refresh.
+  std::string PathText(std::string_view relative) const;
 
   // The file's text without trailing NULs and white space (old kernels end some
   // sysfs files in "\n\0"). nullopt when the file does not exist; InputError

@@ -8,6 +8,7 @@
 
 #include "base/file_stamp.h"
 #include "base/regular_file.h"
+#include "base/sysfs_root.h"
 #include "base/temp_dir.h"
 
 namespace kvhost {
@@ -83,6 +84,37 @@ TEST(FileStamp, EveryKindOfChangeMovesTheStamp) {
   ASSERT_TRUE(replaced.has_value());
   EXPECT_NE(replaced->inode, rewritten->inode);
   EXPECT_FALSE(StampOf((dir.path() / "absent").c_str()).has_value());
+}
+
+}  // namespace
+}  // namespace kvhost
+
+namespace kvhost {
+namespace {
+
+TEST(SysfsRootPaths, PathTextIsPathOfsText) {
+  for (const char* root : {"/", "", "relative/dir", "relative/dir/", "/abs/dir", "/abs/dir//"})
+    for (const char* relative : {"var/lib/kubelet/cpu_manager_state", "sys", ""}) {
+      const SysfsRoot files(root, SysfsRoot::Access::kFullPaths);
+      EXPECT_EQ(files.PathText(relative), files.PathOf(relative).string())
+          << "root '" << root << "', relative '" << relative << "'";
+    }
+}
+
+// A root read by full paths opens nothing up front, and reads the same files.
+TEST(SysfsRootPaths, FullPathsReadWhatTheRootFdReads) {
+  const TempDir dir("kvhost-sysfs-paths-");
+  std::filesystem::create_directories(dir.path() / "var/lib");
+  std::ofstream(dir.path() / "var/lib/f") << "text\n";
+  const SysfsRoot by_fd(dir.path());
+  const SysfsRoot by_path(dir.path(), SysfsRoot::Access::kFullPaths);
+  EXPECT_EQ(by_fd.ReadOptional("var/lib/f"), "text");
+  EXPECT_EQ(by_path.ReadOptional("var/lib/f"), "text");
+  EXPECT_FALSE(by_path.ReadOptional("var/lib/absent").has_value());
+  EXPECT_THROW(SysfsRoot(dir.path() / "var/lib/f"), InputError);  // not a directory
+  EXPECT_FALSE(SysfsRoot(dir.path() / "var/lib/f", SysfsRoot::Access::kFullPaths)
+                   .ReadOptional("x")
+                   .has_value());
 }
 
 }  // namespace

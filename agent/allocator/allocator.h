@@ -106,6 +106,9 @@ class Allocator {
   // kubelet mode: the node as kubelet sees it; immutable, replaced on each
   // commit, so copies of the allocator (capacity's trials) share it cheaply.
   std::shared_ptr<const kubelet::KubeletHost> kubelet_;
+  // "host is not realtime-ready; <every blocker>", worded once per host
+  // (null when it is ready): capacity refuses each rt1 size with it.
+  std::shared_ptr<const std::string> realtime_refusal_;
 };
 
 }  // namespace kvhost

@@ -146,7 +146,7 @@ OwnerChoice ChoosePlacementOwner(const std::filesystem::path& root, const AgentC
   }
   const SysfsRoot sysfs(root, SysfsRoot::Access::kFullPaths);  // a few files: no root fd
   const auto state = kubelet::ReadCpuManagerState(sysfs);
-  const std::string file = sysfs.PathOf(kubelet::kCpuManagerStatePath).string();
+  const std::string file = sysfs.PathText(kubelet::kCpuManagerStatePath);
   if (!state) return {PlacementOwner::kAgent, "auto: no " + file};
   if (state->policy_name != "static")
     return {PlacementOwner::kAgent, "auto: " + file + " has policyName " + state->policy_name};

@@ -78,8 +78,8 @@ HostResources BuildHostResources(const HostModel& host, const AgentConfig& confi
   r.shared = r.online - isolated - r.reserved;
   r.shared_cpu_ratio = config.shared_cpu_ratio;
   r.allow_numa_span = config.allow_numa_span;
-  r.realtime_ready = host.realtime.Ready();
   r.realtime_blockers = host.realtime.Blockers();
+  r.realtime_ready = r.realtime_blockers.empty();  // Ready(), without wording the blockers again
   r.gpus = config.gpus;
 
   int max_cpu = r.online.Last();

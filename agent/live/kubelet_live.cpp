@@ -140,11 +140,12 @@ void LoadMemory(const SysfsRoot& sysfs, const HostModel& host, const KubeletConf
   } catch (const std::invalid_argument& e) {
     throw InputError(c.source, std::string("memoryManagerPolicy Static: ") + e.what());
   }
-  const auto file = sysfs.PathOf(kubelet::kMemoryManagerStatePath);
+  // Named only in an error: a path costs allocations on every refresh.
+  const auto file = [&] { return sysfs.PathOf(kubelet::kMemoryManagerStatePath); };
   if (auto saved = kubelet::ReadMemoryManagerState(sysfs, &ids)) {
     if (saved->policy_name != "Static")
-      throw InputError(file, "policyName " + saved->policy_name +
-                                 " differs from the config's memoryManagerPolicy Static");
+      throw InputError(file(), "policyName " + saved->policy_name +
+                                   " differs from the config's memoryManagerPolicy Static");
     for (const auto& [id, n] : saved->machine) {
       auto& to = node.memory_state.machine[id];
       to.assignments = n.assignments;
@@ -158,25 +159,26 @@ void LoadMemory(const SysfsRoot& sysfs, const HostModel& host, const KubeletConf
           node.memory_state.entries[pod][name].push_back({b.numa_affinity, b.type, b.size});
   }
   if (std::string err = node.memory->Start(node.memory_state); !err.empty())
-    throw InputError(file, err);
+    throw InputError(file(), err);
 }
 
 // The CPU manager: the static policy, the state its checkpoint holds.
 void LoadCpus(const SysfsRoot& sysfs, const HostModel& host, const KubeletConfig& c,
               kubelet::KubeletNode& node) {
-  const auto file = sysfs.PathOf(kubelet::kCpuManagerStatePath);
+  const auto file = [&] { return sysfs.PathOf(kubelet::kCpuManagerStatePath); };  // for errors
   if (c.cpu_manager_policy != "static")
     throw InputError(c.source, "cpuManagerPolicy " + c.cpu_manager_policy +
                                    ": kubelet gives no exclusive CPUs, so it places nothing; "
                                    "use placement: agent");
   if (auto saved = kubelet::ReadCpuManagerState(sysfs, &host.cpu.online)) {
     if (saved->policy_name != c.cpu_manager_policy)
-      throw InputError(file, "policyName " + saved->policy_name + " differs from " + c.source +
-                                 "'s cpuManagerPolicy " + c.cpu_manager_policy);
+      throw InputError(file(), "policyName " + saved->policy_name + " differs from " + c.source +
+                                   "'s cpuManagerPolicy " + c.cpu_manager_policy);
     node.cpu_state.default_cpu_set = saved->default_cpu_set;
     node.cpu_state.assignments = saved->entries;
   }
-  if (std::string err = node.cpu->Start(node.cpu_state); !err.empty()) throw InputError(file, err);
+  if (std::string err = node.cpu->Start(node.cpu_state); !err.empty())
+    throw InputError(file(), err);
 }
 
 // What the pods in kubelet's checkpoints request, for the scheduler's fit.

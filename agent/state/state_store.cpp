@@ -65,7 +65,8 @@ std::string UtcTimestamp() {
 
 }  // namespace
 
-StateStore::StateStore(std::filesystem::path directory) : directory_(std::move(directory)) {}
+StateStore::StateStore(std::filesystem::path directory)
+    : directory_(std::move(directory)), file_(directory_ / kFileName) {}
 
 void StateStore::Save(const v1::AgentState& state) const {
   v1::AgentState stamped = state;

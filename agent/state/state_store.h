@@ -50,7 +50,7 @@ class StateStore {
   explicit StateStore(std::filesystem::path directory);
 
   const std::filesystem::path& directory() const { return directory_; }
-  std::filesystem::path file() const { return directory_ / kFileName; }
+  const std::filesystem::path& file() const { return file_; }
 
   // Atomically replaces state.pb (stamping version = kAgentStateVersion).
   // Creates the directory when missing. Throws StateStoreError naming the
@@ -76,6 +76,7 @@ class StateStore {
   std::filesystem::path MoveAside(const std::string& problem) const;
 
   std::filesystem::path directory_;
+  std::filesystem::path file_;  // directory_ / kFileName, joined once: read at every refresh
 };
 
 }  // namespace kvhost

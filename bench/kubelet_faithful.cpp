@@ -19,14 +19,12 @@ KubeletFaithfulPolicy::KubeletFaithfulPolicy(const HostModel& model, const Agent
 bool KubeletFaithfulPolicy::Admit(const InstanceType& type, unsigned vm) {
   const std::string uid = std::to_string(vm);
   if (!allocator_.RefusalsBeforePlacing(type, uid).empty()) return false;
-  auto request = requests_.find(&type);
-  if (request == requests_.end())
-    request = requests_.emplace(&type, kubelet::RequestFor(node_, type)).first;
+  const auto request = kubelet::RequestFor(node_, type);  // kept per pod shape
   // A refused pod may leave part of itself behind (a container's CPUs or
   // memory blocks); admission changes nothing else, so this undoes it exactly.
   const CpuSet shared_before = node_.node.cpu_state.default_cpu_set;
   const kubelet::MachineMemoryState memory_before = node_.node.memory_state.machine;
-  if (kubelet::AdmitKubeVirtPod(node_, uid, request->second).admitted) return true;
+  if (kubelet::AdmitKubeVirtPod(node_, uid, *request).admitted) return true;
   node_.node.cpu_state.default_cpu_set = shared_before;
   node_.node.cpu_state.assignments.erase(uid);
   node_.node.memory_state.machine = memory_before;

@@ -181,7 +181,6 @@ class KubeletFaithfulPolicy : public PackingPolicy {
   // Place copies it, every pod included, per arrival, which kept this row from
   // finishing on the larger hosts. The same admissions, so the same answers.
   kubelet::KubeletHost node_;
-  std::map<const InstanceType*, kubelet::KubeVirtPodRequest> requests_;
 };
 
 }  // namespace kvhost::bench

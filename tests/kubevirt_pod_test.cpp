@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include "agent/allocator/kubelet_host.h"
+#include "agent/catalog/builtin_catalog.h"
+
 namespace kvhost::kubevirt {
 namespace {
 
@@ -94,6 +97,42 @@ TEST(KubevirtPod, GpusAddTheVfioReserve) {
   Settings no_console;
   no_console.serial_console_log = false;
   EXPECT_EQ(PodFor(gn, no_console).containers.size(), 1u);
+}
+
+// RequestFor keeps one request per pod shape: for every type of the seed
+// catalog, under settings that each change some pod, it answers what PodFor
+// computes afresh, asked first, again, and after the other settings.
+TEST(KubeVirtPodRequest, KeptPerShapeIsWhatPodForComputes) {
+  Settings ratio4, align, no_console, overcommit, arm;
+  ratio4.cpu_allocation_ratio = 4;
+  align.align_cpus = true;
+  no_console.serial_console_log = false;
+  overcommit.memory_overcommit = 150;
+  arm.arm64 = true;
+  const Catalog catalog = BuiltinCatalog();
+  for (int round = 0; round < 2; ++round)
+    for (const Settings& settings : {Settings{}, ratio4, align, no_console, overcommit, arm}) {
+      kubelet::KubeletHost host;
+      host.kubevirt = settings;
+      for (const auto& type : catalog.types) {
+        const PodResources fresh = PodFor(type, settings);
+        const auto kept = kubelet::RequestFor(host, type);
+        ASSERT_EQ(kept->pod.containers.size(), fresh.containers.size()) << type.name;
+        for (size_t i = 0; i < fresh.containers.size(); ++i) {
+          EXPECT_EQ(kept->pod.containers[i].cpu_request_milli,
+                    fresh.containers[i].cpu_request_milli)
+              << type.name;
+          EXPECT_EQ(kept->pod.containers[i].memory_request, fresh.containers[i].memory_request)
+              << type.name;
+          EXPECT_EQ(kept->pod.containers[i].hugepage_bytes, fresh.containers[i].hugepage_bytes)
+              << type.name;
+        }
+        EXPECT_EQ(kept->pod.exclusive_cpus, fresh.exclusive_cpus) << type.name;
+        const kubelet::ResourceList need = kubelet::PodRequests(fresh);
+        ASSERT_EQ(kept->need.size(), need.size()) << type.name;
+        for (size_t i = 0; i < need.size(); ++i) EXPECT_EQ(kept->need[i], need[i]) << type.name;
+      }
+    }
 }
 
 }  // namespace

@@ -107,9 +107,6 @@ unsigned Allocator::FreeGpus(const std::string& device) const {
 }
 
 PlaceResult Allocator::Place(const InstanceType& type, const std::string& vm) const {
-  // A PlaceResult is made once, where it is returned: GCC zero-fills all of
-  // an empty std::optional<Placement> (~350 bytes) at every construction,
-  // and capacity asks once per type.
   std::vector<std::string> refused = RefusalsBeforePlacing(type, vm);
   if (!refused.empty()) {
     PlaceResult r;

@@ -23,6 +23,10 @@ class AllocationConflict : public std::runtime_error {
 };
 
 struct PlaceResult {
+  // User-provided on purpose: GCC 12 zero-fills the whole storage of an empty
+  // std::optional<Placement> (~350 bytes, `rep stos`) when the implicit
+  // constructor runs, and capacity makes a PlaceResult for every type.
+  PlaceResult() {}  // NOLINT(modernize-use-equals-default)
   std::optional<Placement> placement;
   std::vector<std::string> reasons;  // why not, in plain words with the numbers
 };

@@ -34,7 +34,8 @@ TypeCapacity CountKubeletAdmissions(const Allocator& state, const InstanceType& 
   out.blockers = state.RefusalsBeforePlacing(type, vm);
   if (!out.blockers.empty()) return out;
   const kubelet::KubeletHost& node = *state.kubelet();
-  const kubelet::KubeVirtPodRequest request = kubelet::RequestFor(node, type);
+  const auto request_for_type = kubelet::RequestFor(node, type);
+  const kubelet::KubeVirtPodRequest& request = *request_for_type;
   // A type the scheduler's fit refuses at once (most of them on a small host)
   // costs no copy of the node: the first try would refuse it with these words.
   if (const auto unfit = kubelet::NodeResourcesUnfit(node, request.need)) {

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <unordered_map>
 
 namespace kvhost::kubelet {
 
@@ -22,7 +23,6 @@ std::optional<Shortfall> NodeResourcesUnfit(const KubeletHost& host, const Resou
 
 ResourceList PodRequests(const kubevirt::PodResources& pod) {
   ResourceList sum;
-  sum.reserve(3);  // cpu, one hugepage size, memory: KubeVirt's pods ask for no more
   sum.emplace_back("cpu", 0);
   uint64_t memory = 0;
   for (const auto& c : pod.containers) {
@@ -37,16 +37,46 @@ ResourceList PodRequests(const kubevirt::PodResources& pod) {
     if (at != sum.end() && at->first == name)
       at->second += c.hugepage_bytes;
     else
-      sum.emplace(at, std::move(name), c.hugepage_bytes);
+      sum.insert(at, {std::move(name), c.hugepage_bytes});
   }
   sum.emplace_back("memory", memory);  // "memory" sorts after every "hugepages-*"
   return sum;
 }
 
-KubeVirtPodRequest RequestFor(const KubeletHost& host, const InstanceType& type) {
-  KubeVirtPodRequest out{kubevirt::PodFor(type, host.kubevirt), {}};
-  out.need = PodRequests(out.pod);
-  return out;
+namespace {
+
+struct PodShapeHash {
+  size_t operator()(const kubevirt::PodShape& s) const {
+    const kubevirt::Settings& k = s.settings;
+    size_t h = 0;
+    for (uint64_t v :
+         {uint64_t{s.vcpus}, s.memory_kib, uint64_t{s.dedicated},
+          uint64_t{s.isolate_emulator_thread}, s.hugepage_size_kib, uint64_t{s.overcommit_percent},
+          uint64_t{s.gpus}, uint64_t{k.cpu_allocation_ratio}, uint64_t{k.memory_overcommit},
+          uint64_t{k.align_cpus}, uint64_t{k.autoattach_graphics}, uint64_t{k.serial_console_log},
+          uint64_t{k.arm64}})
+      h = (h ^ std::hash<uint64_t>{}(v)) * 0x100000001b3ull;  // FNV-style mixing
+    return h;
+  }
+};
+
+}  // namespace
+
+std::shared_ptr<const KubeVirtPodRequest> RequestFor(const KubeletHost& host,
+                                                     const InstanceType& type) {
+  // Per thread, so no lock; a catalog has tens of shapes, and a cache grown
+  // past any catalog (types edited for days) starts over.
+  constexpr size_t kMaxShapes = 4096;
+  thread_local std::unordered_map<kubevirt::PodShape, std::shared_ptr<const KubeVirtPodRequest>,
+                                  PodShapeHash>
+      requests;
+  const kubevirt::PodShape shape = kubevirt::ShapeOf(type, host.kubevirt);
+  if (auto known = requests.find(shape); known != requests.end()) return known->second;
+  if (requests.size() >= kMaxShapes) requests.clear();
+  auto request = std::make_shared<KubeVirtPodRequest>();
+  request->pod = kubevirt::PodFor(shape);
+  request->need = PodRequests(request->pod);
+  return requests.emplace(shape, std::move(request)).first->second;
 }
 
 AdmitResult AdmitKubeVirtPod(KubeletHost& host, const std::string& uid,

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +17,7 @@
 #include "agent/allocator/kubelet_admission.h"
 #include "agent/allocator/kubevirt_pod.h"
 #include "agent/catalog/instance_type.h"
+#include "base/inline_vector.h"
 
 namespace kvhost::kubelet {
 
@@ -31,10 +33,10 @@ struct KubeletHost {
 };
 
 // One pod's requests in resource-name order, the order NodeResourcesFit
-// checks (and so names the first shortfall in). Three or four entries: a flat
-// list costs one allocation where a map costs one per entry, and capacity
-// builds one per instance type per count.
-using ResourceList = std::vector<std::pair<std::string, uint64_t>>;
+// checks (and so names the first shortfall in): cpu, a hugepage size per
+// container, memory. Kept inline: capacity builds one per instance type per
+// count, and a heap block (a map's one per entry) cost more than the sums.
+using ResourceList = InlineVector<std::pair<std::string, uint64_t>, 4>;
 
 // The sum of a pod's container requests, as the scheduler adds them up.
 ResourceList PodRequests(const kubevirt::PodResources& pod);
@@ -56,7 +58,10 @@ struct KubeVirtPodRequest {
   kubevirt::PodResources pod;
   ResourceList need;
 };
-KubeVirtPodRequest RequestFor(const KubeletHost& host, const InstanceType& type);
+// Kept per pod shape (kubevirt::PodShape) for the life of the thread: a
+// pure function of the shape, asked for every type at every capacity count.
+std::shared_ptr<const KubeVirtPodRequest> RequestFor(const KubeletHost& host,
+                                                     const InstanceType& type);
 
 // Admits the virt-launcher pod as pod `uid`: the scheduler's fit, then
 // kubelet's managers. A refused pod may leave part of itself in `host`, so

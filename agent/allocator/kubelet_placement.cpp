@@ -54,7 +54,8 @@ void Allocator::UseKubeletPlacement(std::shared_ptr<const kubelet::KubeletHost> 
 
 PlaceResult Allocator::PlaceByKubelet(const InstanceType& type, const std::string& vm) const {
   auto trial = std::make_shared<kubelet::KubeletHost>(*kubelet_);
-  const kubelet::KubeVirtPodRequest request = kubelet::RequestFor(*trial, type);
+  const auto request_for_type = kubelet::RequestFor(*trial, type);
+  const kubelet::KubeVirtPodRequest& request = *request_for_type;
   const kubelet::AdmitResult admission = kubelet::AdmitKubeVirtPod(*trial, vm, request);
   PlaceResult r;
   if (!admission.admitted) {

@@ -9,7 +9,7 @@ namespace {
 constexpr uint64_t kMi = 1024 * 1024;
 
 // pkg/instancetype/apply/memory.go computes in float32.
-uint64_t OvercommittedRequest(const InstanceType& type) {
+uint64_t OvercommittedRequest(const PodShape& type) {
   if (type.overcommit_percent == 0) return 0;
   const float guest = static_cast<float>(type.memory_kib * 1024);
   return static_cast<uint64_t>(guest * (1 - static_cast<float>(type.overcommit_percent) / 100));
@@ -17,14 +17,14 @@ uint64_t OvercommittedRequest(const InstanceType& type) {
 
 // WithCPUPinning: vCPUs, plus the emulator thread's CPU (two with AlignCPUs
 // when one would leave the total odd).
-uint64_t DedicatedCpus(const InstanceType& type, const Settings& settings) {
+uint64_t DedicatedCpus(const PodShape& type, const Settings& settings) {
   uint64_t cpus = type.vcpus;
   if (type.isolate_emulator_thread) cpus += (settings.align_cpus && cpus % 2 == 0) ? 2 : 1;
   return cpus;
 }
 
 // WithoutDedicatedCPU: vCPUs / cpuAllocationRatio, as a quantity kubelet reads in millicores.
-uint64_t SharedCpuMilli(const InstanceType& type, const Settings& settings) {
+uint64_t SharedCpuMilli(const PodShape& type, const Settings& settings) {
   if (type.vcpus == 0 || settings.cpu_allocation_ratio == 0) return 0;
   const uint64_t milli = uint64_t{type.vcpus} * 1000;
   return (milli + settings.cpu_allocation_ratio - 1) / settings.cpu_allocation_ratio;
@@ -41,8 +41,19 @@ ContainerResources ConsoleLogContainer(bool guaranteed) {
 
 }  // namespace
 
-uint64_t MemoryOverhead(const InstanceType& type, const Settings& settings,
-                        uint64_t vmi_memory_request) {
+PodShape ShapeOf(const InstanceType& type, const Settings& settings) {
+  return {type.vcpus,
+          type.memory_kib,
+          type.Dedicated(),
+          type.isolate_emulator_thread,
+          type.hugepage_size_kib,
+          type.overcommit_percent,
+          type.gpus,
+          settings};
+}
+
+uint64_t MemoryOverhead(const PodShape& type, uint64_t vmi_memory_request) {
+  const Settings& settings = type.settings;
   // Page tables: the request scaled up to kilo, one byte per 512 (integer division).
   const uint64_t pagetables = (vmi_memory_request + 999) / 1000 * 1000 / 512;
   uint64_t overhead = pagetables;
@@ -57,11 +68,12 @@ uint64_t MemoryOverhead(const InstanceType& type, const Settings& settings,
   return overhead;
 }
 
-PodResources PodFor(const InstanceType& type, const Settings& settings) {
+PodResources PodFor(const PodShape& type) {
+  const Settings& settings = type.settings;
   PodResources pod;
   const uint64_t vmi_request = OvercommittedRequest(type);
   const uint64_t guest = type.memory_kib * 1024;
-  pod.memory_overhead = MemoryOverhead(type, settings, vmi_request);
+  pod.memory_overhead = MemoryOverhead(type, vmi_request);
   // WithMemoryRequests: the VMI's request, else guest * 100 / memoryOvercommit.
   uint64_t memory = vmi_request;
   if (memory == 0)
@@ -86,7 +98,6 @@ PodResources PodFor(const InstanceType& type, const Settings& settings) {
     compute.memory_request = memory + pod.memory_overhead;
     if (dedicated) compute.memory_limit = compute.memory_request;  // WithCPUPinning, then overhead
   }
-  pod.containers.reserve(2);  // capacity builds one pod per type per count
   pod.containers.push_back(std::move(compute));
   if (settings.serial_console_log) pod.containers.push_back(ConsoleLogContainer(dedicated));
   return pod;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "agent/catalog/instance_type.h"
+#include "base/inline_vector.h"
 
 namespace kvhost::kubevirt {
 
@@ -30,6 +31,7 @@ struct Settings {
   bool autoattach_graphics = true;  // spec.domain.devices.autoattachGraphicsDevice (nil = true)
   bool serial_console_log = true;   // the guest-console-log container (default on)
   bool arm64 = false;
+  bool operator==(const Settings&) const = default;
 };
 
 enum class QosClass { kGuaranteed, kBurstable };
@@ -44,19 +46,38 @@ struct ContainerResources {
 };
 
 struct PodResources {
-  std::vector<ContainerResources> containers;  // "compute" first
+  InlineVector<ContainerResources, 2> containers;  // "compute" first; KubeVirt adds at most 2
   QosClass qos = QosClass::kBurstable;
   uint64_t memory_overhead = 0;  // bytes, GetMemoryOverhead's result
   // CPUs kubelet's static policy gives the compute container exclusively (0 for shared).
   unsigned exclusive_cpus = 0;
 };
 
+// Every input the pod is computed from: an instance type's resource fields
+// and the cluster's settings. PodFor reads nothing else, so equal shapes give
+// equal pods, and capacity keeps one pod per shape (kubelet_host.h).
+struct PodShape {
+  unsigned vcpus = 0;
+  uint64_t memory_kib = 0;
+  bool dedicated = false;
+  bool isolate_emulator_thread = false;
+  uint64_t hugepage_size_kib = 0;
+  unsigned overcommit_percent = 0;
+  unsigned gpus = 0;
+  Settings settings;
+  bool Dedicated() const { return dedicated; }
+  bool operator==(const PodShape&) const = default;
+};
+PodShape ShapeOf(const InstanceType& type, const Settings& settings);
+
 // GetMemoryOverhead for an instance-type VMI. `vmi_memory_request` is the VMI's
 // spec.domain.resources.requests.memory, which instance types set only with
 // overcommitPercent (else 0: KubeVirt's page-table term then counts nothing).
-uint64_t MemoryOverhead(const InstanceType& type, const Settings& settings,
-                        uint64_t vmi_memory_request);
+uint64_t MemoryOverhead(const PodShape& type, uint64_t vmi_memory_request);
 
-PodResources PodFor(const InstanceType& type, const Settings& settings = {});
+PodResources PodFor(const PodShape& shape);
+inline PodResources PodFor(const InstanceType& type, const Settings& settings = {}) {
+  return PodFor(ShapeOf(type, settings));
+}
 
 }  // namespace kvhost::kubevirt

@@ -14,6 +14,7 @@
 #include "agent/kubelet/kubelet_config.h"
 #include "agent/kubelet/memory_manager_state.h"
 #include "agent/yaml/yaml_error.h"
+#include "base/temp_dir.h"
 
 namespace kvhost::kubelet {
 namespace {
@@ -202,6 +203,21 @@ TEST(KubeletConfigReader, MalformedYamlOrBadValueNamesTheFile) {
   } catch (const YamlInputError& e) {
     EXPECT_NE(std::string(e.what()).find("/etc/kubelet.yaml:1"), std::string::npos) << e.what();
   }
+}
+
+// Under a root, kubelet's config is absent (not an error) when the file is
+// missing or a directory on its path is a file; present, it is read.
+TEST(KubeletConfigReader, UnderARootAbsentIsNoConfig) {
+  const TempDir root("kvhost-kubelet-root-");
+  EXPECT_FALSE(ReadKubeletConfig(SysfsRoot(root.path())).has_value());
+  std::ofstream(root.path() / "var") << "a file where a directory belongs";
+  EXPECT_FALSE(ReadKubeletConfig(SysfsRoot(root.path())).has_value());
+  std::filesystem::remove(root.path() / "var");
+  std::filesystem::create_directories(root.path() / "var/lib/kubelet");
+  std::ofstream(root.path() / kKubeletConfigPath) << "cpuManagerPolicy: static\n";
+  const auto config = ReadKubeletConfig(SysfsRoot(root.path()));
+  ASSERT_TRUE(config.has_value());
+  EXPECT_EQ(config->cpu_manager_policy, "static");
 }
 
 // The reader keeps its last parse; a file rewritten with text of the same size

@@ -104,7 +104,8 @@ std::optional<KubeletConfig> ReadIfPresent(const std::string& path) {
   // Before the stamp: a write after this instant cannot keep a settled stamp.
   const int64_t read_at = FileClockNowNs();
   const std::optional<FileStamp> stamp = StampOf(path.c_str());
-  if (!stamp && errno == ENOENT) return std::nullopt;
+  // Absent as ReadRegularFile has it: no such file, or a path component is a file.
+  if (!stamp && (errno == ENOENT || errno == ENOTDIR)) return std::nullopt;
   {
     const std::lock_guard lock(last.mutex);
     if (stamp && last.path == path && last.stamp == stamp &&

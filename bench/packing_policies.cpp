@@ -55,8 +55,8 @@ FluidCapacity CapacityOf(const HostResources& host) {
 bool OurAllocatorPolicy::Admit(const InstanceType& type, unsigned vm) {
   PlaceResult r = allocator_.Place(type, VmName(vm));
   if (!r.placement) {
-    std::string why =
-        type.series + ": " + (r.reasons.empty() ? "(no reason given)" : r.reasons.front());
+    std::string why = type.series + ": ";
+    why += r.reasons.empty() ? "(no reason given)" : r.reasons.front();
     std::string blanked;
     for (char c : why) {
       const bool digit = c >= '0' && c <= '9';

@@ -24,9 +24,9 @@ TypeCapacity Count(const Allocator& a, const std::string& type) {
   return CountFits(a, *t);
 }
 
-std::string Joined(const std::vector<std::string>& lines) {
+std::string Joined(const RefusalLines& lines) {
   std::string s;
-  for (const auto& l : lines) s += l + "\n";
+  for (std::string_view l : lines) s.append(l).append("\n");
   return s;
 }
 

@@ -107,7 +107,7 @@ unsigned Allocator::FreeGpus(const std::string& device) const {
 }
 
 PlaceResult Allocator::Place(const InstanceType& type, const std::string& vm) const {
-  std::vector<std::string> refused = RefusalsBeforePlacing(type, vm);
+  RefusalLines refused = RefusalsBeforePlacing(type, vm);
   if (!refused.empty()) {
     PlaceResult r;
     r.reasons = std::move(refused);
@@ -117,13 +117,11 @@ PlaceResult Allocator::Place(const InstanceType& type, const std::string& vm) co
   return type.Dedicated() ? PlaceDedicated(type, vm) : PlaceShared(type, vm);
 }
 
-std::vector<std::string> Allocator::RefusalsBeforePlacing(const InstanceType& type,
-                                                          const std::string& vm) const {
-  std::vector<std::string> reasons;
-  if (placements_.count(vm))
-    reasons.push_back(RefusalLine(FMT_COMPILE("VM {} is already placed"), vm));
-  if (type.vcpus == 0)
-    reasons.push_back(RefusalLine(FMT_COMPILE("{} asks for no vCPUs"), type.name));
+RefusalLines Allocator::RefusalsBeforePlacing(const InstanceType& type,
+                                              const std::string& vm) const {
+  RefusalLines reasons;
+  if (placements_.count(vm)) AddLine(reasons, FMT_COMPILE("VM {} is already placed"), vm);
+  if (type.vcpus == 0) AddLine(reasons, FMT_COMPILE("{} asks for no vCPUs"), type.name);
   if (type.realtime && realtime_refusal_) reasons.push_back(*realtime_refusal_);
   if (type.gpus > 0) {
     const std::string device =
@@ -131,9 +129,9 @@ std::vector<std::string> Allocator::RefusalsBeforePlacing(const InstanceType& ty
     const unsigned free = FreeGpus(device);
     if (free < type.gpus) {
       const auto offered = host_->gpus.find(device);
-      reasons.push_back(RefusalLine(
-          FMT_COMPILE("needs {} GPU {}, {} free (host offers {}; set gpus in the config)"),
-          type.gpus, device, free, offered == host_->gpus.end() ? 0 : offered->second));
+      AddLine(reasons,
+              FMT_COMPILE("needs {} GPU {}, {} free (host offers {}; set gpus in the config)"),
+              type.gpus, device, free, offered == host_->gpus.end() ? 0 : offered->second);
     }
   }
   return reasons;

@@ -12,6 +12,7 @@
 
 #include "agent/allocator/host_resources.h"
 #include "agent/allocator/placement.h"
+#include "agent/allocator/refusal_lines.h"
 #include "agent/catalog/instance_type.h"
 
 namespace kvhost {
@@ -28,7 +29,7 @@ struct PlaceResult {
   // constructor runs, and capacity makes a PlaceResult for every type.
   PlaceResult() {}  // NOLINT(modernize-use-equals-default)
   std::optional<Placement> placement;
-  std::vector<std::string> reasons;  // why not, in plain words with the numbers
+  RefusalLines reasons;  // why not, in plain words with the numbers
 };
 
 class Allocator {
@@ -47,8 +48,7 @@ class Allocator {
   // Place's refusals that come before either owner's placement: a name
   // already placed, no vCPUs, a host not realtime-ready, GPUs short. Empty
   // when the placement owner decides.
-  std::vector<std::string> RefusalsBeforePlacing(const InstanceType& type,
-                                                 const std::string& vm) const;
+  RefusalLines RefusalsBeforePlacing(const InstanceType& type, const std::string& vm) const;
   // Records a placement after checking every invariant; throws AllocationConflict.
   // Taken by value: callers that are done with their placement move it in.
   void Commit(Placement placement);

@@ -39,19 +39,19 @@ TypeCapacity CountKubeletAdmissions(const Allocator& state, const InstanceType& 
   // A type the scheduler's fit refuses at once (most of them on a small host)
   // costs no copy of the node: the first try would refuse it with these words.
   if (const auto unfit = kubelet::NodeResourcesUnfit(node, request.need)) {
-    out.blockers.push_back(kubelet::NotAdmittedLine(*unfit));
+    kubelet::AddNotAdmittedLine(out.blockers, *unfit);
     return out;
   }
   kubelet::KubeletHost scratch = node;
   for (; out.count < limit; ++out.count) {
     NameTry(vm, prefix_size, out.count);
     if (out.count > 0 && state.placements().count(vm)) {
-      out.blockers.push_back(RefusalLine(FMT_COMPILE("VM {} is already placed"), vm));
+      AddLine(out.blockers, FMT_COMPILE("VM {} is already placed"), vm);
       break;
     }
     const kubelet::AdmitResult admitted = kubelet::AdmitKubeVirtPodUnkept(scratch, vm, request);
     if (!admitted.admitted) {
-      out.blockers.push_back(kubelet::NotAdmittedLine(admitted));
+      kubelet::AddNotAdmittedLine(out.blockers, admitted);
       break;
     }
   }
@@ -206,10 +206,8 @@ std::vector<std::string> ApplyWhatIf(Allocator& state, const Catalog& catalog,
         const std::string vm = "what-if/" + c.type + "/" + std::to_string(serial++);
         PlaceResult r = state.Place(*type, vm);
         if (!r.placement) {
-          std::string why;
-          for (const auto& reason : r.reasons) why += "; " + reason;
           throw std::invalid_argument("what-if: add " + c.type + " #" + std::to_string(i + 1) +
-                                      " does not fit" + why);
+                                      " does not fit" + r.reasons.Prefixed("; "));
         }
         state.Commit(*r.placement);
       }

@@ -13,7 +13,7 @@ namespace kvhost {
 struct TypeCapacity {
   const InstanceType* type = nullptr;
   unsigned count = 0;
-  std::vector<std::string> blockers;  // the refusal that ended the count
+  RefusalLines blockers;  // the refusal that ended the count
 };
 
 struct FragmentationScore {

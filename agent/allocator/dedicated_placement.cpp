@@ -55,12 +55,12 @@ Placement BuildPlacement(const Allocator& a, const InstanceType& type, const std
 }
 
 // One line per resource that no node has enough of; else one line per node.
-std::vector<std::string> Explain(const Allocator& a, const InstanceType& type,
-                                 const std::vector<NodeTry>& tries) {
-  if (tries.empty()) return {"no NUMA node with CPUs is in the dedicated pool"};
-  std::vector<std::string> out;
-  // A line per resource or per node, and PlaceDedicated's about spanning: no regrowth.
-  out.reserve(std::max<size_t>(4, tries.size()) + 1);
+void Explain(const Allocator& a, const InstanceType& type, const std::vector<NodeTry>& tries,
+             RefusalLines& out) {
+  if (tries.empty()) {
+    out.push_back("no NUMA node with CPUs is in the dedicated pool");
+    return;
+  }
   auto all = [&](bool node_fit::NodeShortfalls::*shortfall) {
     return std::all_of(tries.begin(), tries.end(),
                        [&](const NodeTry& t) { return t.short_of.*shortfall; });
@@ -74,7 +74,7 @@ std::vector<std::string> Explain(const Allocator& a, const InstanceType& type,
     node_fit::AppendCpuNeed(line, type);
     fmt::format_to(fmt::appender(line), FMT_COMPILE("; most free: "));
     node_fit::AppendCoresShort(line, a, most);
-    out.push_back(fmt::to_string(line));
+    out.push_back({line.data(), line.size()});
   }
   if (all(&node_fit::NodeShortfalls::emulator))
     out.push_back("no NUMA node has a dedicated CPU left for the emulator thread");
@@ -87,23 +87,19 @@ std::vector<std::string> Explain(const Allocator& a, const InstanceType& type,
     }
     const uint64_t pages = PagesFor(type.memory_kib, type.hugepage_size_kib);
     const Kib memory{type.memory_kib}, size{type.hugepage_size_kib};
-    out.push_back(
-        most == 0
-            ? RefusalLine(FMT_COMPILE("no free {} hugepages on any NUMA node (need {} for {})"),
-                          size, pages, memory)
-            : RefusalLine(FMT_COMPILE("not enough free {} hugepages on any NUMA node (most: {} on "
-                                      "node {}; need {} for {})"),
-                          size, most, a.host().nodes[at].id, pages, memory));
+    if (most == 0)
+      AddLine(out, FMT_COMPILE("no free {} hugepages on any NUMA node (need {} for {})"), size,
+              pages, memory);
+    else
+      AddLine(out,
+              FMT_COMPILE("not enough free {} hugepages on any NUMA node (most: {} on node {}; "
+                          "need {} for {})"),
+              size, most, a.host().nodes[at].id, pages, memory);
   }
   if (all(&node_fit::NodeShortfalls::memory))
-    out.push_back(
-        RefusalLine(FMT_COMPILE("no NUMA node has {} ordinary memory free"), Kib{type.memory_kib}));
-  if (!out.empty()) return out;
-  for (const auto& t : tries) {
-    std::string line = node_fit::ShortfallWords(a, type, t);
-    if (!line.empty()) out.push_back(std::move(line));
-  }
-  return out;
+    AddLine(out, FMT_COMPILE("no NUMA node has {} ordinary memory free"), Kib{type.memory_kib});
+  if (!out.empty()) return;
+  for (const auto& t : tries) node_fit::AddShortfallWords(a, type, t, out);
 }
 
 }  // namespace
@@ -165,7 +161,7 @@ PlaceResult Allocator::PlaceDedicated(const InstanceType& type, const std::strin
   tries.reserve(host_->nodes.size());
   for (size_t ni = 0; ni < host_->nodes.size(); ++ni)
     tries.push_back(try_node(ni, Shortfalls::kAll));
-  result.reasons = Explain(*this, type, tries);
+  Explain(*this, type, tries, result.reasons);
   if (!host_->allow_numa_span && host_->nodes.size() > 1)
     result.reasons.push_back("spanning NUMA nodes is off (allowNumaSpan: false)");
   else if (host_->nodes.size() > 1)

@@ -116,15 +116,18 @@ std::string FormatShortfall(const Shortfall& shortfall) {
   return fmt::to_string(line);
 }
 
-std::string NotAdmittedLine(const AdmitResult& refused) {
-  return std::string(kNotAdmitted) + refused.reason;
+void AddNotAdmittedLine(RefusalLines& lines, const AdmitResult& refused) {
+  fmt::memory_buffer line;
+  line.append(kNotAdmitted);
+  line.append(refused.reason);
+  lines.push_back({line.data(), line.size()});
 }
 
-std::string NotAdmittedLine(const Shortfall& unfit) {
+void AddNotAdmittedLine(RefusalLines& lines, const Shortfall& unfit) {
   fmt::memory_buffer line;
   line.append(kNotAdmitted);
   WriteShortfall(line, unfit);
-  return fmt::to_string(line);
+  lines.push_back({line.data(), line.size()});
 }
 
 void RemovePod(KubeletHost& host, const std::string& uid) {

@@ -16,6 +16,7 @@
 
 #include "agent/allocator/kubelet_admission.h"
 #include "agent/allocator/kubevirt_pod.h"
+#include "agent/allocator/refusal_lines.h"
 #include "agent/catalog/instance_type.h"
 #include "base/inline_vector.h"
 
@@ -76,9 +77,9 @@ AdmitResult AdmitKubeVirtPod(KubeletHost& host, const std::string& uid,
 AdmitResult AdmitKubeVirtPodUnkept(KubeletHost& host, const std::string& uid,
                                    const KubeVirtPodRequest& request);
 
-// The allocator's refusal line for a pod kubelet would not admit.
-std::string NotAdmittedLine(const AdmitResult& refused);
-std::string NotAdmittedLine(const Shortfall& unfit);
+// The allocator's refusal line for a pod kubelet would not admit, added to `lines`.
+void AddNotAdmittedLine(RefusalLines& lines, const AdmitResult& refused);
+void AddNotAdmittedLine(RefusalLines& lines, const Shortfall& unfit);
 
 // The pod leaves: its CPUs, memory blocks and requests go back.
 void RemovePod(KubeletHost& host, const std::string& uid);

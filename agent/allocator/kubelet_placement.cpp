@@ -59,7 +59,7 @@ PlaceResult Allocator::PlaceByKubelet(const InstanceType& type, const std::strin
   const kubelet::AdmitResult admission = kubelet::AdmitKubeVirtPod(*trial, vm, request);
   PlaceResult r;
   if (!admission.admitted) {
-    r.reasons.push_back(kubelet::NotAdmittedLine(admission));
+    kubelet::AddNotAdmittedLine(r.reasons, admission);
     return r;  // the trial, refused pod and all, is dropped
   }
   Placement p;

@@ -229,7 +229,8 @@ void AppendCpuNeed(fmt::memory_buffer& out, const InstanceType& type) {
                  type.isolate_emulator_thread ? " + 1 emulator CPU" : "");
 }
 
-std::string ShortfallWords(const Allocator& a, const InstanceType& type, const NodeTry& t) {
+void AddShortfallWords(const Allocator& a, const InstanceType& type, const NodeTry& t,
+                       RefusalLines& lines) {
   fmt::memory_buffer out;
   const auto next = [&] {
     if (out.size()) fmt::format_to(fmt::appender(out), FMT_COMPILE("; "));
@@ -258,7 +259,7 @@ std::string ShortfallWords(const Allocator& a, const InstanceType& type, const N
         FMT_COMPILE("taking these cores would leave {} shared vCPUs on {} shared CPUs (ratio {})"),
         a.SharedVcpusUsed(), SharedCpusLeft(a, held), Ratio{a.host().shared_cpu_ratio});
   }
-  return fmt::to_string(out);
+  if (out.size()) lines.push_back({out.data(), out.size()});
 }
 
 }  // namespace kvhost::node_fit

@@ -117,9 +117,10 @@ inline void AddHeldCpus(const HostResources& host, const NodeTry& t, CpuSet& cpu
 // Whether taking `newly_held` would push shared guests over their ratio.
 bool Squeezes(const Allocator& a, const CpuSet& newly_held);
 
-// The words for a try's shortfalls, joined by "; " ("" when it has none);
-// the allocator must be as it was when tried.
-std::string ShortfallWords(const Allocator& a, const InstanceType& type, const NodeTry& t);
+// The words for a try's shortfalls, joined by "; ", added to `lines` as one
+// line (none when it has none); the allocator must be as it was when tried.
+void AddShortfallWords(const Allocator& a, const InstanceType& type, const NodeTry& t,
+                       RefusalLines& lines);
 // "node 0 has 3 free dedicated cores (6 CPUs), needs 8 CPUs"
 void AppendCoresShort(fmt::memory_buffer& out, const Allocator& a, const NodeTry& t);
 // "2 vCPUs on whole cores + 1 emulator CPU"

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 
+#include "agent/allocator/refusal_lines.h"
 #include "base/sizes.h"
 
 namespace kvhost {
@@ -24,6 +25,15 @@ std::string RefusalLine(const Format& format, const Args&... args) {
   fmt::memory_buffer line;
   fmt::format_to(fmt::appender(line), format, args...);
   return std::string(line.data(), line.size());
+}
+
+// RefusalLine added to `lines`: formatted on the stack, then copied once into
+// the lines' one block.
+template <typename Format, typename... Args>
+void AddLine(RefusalLines& lines, const Format& format, const Args&... args) {
+  fmt::memory_buffer line;
+  fmt::format_to(fmt::appender(line), format, args...);
+  lines.push_back({line.data(), line.size()});
 }
 
 // The shared pool's vCPU:CPU ratio as configured: its shortest digits ("1.5").

@@ -11,22 +11,24 @@
 namespace kvhost {
 namespace {
 
-using Refusal = std::optional<std::string>;  // why not, or nullopt when it fits
+// Each Take* adds why not to `refused`, or takes its share into the placement.
 
 // vCPU slots: the pool as it is now, within the vCPU:CPU ratio.
-Refusal TakeSlots(const Allocator& a, const InstanceType& type, unsigned pool_cpus) {
+void TakeSlots(const Allocator& a, const InstanceType& type, unsigned pool_cpus,
+               RefusalLines& refused) {
   const unsigned slots = a.host().SharedSlotsFor(pool_cpus);
   const Ratio ratio{a.host().shared_cpu_ratio};
-  if (pool_cpus == 0) return "no shared CPUs: every online CPU is isolated, reserved or dedicated";
-  if (type.vcpus > slots)
-    return RefusalLine(
-        FMT_COMPILE("shared pool too small: {} vCPU slots ({} CPUs x ratio {}), needs {}"), slots,
-        pool_cpus, ratio, type.vcpus);
-  if (a.SharedVcpusUsed() + type.vcpus > slots)
-    return RefusalLine(
+  if (pool_cpus == 0)
+    refused.push_back("no shared CPUs: every online CPU is isolated, reserved or dedicated");
+  else if (type.vcpus > slots)
+    AddLine(refused,
+            FMT_COMPILE("shared pool too small: {} vCPU slots ({} CPUs x ratio {}), needs {}"),
+            slots, pool_cpus, ratio, type.vcpus);
+  else if (a.SharedVcpusUsed() + type.vcpus > slots)
+    AddLine(
+        refused,
         FMT_COMPILE("shared pool full: {} of {} vCPU slots used ({} CPUs x ratio {}), needs {}"),
         a.SharedVcpusUsed(), slots, pool_cpus, ratio, type.vcpus);
-  return std::nullopt;
 }
 
 // `need` pages that no node holds alone: from the nodes with most pages first
@@ -49,7 +51,8 @@ void SpreadHugepages(const Allocator& a, uint64_t size, uint64_t need, Placement
 // m1: hugepages from one node, the one with the fewest free dedicated cores,
 // whose pages dedicated VMs (which need cores and pages on one node) could use
 // least; then the tightest fit. Spread over nodes when no node holds them.
-Refusal TakeHugepages(const Allocator& a, const InstanceType& type, Placement& p) {
+void TakeHugepages(const Allocator& a, const InstanceType& type, Placement& p,
+                   RefusalLines& refused) {
   const uint64_t size = type.hugepage_size_kib;
   const uint64_t need = PagesFor(type.memory_kib, size);
   std::optional<size_t> best;
@@ -67,46 +70,45 @@ Refusal TakeHugepages(const Allocator& a, const InstanceType& type, Placement& p
   } else if (total_free >= need) {
     SpreadHugepages(a, size, need, p);
   } else if (total_free == 0) {
-    return RefusalLine(FMT_COMPILE("no free {} hugepages on any NUMA node (need {} for {})"),
-                       Kib{size}, need, Kib{type.memory_kib});
+    return AddLine(refused, FMT_COMPILE("no free {} hugepages on any NUMA node (need {} for {})"),
+                   Kib{size}, need, Kib{type.memory_kib});
   } else {
-    return RefusalLine(FMT_COMPILE("only {} free {} hugepages on all NUMA nodes (need {} for {})"),
-                       total_free, Kib{size}, need, Kib{type.memory_kib});
+    return AddLine(refused,
+                   FMT_COMPILE("only {} free {} hugepages on all NUMA nodes (need {} for {})"),
+                   total_free, Kib{size}, need, Kib{type.memory_kib});
   }
   for (const auto& g : p.hugepages) p.numa_nodes.push_back(g.node);
-  return std::nullopt;
 }
 
 // Ordinary memory, unbound: what KubeVirt's pod requests (less the overcommit).
-Refusal TakeOrdinaryMemory(const Allocator& a, const InstanceType& type, Placement& p) {
+void TakeOrdinaryMemory(const Allocator& a, const InstanceType& type, Placement& p,
+                        RefusalLines& refused) {
   p.memory_kib = type.ReservedMemoryKib();
   const uint64_t free = a.FreeOrdinaryMemoryKib();
-  if (p.memory_kib <= free) return std::nullopt;
+  if (p.memory_kib <= free) return;
   if (type.overcommit_percent)
-    return RefusalLine(FMT_COMPILE("{} ordinary memory free, needs {} ({} at {}% overcommit)"),
-                       Kib{free}, Kib{p.memory_kib}, Kib{type.memory_kib}, type.overcommit_percent);
-  return RefusalLine(FMT_COMPILE("{} ordinary memory free, needs {}"), Kib{free},
-                     Kib{p.memory_kib});
+    AddLine(refused, FMT_COMPILE("{} ordinary memory free, needs {} ({} at {}% overcommit)"),
+            Kib{free}, Kib{p.memory_kib}, Kib{type.memory_kib}, type.overcommit_percent);
+  else
+    AddLine(refused, FMT_COMPILE("{} ordinary memory free, needs {}"), Kib{free},
+            Kib{p.memory_kib});
 }
 
 }  // namespace
 
 PlaceResult Allocator::PlaceShared(const InstanceType& type, const std::string& vm) const {
   PlaceResult r;
-  auto refuse = [&](Refusal why) {
-    if (!why) return;
-    if (r.reasons.empty()) r.reasons.reserve(2);  // one for CPUs, one for memory: no regrowth
-    r.reasons.push_back(std::move(*why));
-  };
   CpuSet pool = SharedPoolNow();
-  refuse(TakeSlots(*this, type, pool.Count()));
+  TakeSlots(*this, type, pool.Count(), r.reasons);
   Placement p;  // its names and pool are filled in only once it fits
   p.shared_vcpus = type.vcpus;
   p.gpus = type.gpus;
   if (type.gpus)
     p.gpu_device = type.gpu_device_names.empty() ? "gpu" : type.gpu_device_names.front();
-  refuse(type.hugepage_size_kib ? TakeHugepages(*this, type, p)
-                                : TakeOrdinaryMemory(*this, type, p));
+  if (type.hugepage_size_kib)
+    TakeHugepages(*this, type, p, r.reasons);
+  else
+    TakeOrdinaryMemory(*this, type, p, r.reasons);
   if (!r.reasons.empty()) return r;
   p.vm = vm;
   p.instance_type = type.name;

@@ -47,10 +47,9 @@ PinOutcome Pinner::Pin(const std::string& uri, const std::string& domain_key,
   PlaceResult result = vms_.allocator().Place(resolved.type, summary.uuid);
   if (!result.placement && loan_) result = PlaceOverLoan(resolved.type, summary.uuid);
   if (!result.placement) {
-    std::string why;
-    for (const auto& r : result.reasons) why += "\n  - " + r;
     throw std::runtime_error(domain.Describe() + " (" + resolved.type.name + ", " +
-                             resolved.source + ") does not fit:" + why);
+                             resolved.source +
+                             ") does not fit:" + result.reasons.Prefixed("\n  - "));
   }
   out.placement = *result.placement;
   out.type_source = resolved.source;

@@ -182,10 +182,8 @@ void Pinner::PlaceUnknown(const std::vector<const RunningDomain*>& unplaced,
       }
       PlaceResult placed = draft.allocator.Place(type.type, r->summary.uuid);
       if (!placed.placement) {
-        std::string why;
-        for (const auto& reason : placed.reasons) why += "; " + reason;
         report.problems.push_back(r->summary.name + " (" + type.type.name +
-                                  ") runs but does not fit" + why);
+                                  ") runs but does not fit" + placed.reasons.Prefixed("; "));
         continue;
       }
       draft.Add({*placed.placement, r->connection->uri(), r->summary.name, type.source, {}}, false);

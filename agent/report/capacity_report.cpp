@@ -58,7 +58,7 @@ v1::CapacityReport BuildCapacityReport(const Allocator& state,
     out->set_name(c.type->name);
     out->set_series(c.type->series);
     out->set_count(c.count);
-    for (const auto& b : c.blockers) out->add_blockers(b);
+    for (std::string_view b : c.blockers) out->add_blockers(b.data(), b.size());
     out->set_vcpus(c.type->vcpus);
     out->set_memory_kib(c.type->memory_kib);
     out->set_dedicated(c.type->Dedicated());

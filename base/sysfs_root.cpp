@@ -11,6 +11,7 @@
 #include <cstring>
 #include <memory>
 
+#include "base/kept_file.h"
 #include "base/regular_file.h"
 #include "base/unique_fd.h"
 
@@ -37,8 +38,9 @@ std::optional<int64_t> ParseInt(std::string_view text) {
   return v;
 }
 
-SysfsRoot::SysfsRoot(std::filesystem::path root, Access access) : root_(std::move(root)) {
-  if (access == Access::kFullPaths) return;
+SysfsRoot::SysfsRoot(std::filesystem::path root, Access access)
+    : root_(std::move(root)), kept_files_(access == Access::kKeptFiles) {
+  if (access != Access::kOpenRoot) return;
   // O_DIRECTORY follows symlinks as is_directory() does, so a successful open
   // is that check passing; only a failure needs the stat for its message.
   // The holder is allocated before the open, so a throwing allocation cannot leak the fd.
@@ -84,7 +86,9 @@ bool SysfsRoot::Exists(std::string_view relative) const {
 std::optional<std::string> SysfsRoot::ReadOptional(std::string_view relative) const {
   // The full path is built only for error messages: most reads never need it.
   try {
-    auto text = ReadRegularFile(AtFd(), AtPath(relative).c_str(), kMaxKernelFileBytes);
+    auto text = kept_files_
+                    ? ReadKeptFile(AtPath(relative), kMaxKernelFileBytes)
+                    : ReadRegularFile(AtFd(), AtPath(relative).c_str(), kMaxKernelFileBytes);
     if (!text) return std::nullopt;
     return StripTail(std::move(*text));
   } catch (const FileReadError& e) {

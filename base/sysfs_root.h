@@ -28,10 +28,14 @@ class SysfsRoot {
     // (kubelet's checkpoints and config) on a root discovery already read,
     // where opening the root would double the system calls.
     kFullPaths,
+    // kFullPaths, each file read through ReadKeptFile (base/kept_file.h): for
+    // the regular files every refresh rereads (kubelet's checkpoints). Never
+    // for kernel files, whose stamps do not follow their content.
+    kKeptFiles,
   };
 
   // Throws InputError when root is not a directory (kOpenRoot only: with
-  // kFullPaths a root that is no directory reads as every file absent).
+  // full paths a root that is no directory reads as every file absent).
   explicit SysfsRoot(std::filesystem::path root = "/", Access access = Access::kOpenRoot);
 
   const std::filesystem::path& root() const { return root_; }
@@ -95,6 +99,7 @@ class SysfsRoot {
   // again; that was a visible share of discovery's cost. Shared so the class
   // stays copyable; null if the open failed, and then we use full paths.
   std::shared_ptr<const UniqueFd> root_fd_;
+  bool kept_files_ = false;  // Access::kKeptFiles
 };
 
 // Parses a signed decimal integer that fills the whole text.

@@ -1,11 +1,9 @@
 #include "agent/kubelet/kubelet_config.h"
 
-#include <cerrno>
 #include <mutex>
 #include <set>
 
 #include "agent/yaml/yaml_input.h"
-#include "base/file_stamp.h"
 
 namespace kvhost::kubelet {
 namespace {
@@ -86,49 +84,31 @@ namespace {
 
 // Every capacity, refresh and audit reads kubelet's config and it seldom
 // changes, while reading and parsing it cost more than the rest of a small
-// host's capacity. The last good parse is kept with the text and the file's
-// stamp. A settled, unchanged stamp (base/file_stamp.h) skips the read; an
-// unsettled one (the file changed within the last second) has the text read
-// and compared whole, so an edit of the same size in the same clock tick is
-// seen. Only good parses are kept: a malformed file stays an error every time.
+// host's capacity. The file is read through ReadKeptFile (one stat while it
+// is unchanged), and the last good parse is kept with its text: the same text
+// is not parsed again. Only good parses are kept: a malformed file stays an
+// error every time.
 struct LastParsed {
   std::mutex mutex;
   std::string path, text;
-  std::optional<FileStamp> stamp;  // taken before `text` was read
-  int64_t read_at_ns = 0;
   KubeletConfig config;
 };
 
 std::optional<KubeletConfig> ReadIfPresent(const std::string& path) {
   static LastParsed last;
-  // Before the stamp: a write after this instant cannot keep a settled stamp.
-  const int64_t read_at = FileClockNowNs();
-  const std::optional<FileStamp> stamp = StampOf(path.c_str());
-  // Absent as ReadRegularFile has it: no such file, or a path component is a file.
-  if (!stamp && (errno == ENOENT || errno == ENOTDIR)) return std::nullopt;
-  {
-    const std::lock_guard lock(last.mutex);
-    if (stamp && last.path == path && last.stamp == stamp &&
-        StampSettled(*last.stamp, last.read_at_ns))
-      return last.config;
-  }
   // kubelet's config is a few KiB; 1 MiB leaves room for comments and still
   // refuses a device or a runaway file.
-  std::string text = ReadTextFile(path, 1 << 20, "a kubelet config is a few KiB");
+  std::optional<std::string> text =
+      ReadKeptTextFile(path, 1 << 20, "a kubelet config is a few KiB");
+  if (!text) return std::nullopt;
   {
     const std::lock_guard lock(last.mutex);
-    if (last.path == path && last.text == text) {
-      last.stamp = stamp;
-      last.read_at_ns = read_at;
-      return last.config;
-    }
+    if (last.path == path && last.text == *text) return last.config;
   }
-  KubeletConfig config = ParseKubeletConfig(text, path);
+  KubeletConfig config = ParseKubeletConfig(*text, path);
   const std::lock_guard lock(last.mutex);
   last.path = path;
-  last.text = std::move(text);
-  last.stamp = stamp;
-  last.read_at_ns = read_at;
+  last.text = std::move(*text);
   last.config = config;
   return config;
 }

@@ -200,7 +200,7 @@ std::shared_ptr<const kubelet::KubeletHost> LoadKubeletHost(const std::filesyste
                                                             const HostModel& host,
                                                             const kubelet::KubeletConfig& config,
                                                             const kubevirt::Settings& settings) {
-  const SysfsRoot sysfs(root, SysfsRoot::Access::kFullPaths);  // a few files: no root fd
+  const SysfsRoot sysfs(root, SysfsRoot::Access::kKeptFiles);  // a few files: no root fd
   kubelet::TopologyPolicyOptions topology_options;
   if (auto o = config.topology_manager_policy_options.find("prefer-closest-numa-nodes");
       o != config.topology_manager_policy_options.end())
@@ -224,7 +224,7 @@ std::shared_ptr<const kubelet::KubeletHost> LoadKubeletHost(const std::filesyste
 kubelet::KubeletConfig LoadKubeletConfig(const std::filesystem::path& root,
                                          const std::string& file) {
   if (!file.empty()) return kubelet::ReadKubeletConfigFile(file);
-  const SysfsRoot sysfs(root, SysfsRoot::Access::kFullPaths);  // a few files: no root fd
+  const SysfsRoot sysfs(root, SysfsRoot::Access::kKeptFiles);  // a few files: no root fd
   auto config = kubelet::ReadKubeletConfig(sysfs);
   if (!config)
     throw InputError(sysfs.PathOf(kubelet::kKubeletConfigPath),

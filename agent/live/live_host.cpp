@@ -144,7 +144,7 @@ OwnerChoice ChoosePlacementOwner(const std::filesystem::path& root, const AgentC
     case PlacementSetting::kAuto:
       break;
   }
-  const SysfsRoot sysfs(root, SysfsRoot::Access::kFullPaths);  // a few files: no root fd
+  const SysfsRoot sysfs(root, SysfsRoot::Access::kKeptFiles);  // a few files: no root fd
   const auto state = kubelet::ReadCpuManagerState(sysfs);
   const std::string file = sysfs.PathText(kubelet::kCpuManagerStatePath);
   if (!state) return {PlacementOwner::kAgent, "auto: no " + file};

@@ -11,6 +11,7 @@
 
 #include "base/atomic_file.h"
 #include "base/errors.h"
+#include "base/kept_file.h"
 #include "base/regular_file.h"
 #include "base/unique_fd.h"
 
@@ -23,7 +24,7 @@ namespace {
 std::optional<std::string> ReadSmallFile(const std::filesystem::path& file) {
   constexpr size_t kMaxBytes = 16u << 20;
   try {
-    return ReadRegularFile(AT_FDCWD, file.c_str(), kMaxBytes);
+    return ReadKeptFile(file.native(), kMaxBytes);  // the hold is reread at every refresh
   } catch (const FileReadError& e) {
     throw InputError(file, e.what());
   }

@@ -13,6 +13,7 @@
 #include <system_error>
 
 #include "agent/state/state_file_format.h"
+#include "base/kept_file.h"
 #include "base/regular_file.h"
 #include "base/unique_fd.h"
 
@@ -148,7 +149,8 @@ LoadedState StateStore::Read() const {
   std::optional<std::string> bytes;
   try {
     // One byte more than any framed state, so the framing check sees the excess.
-    bytes = ReadRegularFile(AT_FDCWD, file().c_str(), kMaxStatePayload + kStateHeaderSize + 1);
+    // Kept while unchanged: every refresh and every `capacity` rereads it.
+    bytes = ReadKeptFile(file().native(), kMaxStatePayload + kStateHeaderSize + 1);
   } catch (const FileReadError& e) {
     loaded.problem =
         "unreadable: " +

@@ -20,6 +20,7 @@
 
 #include "agent/catalog/quantity.h"
 #include "base/errors.h"
+#include "base/kept_file.h"
 #include "base/regular_file.h"
 
 namespace kvhost {
@@ -104,19 +105,36 @@ YamlInputError::YamlInputError(std::string file, unsigned line, std::string reas
       line_(line),
       reason_(std::move(reason)) {}
 
-std::string ReadTextFile(const std::string& path, size_t max_bytes, std::string_view limit_why) {
-  // A directory is refused by the read itself ("is a directory, not a regular
-  // file"): no stat first, as the daemon rereads these files at every refresh.
+namespace {
+
+// `read`'s text, its FileReadError worded as a YamlInputError naming the file.
+template <typename Read>
+std::optional<std::string> ReadWorded(const std::string& path, size_t max_bytes,
+                                      std::string_view limit_why, const Read& read) {
   try {
-    auto text = ReadRegularFile(AT_FDCWD, path.c_str(), max_bytes);
-    if (!text) throw YamlInputError(path, 0, "cannot open: No such file or directory");
-    return std::move(*text);
+    return read();
   } catch (const FileReadError& e) {
     if (!e.too_large()) throw YamlInputError(path, 0, e.what());
     throw YamlInputError(path, 0,
                          std::string(e.what()) + ", more than the limit of " +
                              std::to_string(max_bytes >> 10) + " KiB: " + std::string(limit_why));
   }
+}
+
+}  // namespace
+
+std::string ReadTextFile(const std::string& path, size_t max_bytes, std::string_view limit_why) {
+  // A directory is refused by the read itself ("is a directory, not a regular
+  // file"): no stat first.
+  auto text = ReadWorded(path, max_bytes, limit_why,
+                         [&] { return ReadRegularFile(AT_FDCWD, path.c_str(), max_bytes); });
+  if (!text) throw YamlInputError(path, 0, "cannot open: No such file or directory");
+  return std::move(*text);
+}
+
+std::optional<std::string> ReadKeptTextFile(const std::string& path, size_t max_bytes,
+                                            std::string_view limit_why) {
+  return ReadWorded(path, max_bytes, limit_why, [&] { return ReadKeptFile(path, max_bytes); });
 }
 
 unsigned YamlFieldReader::LineOf(const YAML::Node& node) {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -23,6 +24,10 @@ namespace kvhost {
 // block, /dev/zero never ends), or one over max_bytes, is a YamlInputError at
 // line 0. `limit_why` tells the operator why the limit is what it is.
 std::string ReadTextFile(const std::string& path, size_t max_bytes, std::string_view limit_why);
+// ReadTextFile for a file every refresh rereads, through ReadKeptFile
+// (base/kept_file.h); nullopt when it is absent.
+std::optional<std::string> ReadKeptTextFile(const std::string& path, size_t max_bytes,
+                                            std::string_view limit_why);
 
 // "unknown key 'k' (did you mean 'K'?)" for a near miss of a known key, else
 // the list of known keys: a typo on a production host must not pass silently.

@@ -72,5 +72,35 @@ TEST(RefusalLines, AddLineFormatsIntoALine) {
             (std::vector<std::string>{"node 1 has 2Mi ordinary memory free", "ratio 1.5"}));
 }
 
+// Copies and moves keep every line, whether the lines sit inside the object or
+// on the heap, and a moved-from list is empty and usable.
+TEST(RefusalLines, CopiesAndMovesKeepTheLinesInsideOrOnTheHeap) {
+  static_assert(sizeof(RefusalLines) <= 256, "one per type per try: keep it small");
+  for (size_t lines_added : {1u, 2u, 40u}) {  // 40 lines outgrow the inline bytes
+    RefusalLines lines;
+    for (size_t i = 0; i < lines_added; ++i) lines.push_back("line " + std::to_string(i));
+    const std::vector<std::string> want = Lines(lines);
+    RefusalLines copy(lines);
+    EXPECT_EQ(Lines(copy), want);
+    RefusalLines assigned;
+    assigned.push_back(std::string(600, 'y'));  // on the heap before the assignment
+    assigned = copy;
+    EXPECT_EQ(Lines(assigned), want);
+    RefusalLines moved(std::move(copy));
+    EXPECT_EQ(Lines(moved), want);
+    EXPECT_TRUE(copy.empty());  // NOLINT(bugprone-use-after-move): moved-from is empty
+    copy.push_back("reused");
+    EXPECT_EQ(Lines(copy), std::vector<std::string>{"reused"});
+    RefusalLines move_assigned;
+    move_assigned.push_back(std::string(600, 'z'));
+    move_assigned = std::move(moved);
+    EXPECT_EQ(Lines(move_assigned), want);
+    EXPECT_EQ(move_assigned, lines);
+    const RefusalLines& same = move_assigned;
+    move_assigned = same;  // self-assignment keeps the lines
+    EXPECT_EQ(Lines(move_assigned), want) << lines_added;
+  }
+}
+
 }  // namespace
 }  // namespace kvhost

@@ -3,7 +3,9 @@
 // it without linking the reader; realtime/realtime.h reads it from a root.
 #pragma once
 
+#include <iterator>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -37,11 +39,19 @@ struct RealtimeReadiness {
                                                          {"isolatedCpus", &isolated_cpus},
                                                          {"kvm", &kvm},
                                                          {"guestRtBudget", &guest_rt_budget}};
+    // Worded on every live load (the allocator refuses rt1 with them): each
+    // line in one allocation, the list in one more.
+    out.reserve(std::size(facts));
     // RT throttling, governors and THP only warn: they cost latency but do not
     // rule realtime out.
-    for (const auto& [name, f] : facts)
-      if (f->verdict == Verdict::kFail || f->verdict == Verdict::kUnknown)
-        out.push_back(std::string(name) + ": " + f->reason);
+    for (const auto& [name, f] : facts) {
+      if (f->verdict != Verdict::kFail && f->verdict != Verdict::kUnknown) continue;
+      const std::string_view label = name;
+      std::string line;
+      line.reserve(label.size() + 2 + f->reason.size());
+      line.append(label).append(": ").append(f->reason);
+      out.push_back(std::move(line));
+    }
     return out;
   }
 };

@@ -157,7 +157,8 @@ LoadedState StateStore::Read() const {
         std::string(e.too_large() ? "larger than any state this agent writes" : e.what());
   }
   if (!bytes && loaded.problem.empty()) {
-    spdlog::info("no state file {}: starting from an empty state", file().string());
+    // native(), not string(): no copy is made when info lines are off.
+    spdlog::info("no state file {}: starting from an empty state", file().native());
     loaded.status = StateLoadStatus::kMissing;
     return loaded;
   }

@@ -1,4 +1,4 @@
-// Why a VM does not fit: a few lines of plain words, kept in one string.
+// Why a VM does not fit: a few lines of plain words, kept in one block.
 //
 // Capacity refuses every type of the catalog at least once (all of them on a
 // small host), and a std::vector<std::string> made one heap block for the list

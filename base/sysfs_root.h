@@ -24,13 +24,11 @@ class SysfsRoot {
     // The root opened once (two system calls); each read then walks only the
     // relative name. For discovery's hundreds of reads.
     kOpenRoot,
-    // Full paths, nothing opened up front: for a reader of one or two files
-    // (kubelet's checkpoints and config) on a root discovery already read,
-    // where opening the root would double the system calls.
-    kFullPaths,
-    // kFullPaths, each file read through ReadKeptFile (base/kept_file.h): for
-    // the regular files every refresh rereads (kubelet's checkpoints). Never
-    // for kernel files, whose stamps do not follow their content.
+    // Full paths, nothing opened up front, each file read through
+    // ReadKeptFile (base/kept_file.h): for the few regular files every
+    // refresh rereads (kubelet's checkpoints) on a root discovery already
+    // read, where opening the root would double the system calls. Never for
+    // kernel files, whose stamps do not follow their content.
     kKeptFiles,
   };
 

@@ -95,24 +95,24 @@ namespace {
 TEST(SysfsRootPaths, PathTextIsPathOfsText) {
   for (const char* root : {"/", "", "relative/dir", "relative/dir/", "/abs/dir", "/abs/dir//"})
     for (const char* relative : {"var/lib/kubelet/cpu_manager_state", "sys", ""}) {
-      const SysfsRoot files(root, SysfsRoot::Access::kFullPaths);
+      const SysfsRoot files(root, SysfsRoot::Access::kKeptFiles);
       EXPECT_EQ(files.PathText(relative), files.PathOf(relative).string())
           << "root '" << root << "', relative '" << relative << "'";
     }
 }
 
-// A root read by full paths opens nothing up front, and reads the same files.
+// A root read by full paths (kept files) opens nothing up front, and reads the same files.
 TEST(SysfsRootPaths, FullPathsReadWhatTheRootFdReads) {
   const TempDir dir("kvhost-sysfs-paths-");
   std::filesystem::create_directories(dir.path() / "var/lib");
   std::ofstream(dir.path() / "var/lib/f") << "text\n";
   const SysfsRoot by_fd(dir.path());
-  const SysfsRoot by_path(dir.path(), SysfsRoot::Access::kFullPaths);
+  const SysfsRoot by_path(dir.path(), SysfsRoot::Access::kKeptFiles);
   EXPECT_EQ(by_fd.ReadOptional("var/lib/f"), "text");
   EXPECT_EQ(by_path.ReadOptional("var/lib/f"), "text");
   EXPECT_FALSE(by_path.ReadOptional("var/lib/absent").has_value());
   EXPECT_THROW(SysfsRoot(dir.path() / "var/lib/f"), InputError);  // not a directory
-  EXPECT_FALSE(SysfsRoot(dir.path() / "var/lib/f", SysfsRoot::Access::kFullPaths)
+  EXPECT_FALSE(SysfsRoot(dir.path() / "var/lib/f", SysfsRoot::Access::kKeptFiles)
                    .ReadOptional("x")
                    .has_value());
 }

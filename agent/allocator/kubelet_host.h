@@ -44,7 +44,7 @@ ResourceList PodRequests(const kubevirt::PodResources& pod);
 
 // NodeResourcesFit's refusal of a pod: the first resource short, with the
 // numbers. Kept as numbers until a line is wanted (FormatShortfall,
-// NotAdmittedLine), so a refusal is worded once, in one go.
+// AddNotAdmittedLine), so a refusal is worded once, in one go.
 struct Shortfall {
   std::string_view resource;  // into the `need` it was found in
   uint64_t amount = 0, allocatable = 0, requested = 0;

@@ -15,8 +15,11 @@
 #include <sys/file.h>
 
 #include <cctype>
+#include <fstream>
 #include <map>
 #include <memory>
+#include <optional>
+#include <string>
 #include <thread>
 
 #include "agent/libvirt/connection.h"
@@ -26,6 +29,7 @@
 #include "agent/state/state_store.h"
 #include "agent_process_support.h"
 #include "base/cpu_set.h"
+#include "base/regular_file.h"
 #include "it_accelerator.h"
 #include "qemu_proc_support.h"
 
@@ -117,12 +121,16 @@ class Hypervisor {
 
 // What the agent saved, read from a copy: StateStore::Load removes temp files
 // (which a running agent may be about to rename) and moves a damaged file
-// aside, and a test must only look.
+// aside, and a test must only look. The bytes come through one open file:
+// std::filesystem::copy_file sends as many bytes as a stat() of the path gave
+// before its open(), so a state.pb renamed into place between the two was
+// copied torn (the new file's header, the old one's length).
 inline v1::AgentState ReadState(const fs::path& state_dir) {
+  const auto file = state_dir / StateStore::kFileName;
+  const std::optional<std::string> bytes = ReadRegularFile(AT_FDCWD, file.c_str(), 64 << 20);
+  if (!bytes) return {};  // no state file yet
   TempDir copy;
-  std::error_code ec;
-  fs::copy_file(state_dir / StateStore::kFileName, copy.path() / StateStore::kFileName, ec);
-  if (ec) return {};  // no state file yet
+  std::ofstream(copy.path() / StateStore::kFileName, std::ios::binary) << *bytes;
   LoadedState loaded = StateStore(copy.path()).Load();
   if (loaded.status != StateLoadStatus::kLoaded)
     throw std::runtime_error("state file in " + state_dir.string() +

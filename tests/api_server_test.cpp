@@ -47,8 +47,9 @@ class ApiServerTest : public ::testing::Test {
     });
     done.get_future().wait();
   }
-  void Publish(std::string metrics, std::string json) {
-    auto docs = std::make_shared<ApiDocuments>(ApiDocuments{std::move(metrics), std::move(json)});
+  void Publish(std::string metrics, std::string json, std::string not_ready = "") {
+    auto docs = std::make_shared<ApiDocuments>(
+        ApiDocuments{std::move(metrics), std::move(json), std::move(not_ready)});
     OnLoop([&] { server_->Publish(docs); });
   }
   tcp::endpoint Endpoint() const { return {asio::ip::make_address("127.0.0.1"), server_->port()}; }
@@ -98,6 +99,18 @@ TEST_F(ApiServerTest, AnswersItsEndpointsAndIsReadyOnlyAfterAPublish) {
     EXPECT_EQ(refused.result_int(), 405);
     EXPECT_EQ(refused[http::field::allow], "GET, HEAD");
   }
+}
+
+TEST_F(ApiServerTest, IsNotReadyWhileCapacityIsUnknownAndSaysWhy) {
+  Start({});
+  Publish("kvhost_capacity_known 0\n", "{}", "capacity unknown: /k/config.yaml: absent");
+  const ApiResponse ready = Request(http::verb::get, "/readyz");
+  EXPECT_EQ(ready.result_int(), 503);
+  EXPECT_EQ(ready.body(), "not ready: capacity unknown: /k/config.yaml: absent\n");
+  EXPECT_EQ(Request(http::verb::get, "/metrics").result_int(), 200);
+  EXPECT_EQ(Request(http::verb::get, "/healthz").result_int(), 200);
+  Publish("kvhost_capacity_known 1\n", "{}");
+  EXPECT_EQ(Request(http::verb::get, "/readyz").result_int(), 200);
 }
 
 TEST_F(ApiServerTest, ServesTheReportAsProtobufJson) {

@@ -194,5 +194,24 @@ TEST(NfdLabels, FollowPlacementsAndHugepages) {
   EXPECT_EQ(after.at("kvhost.cozystack.io/hugepages-1Gi.largest-free-block"), "8Gi");
 }
 
+TEST(NfdLabels, PlacementOwnerIsTheReportsOwner) {
+  v1::NodeReport report = testing::MakeNodeReport(testing::LoadFixture("nri-desktop-10c20t"));
+  report.mutable_placement()->set_owner("kubelet");
+  EXPECT_EQ(BuildNodeLabels(report, {}).at("kvhost.cozystack.io/placement-owner"), "kubelet");
+}
+
+TEST(NfdLabels, UnknownCapacityWithdrawsEveryCapacityLabelAndSaysSo) {
+  v1::NodeReport report = testing::MakeNodeReport(testing::LoadFixture("nri-desktop-10c20t"));
+  report.set_capacity_unknown("/var/lib/kubelet/config.yaml: absent");
+  const Labels labels = BuildNodeLabels(report, {});
+  EXPECT_EQ(labels.at("kvhost.cozystack.io/capacity-known"), "false");
+  for (const auto& [key, value] : labels) {
+    EXPECT_EQ(key.find("capacity."), std::string::npos) << key;
+    EXPECT_EQ(key.find("largest-free-block"), std::string::npos) << key;
+    EXPECT_NE(key, "kvhost.cozystack.io/cx1");
+  }
+  EXPECT_EQ(labels.count("kvhost.cozystack.io/numa-nodes"), 1u);
+}
+
 }  // namespace
 }  // namespace kvhost::publish

@@ -116,5 +116,27 @@ TEST(NodeResourceTopology, AvailableFollowsPlacementsAndPolicyFollowsAllowNumaSp
   EXPECT_EQ(strict.attributes(1).value(), "pod");
 }
 
+TEST(NodeResourceTopology, InKubeletModeSaysKubeletsPolicyScopeAndCpus) {
+  HostModel host = testing::LoadFixture("nri-desktop-10c20t");
+  v1::NodeReport report = testing::MakeNodeReport(host);
+  auto* kubelet = report.mutable_placement()->mutable_kubelet();
+  kubelet->set_topology_manager_policy("single-numa-node");
+  kubelet->set_topology_manager_scope("container");
+  report.mutable_kubelet_cpus()->set_reserved_cpus("0,10");
+  report.mutable_kubelet_cpus()->set_exclusive_cpus("1-3,11-13");
+  const auto nrt = BuildNodeResourceTopology(report);
+  EXPECT_EQ(nrt.attributes(0).value(), "single-numa-node");
+  EXPECT_EQ(nrt.attributes(1).value(), "container");
+  const unsigned cpus = host.cpu.online.Count();
+  EXPECT_EQ(Resource(nrt.zones(0), "cpu", 1), std::to_string(cpus - 2));
+  EXPECT_EQ(Resource(nrt.zones(0), "cpu", 2), std::to_string(cpus - 8));
+}
+
+TEST(NodeResourceTopology, NoneWhileCapacityIsUnknown) {
+  v1::NodeReport report = testing::MakeNodeReport(testing::LoadFixture("nri-desktop-10c20t"));
+  report.set_capacity_unknown("/var/lib/kubelet/cpu_manager_state: bad checksum");
+  EXPECT_THROW(BuildNodeResourceTopology(report), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace kvhost::publish

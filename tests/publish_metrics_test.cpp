@@ -85,5 +85,21 @@ TEST(Metrics, SamplesFollowTheReport) {
   EXPECT_EQ(text.find("{node="), std::string::npos);  // NUMA nodes are numa_node, never node
 }
 
+TEST(Metrics, UnknownCapacityGivesNoCapacityFamilyAndPromtoolAcceptsIt) {
+  v1::NodeReport report = testing::MakeNodeReport(testing::LoadFixture("nri-desktop-10c20t"));
+  report.clear_capacity();
+  report.set_capacity_unknown("/var/lib/kubelet/config.yaml: absent");
+  const std::string text = FormatMetrics(report);
+  EXPECT_NE(text.find("\nkvhost_capacity_known 0\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("kvhost_placement_owner_info{owner=\"agent\"} 1"), std::string::npos);
+  for (const char* family :
+       {"kvhost_instance_type_capacity", "kvhost_numa_node_free_dedicated_cpus",
+        "kvhost_numa_node_hugepages_free_bytes", "kvhost_fragmentation_ratio"})
+    EXPECT_EQ(text.find(family), std::string::npos) << family;
+  ASSERT_TRUE(it::RunProcess({"/bin/sh", "-c", "command -v promtool"}).end.Exited(0))
+      << "promtool missing (./dev deps installs it)";
+  EXPECT_EQ(Promtool(text), "");
+}
+
 }  // namespace
 }  // namespace kvhost::publish

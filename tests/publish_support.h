@@ -23,6 +23,7 @@ inline v1::NodeReport MakeNodeReport(const HostModel& host, const Allocator& sta
   *report.mutable_capacity() = BuildCapacityReport(state, ComputeCapacity(state, TestCatalog()),
                                                    ComputeFragmentation(state, TestCatalog()), {});
   report.mutable_stats()->set_version("0.1.0");
+  report.mutable_placement()->set_owner("agent");
   return report;
 }
 

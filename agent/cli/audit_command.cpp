@@ -4,13 +4,9 @@
 #include <sstream>
 
 #include "agent/cli/commands.h"
-#include "agent/kubelet/kubelet_config.h"
 #include "agent/libvirt/connection_set.h"
-#include "agent/pinning/audit_report.h"
-#include "agent/pinning/audit_survey.h"
-#include "agent/pinning/kubelet_survey.h"
+#include "agent/pinning/audit_what_runs.h"
 #include "agent/report/host_report.h"
-#include "base/errors.h"
 
 namespace kvhost::cli {
 namespace {
@@ -25,35 +21,11 @@ std::string Format(const v1::AuditReport& r) {
   return out.str();
 }
 
-// kubelet places: each domain is judged against its pod's exclusive cpuset.
-std::vector<AuditViolation> AuditAgainstKubelet(const HostOptions& options, const LiveHost& live,
-                                                std::vector<AuditDomain> domains) {
-  const SysfsRoot sysfs(options.root);
-  const auto state = kubelet::ReadCpuManagerState(sysfs, &live.resources->online);
-  if (!state)
-    throw InputError(sysfs.PathOf(kubelet::kCpuManagerStatePath),
-                     "absent, but the placement owner is kubelet (" + live.owner.why + ")");
-  const auto config = kubelet::ReadKubeletConfig(sysfs);
-  const bool full_pcpus_only = config && config->CpuOption("full-pcpus-only");
-  return AuditKubeletPlacement(*live.resources, *state, full_pcpus_only,
-                               SurveyKubeletDomains(std::move(domains), sysfs));
-}
-
 }  // namespace
 
 v1::AuditReport AuditWhatRuns(const HostOptions& options, const LiveHost& live,
                               const std::vector<const LibvirtConnection*>& connections) {
-  const Catalog catalog = options.LoadCatalog();
-  const auto allocations = ReadSavedAllocations(options.StateDir().string());
-  std::vector<AuditDomain> domains = SurveyRunningDomains(connections, catalog, allocations);
-  const size_t checked = domains.size();
-  const std::vector<AuditViolation> violations =
-      live.owner.owner == PlacementOwner::kKubelet
-          ? AuditAgainstKubelet(options, live, std::move(domains))
-          : AuditPinning(*live.resources, domains, &live.host.numa);
-  for (const auto& v : violations)
-    spdlog::warn("audit: {} [{}] CPUs {}: {}", v.domain, v.rule, v.cpus.ToList(), v.detail);
-  return AuditReportToProto(violations, checked);
+  return kvhost::AuditWhatRuns(live, options.LoadCatalog(), options.StateDir(), connections);
 }
 
 int PrintAudit(const v1::AuditReport& report, const std::string& output) {
@@ -71,7 +43,7 @@ void AddAuditCommand(CLI::App& app, int& exit_code) {
                   "The agent's state (read only, for types and intended spans; default "
                   "<root>/var/lib/kvhost-agent)");
   cmd->callback([opt, &exit_code] {
-    const LiveHost live = opt->LoadLiveShape();
+    const LiveHost live = opt->LoadAuditView();
     ConnectionSet connections(
         opt->connect.empty() ? std::vector<std::string>{"qemu:///system"} : opt->connect,
         std::nullopt);

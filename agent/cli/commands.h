@@ -12,6 +12,7 @@
 #include "agent/config/agent_config.h"
 #include "agent/libvirt/connection_set.h"
 #include "agent/live/live_host.h"
+#include "agent/live/placement_facts.h"
 #include "audit.pb.h"
 #include "control.pb.h"
 #include "placement.pb.h"
@@ -55,6 +56,8 @@ struct HostOptions {
   // The host and its placement owner, nothing charged: for the pinner, which
   // rebuilds what runs from the same state file and libvirt itself.
   LiveHost LoadLiveShape() const;
+  // The shape, and in kubelet mode kubelet's config, whose rules an audit applies.
+  LiveHost LoadAuditView() const;
 };
 
 // How pin, unpin, reconcile and run reach libvirt.
@@ -68,10 +71,6 @@ struct ConnectOptions {
   // The URIs to open: --connect, or qemu:///system when neither is given.
   std::vector<std::string> Uris() const;
 };
-
-// The daemon's side of the control socket: pin, unpin or reconcile with the
-// daemon's pinner, answering what the command would print and exit with.
-v1::ControlResponse ActForControlRequest(const v1::ControlRequest& request, Pinner& pinner);
 
 // `run` (and its old spelling `pin --watch`): the daemon until SIGTERM.
 int RunDaemonCommand(const HostOptions& host, const ConnectOptions& connect,
@@ -90,21 +89,9 @@ v1::AuditReport AuditWhatRuns(const HostOptions& options, const LiveHost& live,
 // Prints it (text or json); returns the exit code: 4 on findings, else 0.
 int PrintAudit(const v1::AuditReport& report, const std::string& output);
 
-// Who places and why, and in kubelet mode kubelet's live settings and where
-// they disagree with the agent's config (agent/cli/placement_report.cpp).
-struct PlacementFacts {
-  OwnerChoice owner;
-  std::optional<kubelet::KubeletConfig> kubelet;
-  std::vector<std::string> disagreements;
-};
-// Read for inspect: the owner for the options' config, kubelet's config in kubelet mode.
+// Read for inspect: the owner for the options' config, kubelet's config in
+// kubelet mode (agent/live/placement_facts.h has the rest).
 PlacementFacts ReadPlacement(const HostOptions& options, const HostModel& host);
-// What the live loader found (capacity), with `config` the loader's.
-PlacementFacts PlacementOf(const LiveHost& live, const AgentConfig& config);
-// inspect's text lines: `placement`, then in kubelet mode `kubelet` and one `warning:` each.
-std::string PlacementText(const PlacementFacts& facts);
-// The `placement` of inspect's and capacity's JSON.
-v1::PlacementChoice PlacementMessage(const PlacementFacts& facts);
 
 void AddInspectCommand(CLI::App& app, int& exit_code);
 void AddCapacityCommands(CLI::App& app, int& exit_code);

@@ -6,8 +6,10 @@
 #include "agent/cli/commands.h"
 #include "agent/config/config_loader.h"
 #include "agent/libvirt/connection_set.h"
+#include "agent/live/kubelet_live.h"
 #include "agent/pinning/live_domains.h"
 #include "agent/yaml/yaml_catalog.h"
+#include "base/errors.h"
 
 namespace kvhost::cli {
 
@@ -80,6 +82,19 @@ LiveHost HostOptions::LoadLiveShape() const {
                                      .running = {}});
   for (const auto& w : live.warnings) spdlog::warn("{}", w);
   spdlog::info("placement owner: {} ({})", PlacementOwnerName(live.owner.owner), live.owner.why);
+  return live;
+}
+
+LiveHost HostOptions::LoadAuditView() const {
+  LiveHost live = LoadLiveShape();
+  if (live.owner.owner != PlacementOwner::kKubelet) return live;
+  try {
+    live.kubelet = LoadKubeletConfig(root, kubelet_config);
+  } catch (const InputError& e) {
+    // The checkpoint alone still says which CPUs each pod holds.
+    spdlog::warn("{}: audited by kubelet's checkpoint alone (full-pcpus-only not checked)",
+                 e.what());
+  }
   return live;
 }
 

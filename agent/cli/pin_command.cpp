@@ -1,19 +1,13 @@
-#include <signal.h>
 #include <spdlog/spdlog.h>
 
 #include <iostream>
 #include <sstream>
 
 #include "agent/cli/commands.h"
-#include "agent/cli/pin_outcome_text.h"
 #include "agent/control/control_client.h"
-#include "agent/host/discover.h"
-#include "agent/kubelet/container_runtime.h"
-#include "agent/kubelet/cpu_manager_state.h"
 #include "agent/libvirt/connection_set.h"
 #include "agent/libvirt/libvirt_error.h"
-#include "agent/pinning/kubelet_irq_steering.h"
-#include "agent/pinning/live_domains.h"
+#include "agent/pinning/pin_outcome_text.h"
 #include "agent/pinning/pinner.h"
 #include "agent/report/host_report.h"
 #include "agent/state/allocation_convert.h"
@@ -66,52 +60,6 @@ struct PinOptions : HostOptions, ConnectOptions {
       "exclusive CPUs and virt-launcher pins the vCPUs and the emulator inside them; re-pinning "
       "here would move threads out of the container's cpuset. `kvhost-agent audit` checks that "
       "placement; `placement: agent` is for hosts where no kubelet places VMs.");
-}
-
-// How often `pin --watch` audits when kubelet places (it changes nothing).
-constexpr timespec kKubeletAuditInterval{30, 0};
-
-// IRQ steering under kubelet: only on the real host, and only where the
-// runtime does not do it (containerd); nullopt otherwise.
-std::optional<KubeletIrqSteering> IrqSteeringUnderKubelet(const PinOptions& opt) {
-  const SysfsRoot root(opt.root);
-  const auto runtime = kubelet::DetectContainerRuntime(root, kubelet::ReadKubeletConfig(root));
-  const bool agent_steers = kubelet::AgentSteersIrqs(true, runtime.runtime);
-  spdlog::info("container runtime: {} ({}): IRQ steering by {}",
-               kubelet::ContainerRuntimeName(runtime.runtime), runtime.why,
-               agent_steers ? "the agent" : "the runtime");
-  std::error_code ec;
-  if (!agent_steers || !std::filesystem::equivalent(opt.root, "/", ec)) return std::nullopt;
-  const auto state = kubelet::ReadCpuManagerState(root);
-  return KubeletIrqSteering(root, state ? state->default_cpu_set : CpuSet{});
-}
-
-// pin --watch under kubelet: audit what runs until SIGINT/SIGTERM and steer
-// IRQs where the runtime does not; no domain's pinning is changed.
-void AuditUntilSignalled(const PinOptions& opt, const LiveHost& live) {
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
-  ConnectionSet connections = opt.Connections();
-  const Catalog catalog = opt.LoadCatalog();
-  std::optional<KubeletIrqSteering> irqs = IrqSteeringUnderKubelet(opt);
-  spdlog::info("placement owner is kubelet ({}): watching by audit only, nothing is re-pinned",
-               live.owner.why);
-  do {
-    connections.Refresh(ConnectionSet::Clock::now(), nullptr);
-    try {
-      const auto report = AuditWhatRuns(opt, live, connections.Open());
-      spdlog::info("audited: {} running domain(s), {} finding(s)", report.domains_checked(),
-                   report.violations_size());
-      if (irqs)
-        for (const auto& line : irqs->Update(GatherRunningDomains(connections.Open(), catalog)))
-          spdlog::info("{}", line);
-    } catch (const std::exception& e) {
-      spdlog::warn("audit: {}", e.what());
-    }
-  } while (sigtimedwait(&stop, nullptr, &kKubeletAuditInterval) < 0);
 }
 
 // Exit code of pin, unpin and reconcile when the state file was corrupt: the
@@ -267,22 +215,16 @@ void AddPinCommand(CLI::App& app, int& exit_code) {
   pin->AddConnectionOptions(cmd);
   cmd->add_option("domain", pin->domain, "Domain name or UUID");
   cmd->add_option("--type", pin->type, "Instance type when the domain carries no kvhost metadata");
-  cmd->add_flag("--watch", pin->watch,
-                "Stay in the foreground: pin domains as they start, free them as they stop");
+  cmd->add_flag("--watch", pin->watch, "The daemon (`run`, of which this is an alias)");
   cmd->callback([pin, &exit_code] {
     if (pin->watch == !pin->domain.empty())
       throw CLI::ValidationError("pin", "give either a DOMAIN or --watch");
-    const LiveHost live = pin->Host();
-    if (live.owner.owner == PlacementOwner::kKubelet) {
-      if (!pin->watch) RefuseUnderKubelet("pin", live.owner);
-      AuditUntilSignalled(*pin, live);
-      exit_code = 0;
-      return;
-    }
-    if (pin->watch) {  // the old spelling of `run`
+    if (pin->watch) {  // a plain alias of `run`, in both placement modes
       exit_code = RunDaemonCommand(*pin, *pin, pin->StateDir().string());
       return;
     }
+    const LiveHost live = pin->Host();
+    if (live.owner.owner == PlacementOwner::kKubelet) RefuseUnderKubelet("pin", live.owner);
     v1::ControlRequest request;
     request.mutable_pin()->set_domain(pin->domain);
     request.mutable_pin()->set_type(pin->type);
@@ -310,7 +252,7 @@ void AddReconcileCommand(CLI::App& app, int& exit_code) {
       "Rebuild allocations from the state file and libvirt, re-pin drift, free the gone");
   rec->AddConnectionOptions(rcmd);
   rcmd->callback([rec, &exit_code] {
-    const LiveHost live = rec->Host();
+    const LiveHost live = rec->LoadAuditView();
     if (live.owner.owner == PlacementOwner::kKubelet) {
       std::cout << "placement owner is kubelet (" << live.owner.why
                 << "): nothing is re-pinned, the placement is audited\n";

@@ -1,5 +1,5 @@
-// Who places, and in kubelet mode kubelet's live settings: one value for
-// inspect's text and for the `placement` of inspect's and capacity's JSON.
+// inspect's placement facts: who places for the options' config, and in
+// kubelet mode kubelet's config and where it disagrees with the agent's.
 #include "agent/cli/commands.h"
 #include "agent/kubelet/kubelet_alignment.h"
 #include "agent/live/kubelet_live.h"
@@ -14,50 +14,6 @@ PlacementFacts ReadPlacement(const HostOptions& options, const HostModel& host) 
   facts.disagreements = kubelet::Disagreements(
       *facts.kubelet, AgentIntentFor(BuildHostResources(host, config), host, config));
   return facts;
-}
-
-PlacementFacts PlacementOf(const LiveHost& live, const AgentConfig& config) {
-  PlacementFacts facts{live.owner, live.kubelet, {}};
-  if (facts.kubelet)
-    facts.disagreements =
-        kubelet::Disagreements(*facts.kubelet, AgentIntentFor(*live.resources, live.host, config));
-  return facts;
-}
-
-std::string PlacementText(const PlacementFacts& facts) {
-  std::string out = std::string("placement ") + PlacementOwnerName(facts.owner.owner) + " (" +
-                    facts.owner.why + ")\n";
-  if (!facts.kubelet) return out;
-  out +=
-      "kubelet   " + facts.kubelet->source + ": " + DescribeKubeletSettings(*facts.kubelet) + "\n";
-  for (const auto& line : facts.disagreements) out += "warning: " + line + "\n";
-  return out;
-}
-
-v1::PlacementChoice PlacementMessage(const PlacementFacts& facts) {
-  v1::PlacementChoice out;
-  out.set_owner(PlacementOwnerName(facts.owner.owner));
-  out.set_why(facts.owner.why);
-  if (!facts.kubelet) return out;
-  const kubelet::KubeletConfig& c = *facts.kubelet;
-  v1::KubeletSettings* k = out.mutable_kubelet();
-  k->set_source(c.source);
-  k->set_cpu_manager_policy(c.cpu_manager_policy);
-  k->mutable_cpu_manager_policy_options()->insert(c.cpu_manager_policy_options.begin(),
-                                                  c.cpu_manager_policy_options.end());
-  k->set_reserved_system_cpus(c.reserved_system_cpus.ToList());
-  k->set_topology_manager_policy(c.topology_manager_policy);
-  k->set_topology_manager_scope(c.topology_manager_scope);
-  k->mutable_topology_manager_policy_options()->insert(c.topology_manager_policy_options.begin(),
-                                                       c.topology_manager_policy_options.end());
-  k->set_memory_manager_policy(c.memory_manager_policy);
-  for (const auto& r : c.reserved_memory) {
-    v1::KubeletReservedMemory* m = k->add_reserved_memory();
-    m->set_numa_node(r.numa_node);
-    m->mutable_limits()->insert(r.limits.begin(), r.limits.end());
-  }
-  for (const auto& line : facts.disagreements) k->add_disagreements(line);
-  return out;
 }
 
 }  // namespace kvhost::cli

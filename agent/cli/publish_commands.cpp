@@ -29,12 +29,14 @@ v1::NodeReport BuildReport(const PublishOptions& options) {
   const LiveHost live = options.LoadLive(options.ReadRunning(catalog));
   const double took =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return BuildNodeReport(
-      live.host, live.allocator, catalog,
+  v1::NodeReport report = BuildNodeReport(
+      live.host, live.allocator, catalog, PlacementMessage(PlacementOf(live, options.LoadConfig())),
       {.node_name = options.node_name.empty() ? LocalHostName() : options.node_name,
        .version = KVHOST_VERSION,
        .refresh_duration_seconds = took},
       qualify::ReadHistory(options.StateDir()));
+  *report.mutable_kubelet_cpus() = KubeletCpusOf(live);
+  return report;
 }
 
 std::shared_ptr<PublishOptions> AddCommand(CLI::App& app, const char* name, const char* help) {

@@ -1,5 +1,5 @@
-// `kvhost-agent run`: the daemon (agent/daemon). `pin --watch` is its old
-// spelling and runs the same.
+// `kvhost-agent run`: the daemon (agent/daemon), in both placement modes.
+// `pin --watch` is a plain alias of it.
 #include "agent/cli/commands.h"
 #include "agent/daemon/daemon.h"
 
@@ -14,7 +14,7 @@ int RunDaemonCommand(const HostOptions& host, const ConnectOptions& connect,
                         .kubevirt_glob = std::nullopt,
                         .load_catalog = [host] { return host.LoadCatalog(); },
                         .version = KVHOST_VERSION,
-                        .control_handler = ActForControlRequest,
+                        .kubelet_config = host.kubelet_config,
                         .on_ready = nullptr};
   if (connect.kubevirt) options.kubevirt_glob = connect.kubevirt_glob;
   return RunDaemon(options);
@@ -30,6 +30,9 @@ void AddRunCommand(CLI::App& app, int& exit_code) {
   cmd->remove_option(cmd->get_option("--output"));
   cmd->add_option("--state-dir", host->state_dir,
                   "Where allocations are kept (state.pb; default <root>/var/lib/kvhost-agent)");
+  cmd->add_option("--kubelet-config", host->kubelet_config,
+                  "kubelet mode: kubelet's KubeletConfiguration (default: found as kubelet has "
+                  "it; see inspect)");
   connect->AddConnectFlags(cmd);
   cmd->callback([host, connect, &exit_code] {
     exit_code = RunDaemonCommand(*host, *connect, host->StateDir().string());

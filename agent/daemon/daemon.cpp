@@ -12,14 +12,14 @@
 
 #include "agent/config/config_loader.h"
 #include "agent/control/control_server.h"
+#include "agent/daemon/control_actions.h"
+#include "agent/daemon/kubelet_watch.h"
+#include "agent/daemon/live_view.h"
 #include "agent/daemon/publisher.h"
 #include "agent/daemon/qualify_schedule.h"
 #include "agent/daemon/self_affinity.h"
 #include "agent/daemon/startup_pages.h"
 #include "agent/daemon/watch_loop.h"
-#include "agent/host/discover.h"
-#include "agent/host/host_refresh.h"
-#include "agent/live/live_host.h"
 #include "agent/report/node_report.h"
 #include "agent/state/allocation_convert.h"
 #include "agent/state/state_lock.h"
@@ -39,22 +39,30 @@ class Daemon {
       : options_(options),
         config_(LoadConfig()),
         catalog_(options.load_catalog()),
+        view_(Sources()),
         connections_(options.connect, options.kubevirt_glob) {}
 
   int Run() {
-    Discover();
-    owner_ = ChoosePlacementOwner(options_.root, config_);
-    spdlog::info("placement owner: {} ({})", PlacementOwnerName(owner_.owner), owner_.why);
+    const auto start = SteadyClock::now();
+    view_.Load();
+    last_refresh_seconds_ = SecondsSince(start);
+    spdlog::info("placement owner: {} ({})", PlacementOwnerName(view_.owner().owner),
+                 view_.owner().why);
     // Before any thread starts (libvirt's loop): every thread inherits this.
-    if (!resources_->reserved.Empty()) BindSelfToCpus(resources_->reserved);
-    publisher_ = std::make_unique<Publisher>(io_, config_.daemon, PlacementOwnerName(owner_.owner));
-    if (owner_.owner == PlacementOwner::kAgent) StartPinning();
+    const CpuSet reserved = BuildHostResources(view_.host(), config_).reserved;
+    if (!reserved.Empty()) BindSelfToCpus(reserved);
+    publisher_ = std::make_unique<Publisher>(io_, config_.daemon);
+    if (KubeletPlaces())
+      StartKubeletWatch();
+    else
+      StartPinning();
     WaitForStop();
     WaitForReload();
     StartWatchdog();
     boost::asio::post(io_, [this] { Tick(); });
     io_.run();
     control_.reset();
+    kubelet_watch_.reset();
     watch_.reset();  // libvirt's loop thread stops before the pinner goes
     return 0;
   }
@@ -65,19 +73,27 @@ class Daemon {
                                         : LoadAgentConfig(options_.config_path, true);
   }
 
-  void Discover() {
-    const auto start = SteadyClock::now();
-    host_ = DiscoverHost(options_.root);
-    for (const auto& w : host_.warnings) spdlog::warn("{}", w);
-    resources_ = Resources();
-    last_refresh_seconds_ = SecondsSince(start);
+  LiveSources Sources() const {
+    return {.root = options_.root,
+            .state_dir = options_.state_dir,
+            .config = config_,
+            .kubelet_config = options_.kubelet_config,
+            .running = std::nullopt};
   }
 
-  // The host as the allocator counts it, rt1 gated by the qualification history.
-  std::shared_ptr<const HostResources> Resources() const {
-    HostResources resources = BuildHostResources(host_, config_);
-    qualify_.Gate(resources);
-    return std::make_shared<const HostResources>(std::move(resources));
+  bool KubeletPlaces() const { return view_.owner().owner == PlacementOwner::kKubelet; }
+
+  // Agent mode: the pinner charges the host's shape with what runs. Without
+  // the shape (a file it needs is bad) nothing can be pinned or counted.
+  const LiveHost& AgentShape() const {
+    if (!view_.live()) throw std::runtime_error(view_.unknown());
+    return *view_.live();
+  }
+
+  void StartKubeletWatch() {
+    kubelet_watch_ = std::make_unique<KubeletWatch>(
+        io_, connections_, catalog_, options_.state_dir, [this] { return view_.live(); },
+        [this] { Publish(); });
   }
 
   void StartPinning() {
@@ -94,7 +110,7 @@ class Daemon {
   // here while the daemon runs, and act on this pinner between events.
   void StartControlSocket() {
     const std::filesystem::path path = config_.daemon.control_socket;
-    if (path.empty() || !options_.control_handler) return;
+    if (path.empty()) return;
     std::error_code ec;
     if (std::filesystem::create_directories(path.parent_path(),
                                             ec))  // by hand; systemd: RuntimeDirectory
@@ -104,7 +120,7 @@ class Daemon {
           if (!request.state_dir().empty() &&
               !SameDirectory(request.state_dir(), options_.state_dir))
             return NotThisDaemon(request.state_dir());
-          const auto response = options_.control_handler(request, *pinner_);
+          const auto response = ActForControlRequest(request, *pinner_);
           Publish();
           return response;
         });
@@ -128,7 +144,8 @@ class Daemon {
   }
 
   std::unique_ptr<Pinner> NewPinner() const {
-    auto pinner = std::make_unique<Pinner>(resources_, catalog_, StateStore(options_.state_dir));
+    auto pinner =
+        std::make_unique<Pinner>(AgentShape().resources, catalog_, StateStore(options_.state_dir));
     // Only on the real host are QEMU processes checked and tuned through /proc.
     std::error_code ec;
     if (std::filesystem::equivalent(options_.root, "/", ec)) pinner->SetLocalRoot("/");
@@ -189,39 +206,32 @@ class Daemon {
     }
   }
 
-  // The cheap path: only what moves while the host runs. The allocator is
-  // rebuilt when a fact it counts changed; hwloc runs again only on hotplug.
+  // The cheap path: only what moves while the host runs; hwloc runs again
+  // only on hotplug. kubelet mode reads kubelet's files at every refresh
+  // (one stat each while unchanged) and follows a checkpoint within one.
   void RefreshHost() {
     const auto start = SteadyClock::now();
-    const HostRefresh refreshed = RefreshVolatileFacts(host_);
-    if (refreshed == HostRefresh::kHotplug) {
-      spdlog::info("online CPUs changed: rediscovering the host");
-      Rediscover();
-      return;
+    const HostRefresh refreshed = view_.Refresh();
+    ++refreshes_;
+    if (KubeletPlaces()) {
+      view_.Load();
+    } else if (refreshed != HostRefresh::kUnchanged) {
+      spdlog::info("hugepage pools, isolation or CPUs changed: recounting");
+      RebuildAllocator();
     }
     last_refresh_seconds_ = SecondsSince(start);
-    ++refreshes_;
-    if (refreshed == HostRefresh::kUnchanged) return;
-    spdlog::info("hugepage pools or isolation changed: recounting");
-    RebuildAllocator();
+    if (refreshed == HostRefresh::kHotplug) ReleaseStartupPages();  // hwloc's, as after the start
   }
 
   // rt1 follows the verdict (a run ended, a pass aged out); a due run starts.
   void FollowQualification() {
-    if (qualify_.GateChanged(*resources_)) RebuildAllocator();
-    qualify_.Tick(host_);
-  }
-
-  void Rediscover() {
-    Discover();
-    ++refreshes_;
-    RebuildAllocator();
-    ReleaseStartupPages();  // hwloc's code and data, as after the start
+    if (view_.live() && qualify_.GateChanged(*view_.live()->resources)) RebuildAllocator();
+    qualify_.Tick(view_.host());
   }
 
   void RebuildAllocator() {
-    resources_ = Resources();
-    if (!watch_) return;
+    view_.Load();
+    if (!watch_ || !view_.live()) return;
     pinner_ = NewPinner();
     qualify_.UsePinner(pinner_.get());
     watch_->ReplacePinner(*pinner_);  // reconciles, which publishes
@@ -234,16 +244,21 @@ class Daemon {
       AgentConfig next = LoadConfig();
       const bool publish_changed = !SamePublishing(next.daemon, config_.daemon);
       config_ = std::move(next);
+      view_.UseConfig(config_);
       if (publish_changed) {
         publisher_.reset();  // frees the API port before the new one binds
-        publisher_ =
-            std::make_unique<Publisher>(io_, config_.daemon, PlacementOwnerName(owner_.owner));
+        publisher_ = std::make_unique<Publisher>(io_, config_.daemon);
       }
     } catch (const std::exception& e) {
       spdlog::error("SIGHUP: keeping the running config: {}", e.what());
     }
     Guarded("catalog", [this] { catalog_ = options_.load_catalog(); });
-    Guarded("rediscovery", [this] { Rediscover(); });
+    Guarded("rediscovery", [this] {
+      view_.Rediscover();
+      ++refreshes_;
+      RebuildAllocator();
+      ReleaseStartupPages();  // hwloc's code and data, as after the start
+    });
     Guarded("publish", [this] { Publish(); });
   }
 
@@ -253,25 +268,35 @@ class Daemon {
            a.refresh_interval == b.refresh_interval;
   }
 
+  // The report every publisher composes, from the placement owner's answer
+  // as LoadLiveHost gave it; unknown capacity gives a report without numbers.
+  v1::NodeReport BuildReport(std::vector<v1::Allocation>& allocations) const {
+    const NodeReportStats stats{
+        .node_name = config_.daemon.node_name.empty() ? LocalHostName() : config_.daemon.node_name,
+        .version = options_.version,
+        .refresh_duration_seconds = last_refresh_seconds_,
+        .refreshes = refreshes_};
+    const LiveHost* live = view_.live();
+    if (!live)
+      return BuildUnknownNodeReport(view_.host(), view_.Placement(), view_.unknown(), stats,
+                                    qualify_.History());
+    if (pinner_) {
+      for (const auto& [uuid, vm] : pinner_->vms())
+        allocations.push_back(AllocationFromPlacement(vm.placement, uuid, vm.uri));
+      return BuildNodeReport(view_.host(), pinner_->allocator(), catalog_, view_.Placement(), stats,
+                             qualify_.History(), allocations);
+    }
+    v1::NodeReport report = BuildNodeReport(view_.host(), live->allocator, catalog_,
+                                            view_.Placement(), stats, qualify_.History());
+    *report.mutable_kubelet_cpus() = KubeletCpusOf(*live);
+    if (kubelet_watch_) *report.mutable_audit() = kubelet_watch_->last();
+    return report;
+  }
+
   void Publish() {
     if (!publisher_) return;
     std::vector<v1::Allocation> allocations;
-    std::unique_ptr<Allocator> unheld;  // kubelet mode: the agent holds nothing
-    if (pinner_)
-      for (const auto& [uuid, vm] : pinner_->vms())
-        allocations.push_back(AllocationFromPlacement(vm.placement, uuid, vm.uri));
-    else
-      unheld = std::make_unique<Allocator>(resources_);
-    const Allocator& state = pinner_ ? pinner_->allocator() : *unheld;
-    const std::string node_name =
-        config_.daemon.node_name.empty() ? LocalHostName() : config_.daemon.node_name;
-    const v1::NodeReport report =
-        BuildNodeReport(host_, state, catalog_,
-                        {.node_name = node_name,
-                         .version = options_.version,
-                         .refresh_duration_seconds = last_refresh_seconds_,
-                         .refreshes = refreshes_},
-                        qualify_.History(), allocations);
+    const v1::NodeReport report = BuildReport(allocations);
     publisher_->Publish(report);
     NotifyStatus(StatusLine(report, allocations.size()) + qualify_.Status());
     if (ready_) return;
@@ -300,9 +325,7 @@ class Daemon {
   const DaemonOptions& options_;
   AgentConfig config_;
   Catalog catalog_;
-  HostModel host_;
-  std::shared_ptr<const HostResources> resources_;
-  OwnerChoice owner_;
+  LiveView view_;
   boost::asio::io_context io_;
   boost::asio::signal_set stop_signals_{io_, SIGINT, SIGTERM};
   boost::asio::signal_set reload_signal_{io_, SIGHUP};
@@ -316,6 +339,7 @@ class Daemon {
   WatchOptions watch_options_;
   std::unique_ptr<LibvirtWatch> watch_;
   std::unique_ptr<control::Server> control_;
+  std::unique_ptr<KubeletWatch> kubelet_watch_;  // kubelet mode: audits, steers IRQs
   uint64_t refreshes_ = 1;
   double last_refresh_seconds_ = 0;
   bool ready_ = false;
@@ -323,7 +347,8 @@ class Daemon {
   // Last: a run still going stops before the pinner that lends its CPUs goes.
   QualifySchedule qualify_{io_, config_, options_.state_dir, [this] {
                              Guarded("qualification", [this] {
-                               if (qualify_.GateChanged(*resources_)) RebuildAllocator();
+                               if (view_.live() && qualify_.GateChanged(*view_.live()->resources))
+                                 RebuildAllocator();
                                Publish();
                              });
                            }};

@@ -11,12 +11,10 @@
 #include <vector>
 
 #include "agent/catalog/instance_type.h"
-#include "control.pb.h"
 
 namespace kvhost {
 
 class LibvirtConnection;
-class Pinner;
 
 struct DaemonOptions {
   std::filesystem::path root = "/";
@@ -26,9 +24,7 @@ struct DaemonOptions {
   std::optional<std::string> kubevirt_glob;  // virt-launcher sockets, when --kubevirt
   std::function<Catalog()> load_catalog;     // called at start and on SIGHUP
   std::string version;
-  // Acts on a control socket request with the daemon's pinner (the CLI's own
-  // pin/unpin/reconcile, so both print the same); the socket is off without it.
-  std::function<v1::ControlResponse(const v1::ControlRequest&, Pinner&)> control_handler;
+  std::string kubelet_config;  // --kubelet-config; empty: found as agent/live finds it
   // Called once on the loop's thread right after READY=1, with the open
   // libvirt connections (embedding: bench/footprint starts VMs through them).
   std::function<void(const std::vector<const LibvirtConnection*>&)> on_ready;

@@ -19,9 +19,8 @@ constexpr std::chrono::seconds kMinExpiryWindow{60};
 
 }  // namespace
 
-Publisher::Publisher(boost::asio::io_context& io, const DaemonSettings& settings,
-                     std::string placement_owner)
-    : placement_owner_(std::move(placement_owner)), nrt_path_(settings.nrt_file) {
+Publisher::Publisher(boost::asio::io_context& io, const DaemonSettings& settings)
+    : nrt_path_(settings.nrt_file) {
   if (!settings.feature_file.empty()) {
     const auto window = std::max<publish::Clock::duration>(
         kMinExpiryWindow, settings.refresh_interval * kExpiryRefreshPeriods);
@@ -36,8 +35,7 @@ Publisher::Publisher(boost::asio::io_context& io, const DaemonSettings& settings
 void Publisher::Publish(const v1::NodeReport& report) {
   if (features_) {
     try {
-      const auto labels = publish::BuildNodeLabels(
-          report, {.prefix = publish::LabelOptions{}.prefix, .placement_owner = placement_owner_});
+      const auto labels = publish::BuildNodeLabels(report, {});
       if (features_->Publish(labels, publish::Clock::now())) {
         ++files_written_;
         spdlog::debug("wrote {}", features_->options().path.string());
@@ -46,7 +44,7 @@ void Publisher::Publish(const v1::NodeReport& report) {
       spdlog::error("labels: {}", e.what());
     }
   }
-  if (!nrt_path_.empty()) WriteNrt(report);
+  if (!nrt_path_.empty()) report.capacity_unknown().empty() ? WriteNrt(report) : RemoveNrt();
   if (api_)
     api_->Publish(
         std::make_shared<const publish::ApiDocuments>(publish::RenderApiDocuments(report)));
@@ -65,7 +63,16 @@ void Publisher::WriteNrt(const v1::NodeReport& report) {
   }
 }
 
+void Publisher::RemoveNrt() {
+  std::error_code ec;
+  if (std::filesystem::remove(nrt_path_, ec))
+    spdlog::warn("removed {}: capacity unknown", nrt_path_);
+  if (ec) spdlog::error("NodeResourceTopology: cannot remove {}: {}", nrt_path_, ec.message());
+  last_nrt_.clear();
+}
+
 std::string StatusLine(const v1::NodeReport& report, size_t pinned) {
+  if (!report.capacity_unknown().empty()) return "capacity unknown: " + report.capacity_unknown();
   std::string line;
   std::set<std::string> series_seen;
   for (const auto& type : report.capacity().instance_types()) {

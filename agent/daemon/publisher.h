@@ -21,10 +21,11 @@ class Publisher {
  public:
   // Binds the API when the settings ask for it: throws std::invalid_argument
   // (not loopback) or boost::system::system_error (address in use).
-  Publisher(boost::asio::io_context& io, const DaemonSettings& settings,
-            std::string placement_owner);
+  Publisher(boost::asio::io_context& io, const DaemonSettings& settings);
 
-  // Writes the files whose content changed; logs (and keeps going) when one fails.
+  // Writes the files whose content changed; logs (and keeps going) when one
+  // fails. A report whose capacity is unknown withdraws the capacity labels
+  // and removes the NRT file: a consumer then sees no figure, never an old one.
   void Publish(const v1::NodeReport& report);
 
   unsigned short api_port() const { return api_ ? api_->port() : 0; }
@@ -32,8 +33,8 @@ class Publisher {
 
  private:
   void WriteNrt(const v1::NodeReport& report);
+  void RemoveNrt();
 
-  std::string placement_owner_;
   std::optional<publish::FeatureFileWriter> features_;
   std::string nrt_path_;
   std::string last_nrt_;
@@ -42,7 +43,8 @@ class Publisher {
 };
 
 // systemd's one STATUS line: the smallest size of every dedicated series and
-// how many VMs the agent holds ("cx1.large:6 rt1.medium:0 pinned:3").
+// how many VMs the agent holds ("cx1.large:6 rt1.medium:0 pinned:3"), or
+// "capacity unknown: <file>: <why>" when it cannot be known.
 std::string StatusLine(const v1::NodeReport& report, size_t pinned);
 
 }  // namespace kvhost

@@ -129,6 +129,13 @@ void CommitQualificationHold(const std::filesystem::path& state_dir, LiveHost& l
   }
 }
 
+KubeletCpuFacts KubeletCpusOf(const kubelet::KubeletHost& node) {
+  KubeletCpuFacts facts{node.node.cpu->reserved(), {}};
+  for (const auto& [pod, containers] : node.node.cpu_state.assignments)
+    for (const auto& [name, cpus] : containers) facts.exclusive |= cpus;
+  return facts;
+}
+
 }  // namespace
 
 const char* PlacementOwnerName(PlacementOwner owner) {
@@ -179,6 +186,7 @@ LiveHost LoadLiveHostShape(const LiveSources& sources, HostModel host) {
                 .allocator = Allocator(resources),
                 .owner = ChoosePlacementOwner(sources.root, sources.config),
                 .kubelet = std::nullopt,
+                .kubelet_cpus = std::nullopt,
                 .warnings = {}};
   live.warnings = live.host.warnings;
   return live;
@@ -196,8 +204,10 @@ LiveHost LoadLiveHost(const LiveSources& sources, HostModel host) {
   } else {
     // kubelet places: its config and checkpoints are what runs.
     live.kubelet = LoadKubeletConfig(sources.root, sources.kubelet_config);
-    live.allocator.UseKubeletPlacement(
-        LoadKubeletHost(sources.root, live.host, *live.kubelet, KubeVirtSettings(sources.config)));
+    auto node =
+        LoadKubeletHost(sources.root, live.host, *live.kubelet, KubeVirtSettings(sources.config));
+    live.kubelet_cpus = KubeletCpusOf(*node);
+    live.allocator.UseKubeletPlacement(std::move(node));
   }
   return live;
 }

@@ -53,6 +53,12 @@ struct LiveSources {
   std::optional<RunningDomains> running;
 };
 
+// kubelet mode: what kubelet's CPU manager holds as its checkpoint says now.
+struct KubeletCpuFacts {
+  CpuSet reserved;   // kept for the system (reservedSystemCPUs or taken by topology)
+  CpuSet exclusive;  // handed to pods' containers exclusively
+};
+
 struct LiveHost {
   HostModel host;
   std::shared_ptr<const HostResources> resources;
@@ -60,7 +66,8 @@ struct LiveHost {
   OwnerChoice owner;
   // kubelet mode: the config kubelet's placement was modelled from.
   std::optional<kubelet::KubeletConfig> kubelet;
-  std::vector<std::string> warnings;  // one line each, already worded for an operator
+  std::optional<KubeletCpuFacts> kubelet_cpus;  // kubelet mode only
+  std::vector<std::string> warnings;            // one line each, already worded for an operator
 };
 
 // requireQualification: rt1 guests only after a passing qualification on

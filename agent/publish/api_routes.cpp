@@ -26,7 +26,9 @@ ApiResponse Answer(const ApiRequest& request, http::status status, const char* c
 }  // namespace
 
 ApiDocuments RenderApiDocuments(const v1::NodeReport& report) {
-  return {FormatMetrics(report), ToJson(report)};
+  return {
+      FormatMetrics(report), ToJson(report),
+      report.capacity_unknown().empty() ? "" : "capacity unknown: " + report.capacity_unknown()};
 }
 
 ApiResponse Route(const ApiRequest& request, const ApiDocuments* documents) {
@@ -45,7 +47,10 @@ ApiResponse Route(const ApiRequest& request, const ApiDocuments* documents) {
   if (!documents)
     return Answer(request, http::status::service_unavailable, kText,
                   "not ready: nothing published yet\n");
-  if (path == "/readyz") return Answer(request, http::status::ok, kText, "ready\n");
+  if (path == "/readyz")
+    return documents->not_ready.empty() ? Answer(request, http::status::ok, kText, "ready\n")
+                                        : Answer(request, http::status::service_unavailable, kText,
+                                                 "not ready: " + documents->not_ready + "\n");
   if (path == "/metrics")
     return Answer(request, http::status::ok, kMetricsContentType, documents->metrics);
   return Answer(request, http::status::ok, "application/json", documents->report_json);

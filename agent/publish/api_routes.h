@@ -12,12 +12,14 @@ namespace kvhost::publish {
 struct ApiDocuments {
   std::string metrics;      // Prometheus text (FormatMetrics)
   std::string report_json;  // protobuf JSON mapping of the NodeReport
+  std::string not_ready;    // non-empty: why /readyz answers 503 (capacity unknown)
 };
 
 using ApiRequest = boost::beast::http::request<boost::beast::http::string_body>;
 using ApiResponse = boost::beast::http::response<boost::beast::http::string_body>;
 
-// /healthz, /readyz (ready once a publish happened), /metrics, /v1/report;
+// /healthz, /readyz (ready once a publish happened whose capacity is known;
+// 503 with the reason otherwise), /metrics, /v1/report;
 // GET and HEAD only (405 otherwise), 404 elsewhere, 503 before the first publish.
 ApiResponse Route(const ApiRequest& request, const ApiDocuments* documents);
 

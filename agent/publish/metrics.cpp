@@ -106,6 +106,13 @@ void WriteNodeMemory(const v1::CapacityReport& capacity, Writer& w) {
 void WriteAgent(const v1::NodeReport& report, Writer& w) {
   w.Family("kvhost_build_info", "gauge", "Always 1; the version of the running kvhost-agent.");
   w.Sample({{"version", report.stats().version()}}, 1);
+  w.Family("kvhost_placement_owner_info", "gauge",
+           "Always 1; who places dedicated VMs on this host (agent or kubelet).");
+  w.Sample({{"owner", report.placement().owner()}}, 1);
+  w.Family("kvhost_capacity_known", "gauge",
+           "1 when the placement owner's capacity is known; 0: no capacity figure is published "
+           "(the reason is in /v1/report's capacityUnknown and the log).");
+  w.Sample({}, report.capacity_unknown().empty() ? 1 : 0);
   w.Family("kvhost_realtime_ready", "gauge", "1 when the host may place realtime (rt1) guests.");
   w.Sample({}, report.host().realtime().ready() ? 1 : 0);
   if (report.has_last_qualification()) {
@@ -141,6 +148,8 @@ void WriteAgent(const v1::NodeReport& report, Writer& w) {
 std::string FormatMetrics(const v1::NodeReport& report) {
   Writer w;
   WriteAgent(report, w);
+  // Unknown is not a number: no capacity family at all rather than zeros.
+  if (!report.capacity_unknown().empty()) return w.Take();
   WriteCapacity(report.capacity(), w);
   WriteNodeCpus(report.capacity(), w);
   WriteNodeMemory(report.capacity(), w);

@@ -57,13 +57,17 @@ unsigned CapacityBucket(unsigned count) {
 Labels BuildNodeLabels(const v1::NodeReport& report, const LabelOptions& options) {
   const std::string& p = options.prefix;
   Labels out;
-  AddSeriesLabels(report.capacity(), p, out);
-  AddHugepageLabels(report.capacity(), p, out);
+  if (report.capacity_unknown().empty()) {
+    AddSeriesLabels(report.capacity(), p, out);
+    AddHugepageLabels(report.capacity(), p, out);
+  } else {
+    out[p + "capacity-known"] = "false";
+  }
   const auto& topology = report.host().topology();
   out[p + "realtime"] = Bool(report.host().realtime().ready());
   out[p + "numa-nodes"] = std::to_string(topology.numa_nodes_size());
   out[p + "smt"] = Bool(topology.threads_per_core() > 1);
-  out[p + "placement-owner"] = options.placement_owner;
+  if (!report.placement().owner().empty()) out[p + "placement-owner"] = report.placement().owner();
   if (report.has_last_qualification())
     out[p + "rt-max-latency-us"] = std::to_string(
         static_cast<uint64_t>(std::ceil(report.last_qualification().max_latency_us())));

@@ -13,7 +13,6 @@ struct LabelOptions {
   // A DNS subdomain and '/'. Never kubevirt.io: KubeVirt's node-labeller deletes
   // labels under its prefixes.
   std::string prefix = "kvhost.cozystack.io/";
-  std::string placement_owner = "agent";  // who pins VMs here: "agent" (kubelet mode later)
 };
 
 // The published count for "n more fit": exact up to 4, then the power of two
@@ -23,6 +22,9 @@ struct LabelOptions {
 unsigned CapacityBucket(unsigned count);
 
 // Every label; throws std::invalid_argument naming the key and the rule it breaks.
+// `placement-owner` is the report's. A report whose capacity is unknown gets
+// no capacity, series or hugepage-block label at all, and `capacity-known=false`:
+// a selector or affinity on any of them then matches nothing on this node.
 Labels BuildNodeLabels(const v1::NodeReport& report, const LabelOptions& options);
 
 // Throws std::invalid_argument unless every key is a qualified name under an

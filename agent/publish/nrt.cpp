@@ -30,15 +30,28 @@ const v1::NodeCapacity* FindNode(const v1::CapacityReport& capacity, uint32_t id
   return nullptr;
 }
 
-void AddCpuAndMemory(const v1::NumaNode& numa, const v1::NodeCapacity* node, v1::nrt::Zone* zone) {
+// Who hands out CPUs decides what is allocatable and what is taken: kubelet's
+// reserved and exclusive CPUs when it places, the agent's pools otherwise.
+struct CpuBooks {
+  const v1::KubeletCpus* kubelet = nullptr;  // kubelet mode
+};
+
+void AddCpuAndMemory(const v1::NumaNode& numa, const v1::NodeCapacity* node, const CpuBooks& books,
+                     v1::nrt::Zone* zone) {
   const CpuSet all = ParseCpuList(numa.cpus());
   CpuSet allocatable, available;
   uint64_t memory_allocatable = 0, memory_available = 0;
+  if (books.kubelet) {
+    allocatable = all - ParseCpuList(books.kubelet->reserved_cpus());
+    available = allocatable - ParseCpuList(books.kubelet->exclusive_cpus());
+  }
   if (node) {  // memory-only nodes and nodes the allocator left out hold no guests
-    allocatable = all - ParseCpuList(node->reserved_cpus());
-    const CpuSet held =
-        ParseCpuList(node->dedicated_cpus()) - ParseCpuList(node->free_dedicated_cpus());
-    available = allocatable - held;
+    if (!books.kubelet) {
+      allocatable = all - ParseCpuList(node->reserved_cpus());
+      const CpuSet held =
+          ParseCpuList(node->dedicated_cpus()) - ParseCpuList(node->free_dedicated_cpus());
+      available = allocatable - held;
+    }
     memory_allocatable = node->ordinary_memory_kib();
     memory_available = node->free_ordinary_memory_kib();
   }
@@ -66,9 +79,22 @@ std::string TopologyManagerPolicy(const v1::CapacityReport& capacity) {
   return capacity.allow_numa_span() ? "restricted" : "single-numa-node";
 }
 
+// kubelet's spellings; its defaults where its config leaves them out.
+std::pair<std::string, std::string> TopologyAttributes(const v1::NodeReport& report) {
+  if (!report.placement().has_kubelet()) return {TopologyManagerPolicy(report.capacity()), "pod"};
+  const v1::KubeletSettings& k = report.placement().kubelet();
+  return {k.topology_manager_policy().empty() ? "none" : k.topology_manager_policy(),
+          k.topology_manager_scope().empty() ? "container" : k.topology_manager_scope()};
+}
+
 v1::nrt::NodeResourceTopology BuildNodeResourceTopology(const v1::NodeReport& report) {
   if (report.node_name().empty())
     throw std::invalid_argument("NodeResourceTopology needs the node's name");
+  if (!report.capacity_unknown().empty())
+    throw std::invalid_argument("no NodeResourceTopology while capacity is unknown: " +
+                                report.capacity_unknown());
+  const bool kubelet_places = report.placement().has_kubelet();
+  const CpuBooks books{kubelet_places ? &report.kubelet_cpus() : nullptr};
   v1::nrt::NodeResourceTopology nrt;
   nrt.set_api_version("topology.node.k8s.io/v1alpha2");
   nrt.set_kind("NodeResourceTopology");
@@ -84,12 +110,12 @@ v1::nrt::NodeResourceTopology BuildNodeResourceTopology(const v1::NodeReport& re
       cost->set_value(numa.distances(j));
     }
     const v1::NodeCapacity* node = FindNode(report.capacity(), numa.id());
-    AddCpuAndMemory(numa, node, zone);
+    AddCpuAndMemory(numa, node, books, zone);
     AddHugepages(numa, node, zone);
   }
-  AddAttribute(nrt.mutable_attributes(), "topologyManagerPolicy",
-               TopologyManagerPolicy(report.capacity()));
-  AddAttribute(nrt.mutable_attributes(), "topologyManagerScope", "pod");
+  const auto [policy, scope] = TopologyAttributes(report);
+  AddAttribute(nrt.mutable_attributes(), "topologyManagerPolicy", policy);
+  AddAttribute(nrt.mutable_attributes(), "topologyManagerScope", scope);
   return nrt;
 }
 

@@ -6,6 +6,10 @@
 // kept for the host; all of a hugepage pool), available (allocatable minus what
 // VMs hold now).
 //
+// In kubelet mode the attributes are kubelet's own topologyManagerPolicy and
+// scope, and a zone's cpu allocatable and available are kubelet's: less its
+// reserved CPUs, less the CPUs its checkpoint hands to pods exclusively.
+//
 // Attributes, in kubelet's spellings, say what our allocator does (agent mode):
 // scope `pod` (a VM, one virt-launcher pod, is placed as a whole); policy
 // `single-numa-node` with allowNumaSpan false (a dedicated VM that fits no one
@@ -21,7 +25,8 @@
 
 namespace kvhost::publish {
 
-// Throws std::invalid_argument when the report has no node name.
+// Throws std::invalid_argument when the report has no node name or its
+// capacity is unknown (no NRT is better than a guessed one).
 v1::nrt::NodeResourceTopology BuildNodeResourceTopology(const v1::NodeReport& report);
 
 std::string TopologyManagerPolicy(const v1::CapacityReport& capacity);

@@ -1,14 +1,13 @@
-// What pin, unpin and reconcile print, and the daemon's side of the control
-// socket: the same words whether the CLI acts itself or the daemon does.
-#include "agent/cli/pin_outcome_text.h"
+// What pin, unpin and reconcile print: the same words whether the CLI acts
+// itself or the daemon does (agent/daemon/control_actions.cpp).
+#include "agent/pinning/pin_outcome_text.h"
 
 #include <sstream>
 
-#include "agent/cli/commands.h"
 #include "agent/report/host_report.h"
 #include "agent/state/allocation_convert.h"
 
-namespace kvhost::cli {
+namespace kvhost {
 namespace {
 
 std::string Describe(const PinOutcome& out) {
@@ -70,31 +69,4 @@ std::string DescribeUnpin(const std::string& domain, bool unpinned) {
   return unpinned ? "unpinned " + domain + "\n" : domain + " holds no allocation\n";
 }
 
-v1::ControlResponse ActForControlRequest(const v1::ControlRequest& request, Pinner& pinner) {
-  v1::ControlResponse response;
-  switch (request.action_case()) {
-    case v1::ControlRequest::kPin: {
-      std::optional<std::string> type;
-      if (!request.pin().type().empty()) type = request.pin().type();
-      response.set_output(
-          DescribePin(pinner.PinOnAnyConnection(request.pin().domain(), type), request.json()));
-      break;
-    }
-    case v1::ControlRequest::kUnpin:
-      response.set_output(DescribeUnpin(request.unpin().domain(),
-                                        pinner.UnpinOnAnyConnection(request.unpin().domain())));
-      break;
-    case v1::ControlRequest::kReconcile: {
-      const ReconcileReport report = pinner.Reconcile();
-      LogReconcile(report);
-      response.set_output(DescribeReconcile(report));
-      response.set_exit_code(report.problems.empty() ? 0 : 3);
-      break;
-    }
-    case v1::ControlRequest::ACTION_NOT_SET:
-      throw std::invalid_argument("the request names no action");
-  }
-  return response;
-}
-
-}  // namespace kvhost::cli
+}  // namespace kvhost

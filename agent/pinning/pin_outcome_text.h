@@ -6,10 +6,10 @@
 
 #include "agent/pinning/pinner.h"
 
-namespace kvhost::cli {
+namespace kvhost {
 
 std::string DescribeReconcile(const ReconcileReport& report);
 std::string DescribePin(const PinOutcome& outcome, bool json);
 std::string DescribeUnpin(const std::string& domain, bool unpinned);
 
-}  // namespace kvhost::cli
+}  // namespace kvhost

@@ -27,8 +27,67 @@ std::optional<uint64_t> ReadNodeMemTotal(const SysfsRoot& root, unsigned id) {
   return static_cast<uint64_t>(kib);
 }
 
-// One SLIT row: a distance to each node the kernel lists, this one included.
-std::vector<unsigned> ReadDistances(const SysfsRoot& root, unsigned id, size_t node_count) {
+// The kernel's MAX_NUMNODES is at most 1 << 10 (NODES_SHIFT <= 10): a cpuN/nodeM
+// name beyond it is no node, and must not size a set.
+constexpr unsigned kMaxNodeId = 1u << 10;
+
+// The node ids a SLIT row's columns can stand for. The kernel prints one
+// distance per online node (a node directory), but a dump whose online set was
+// changed after the rows were taken keeps one per possible node. The possible
+// ids are read only for such a row, once per root.
+class DistanceColumns {
+ public:
+  DistanceColumns(const SysfsRoot& root, const std::vector<unsigned>& online)
+      : root_(root), online_(online) {}
+  const std::vector<unsigned>& online() const { return online_; }
+
+  // node/possible; without it the online nodes and those the cpuN/nodeM links name.
+  const CpuSet& possible() {
+    if (possible_) return *possible_;
+    possible_ = root_.ReadCpuListOptional(std::string(kNodeDir) + "/possible");
+    if (possible_) return *possible_;
+    possible_.emplace();
+    for (unsigned id : online_) possible_->Add(id);
+    const std::string cpu_dir = "sys/devices/system/cpu";
+    for (unsigned cpu : root_.ListNumbered(cpu_dir, "cpu"))
+      for (unsigned id : root_.ListNumbered(cpu_dir + "/cpu" + std::to_string(cpu), "node"))
+        if (id < kMaxNodeId) possible_->Add(id);
+    return *possible_;
+  }
+
+ private:
+  const SysfsRoot& root_;
+  const std::vector<unsigned>& online_;
+  std::optional<CpuSet> possible_;
+};
+
+// A row of one distance per possible node, cut down to the online nodes'
+// columns; empty (with a warning) when an online node is not a possible one.
+std::vector<unsigned> OnlineColumns(const std::vector<unsigned>& row, DistanceColumns& columns,
+                                    const std::string& path, std::vector<std::string>& warnings) {
+  const std::vector<unsigned> possible = columns.possible().Ids();
+  const std::string counts = path + ": " + std::to_string(row.size()) + " distances, one per " +
+                             "possible node (" + columns.possible().ToList() + ")";
+  std::vector<unsigned> online_row;
+  for (unsigned id : columns.online()) {
+    auto column = std::lower_bound(possible.begin(), possible.end(), id);
+    if (column == possible.end() || *column != id) {
+      warnings.push_back(counts + ", but online node" + std::to_string(id) +
+                         " is not among them; left this node's distances out");
+      return {};
+    }
+    online_row.push_back(row[static_cast<size_t>(column - possible.begin())]);
+  }
+  std::string online_ids;
+  for (unsigned id : columns.online())
+    online_ids += (online_ids.empty() ? "" : ",") + std::to_string(id);
+  warnings.push_back(counts + "; kept the columns of the online nodes (" + online_ids + ")");
+  return online_row;
+}
+
+// One SLIT row: a distance to each online node, this one included.
+std::vector<unsigned> ReadDistances(const SysfsRoot& root, unsigned id, DistanceColumns& columns,
+                                    std::vector<std::string>& warnings) {
   const std::string rel = NodeFile(id, "distance");
   std::vector<unsigned> row;
   auto text = root.ReadOptional(rel);
@@ -42,10 +101,13 @@ std::vector<unsigned> ReadDistances(const SysfsRoot& root, unsigned id, size_t n
       throw InputError(root.PathOf(rel), "'" + word + "' is not a distance (1..255)");
     row.push_back(static_cast<unsigned>(*v));
   }
-  if (row.size() != node_count)
+  if (row.size() == columns.online().size()) return row;
+  if (row.size() != columns.possible().Count())
     throw InputError(root.PathOf(rel), std::to_string(row.size()) + " distances for " +
-                                           std::to_string(node_count) + " nodes");
-  return row;
+                                           std::to_string(columns.online().size()) + " nodes (" +
+                                           std::to_string(columns.possible().Count()) +
+                                           " possible)");
+  return OnlineColumns(row, columns, root.PathOf(rel).string(), warnings);
 }
 
 }  // namespace
@@ -59,6 +121,7 @@ NumaTopology ReadNumaTopology(const SysfsRoot& root, const std::vector<HwlocNuma
     throw InputError(root.PathOf("sys/devices/system/cpu/kernel_max"),
                      "negative (" + std::to_string(*kernel_max) + "): the highest CPU id is >= 0");
 
+  DistanceColumns distance_columns(root, sysfs_ids);
   CpuSet claimed;
   for (const auto& hw : hwloc_nodes) {
     NumaNode node;
@@ -89,7 +152,7 @@ NumaTopology ReadNumaTopology(const SysfsRoot& root, const std::vector<HwlocNuma
     claimed |= node.cpus;
     node.memory_kib =
         (has_dir ? ReadNodeMemTotal(root, hw.id) : std::nullopt).value_or(hw.memory_kib);
-    if (has_dir) node.distances = ReadDistances(root, hw.id, sysfs_ids.size());
+    if (has_dir) node.distances = ReadDistances(root, hw.id, distance_columns, warnings);
     topo.nodes.push_back(std::move(node));
   }
   for (unsigned id : sysfs_ids)

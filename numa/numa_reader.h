@@ -12,7 +12,8 @@
 namespace kvhost {
 
 // Throws InputError for a malformed node file. Oddities that leave the model
-// right (a CPU claimed by two nodes, a node hwloc does not know) go to warnings.
+// right (a CPU claimed by two nodes, a node hwloc does not know, a distance row
+// with one column per possible node rather than per online node) go to warnings.
 NumaTopology ReadNumaTopology(const SysfsRoot& root, const std::vector<HwlocNumaNode>& hwloc_nodes,
                               const CpuSet& online, std::vector<std::string>& warnings);
 

@@ -15,7 +15,7 @@ struct NumaNode {
   unsigned id = 0;
   CpuSet cpus;  // online CPUs; empty for a memory-only node (PMEM, GPU memory)
   uint64_t memory_kib = 0;
-  std::vector<unsigned> distances;  // the node's SLIT row as the kernel prints it
+  std::vector<unsigned> distances;  // SLIT row: one per online node (node directory), by id
 };
 
 struct NumaTopology {

@@ -31,9 +31,7 @@ void HostOptions::AddLiveOptions(CLI::App* command) {
   command->add_option(
       "--state-dir", state_dir,
       "Where the agent keeps its allocations (default <root>/var/lib/kvhost-agent)");
-  command->add_option("--kubelet-config", kubelet_config,
-                      "kubelet mode: kubelet's KubeletConfiguration (default "
-                      "<root>/var/lib/kubelet/config.yaml)");
+  command->add_option("--kubelet-config", kubelet_config, kKubeletConfigHelp);
   command->add_option("--connect", connect,
                       "libvirt URI asked what runs (repeatable; default qemu:///system when "
                       "--root is /, none otherwise)");

@@ -32,9 +32,7 @@ void AddInspectCommand(CLI::App& app, int& exit_code) {
   options->AddTo(cmd, false);
   cmd->add_option("--config", options->config,
                   "Agent config YAML (default /etc/kvhost-agent/config.yaml; absent = defaults)");
-  cmd->add_option("--kubelet-config", options->kubelet_config,
-                  "kubelet mode: kubelet's KubeletConfiguration (default "
-                  "<root>/var/lib/kubelet/config.yaml)");
+  cmd->add_option("--kubelet-config", options->kubelet_config, kKubeletConfigHelp);
   cmd->callback([options, &exit_code] {
     const HostModel host = DiscoverHost(options->root);
     for (const auto& w : host.warnings) spdlog::warn("{}", w);

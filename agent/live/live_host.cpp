@@ -195,7 +195,7 @@ LiveHost LoadLiveHost(const LiveSources& sources, HostModel host) {
     CommitQualificationHold(sources.state_dir, live);
   } else {
     // kubelet places: its config and checkpoints are what runs.
-    live.kubelet = LoadKubeletConfig(sources.root, sources.kubelet_config);
+    live.kubelet = LoadKubeletConfig(sources.root, sources.kubelet_config, sources.config);
     live.allocator.UseKubeletPlacement(
         LoadKubeletHost(sources.root, live.host, *live.kubelet, KubeVirtSettings(sources.config)));
   }

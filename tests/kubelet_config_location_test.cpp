@@ -1,13 +1,17 @@
 // Which file is kubelet's config: the flag, the config key, the default path,
 // else the running kubelet's --config, found in a /proc replayed under a temp
-// root (its own mount namespace, as Talos runs kubelet, or the host's).
+// root (its own mount namespace, as Talos runs kubelet, or the host's). Then
+// inspect saying which file and why.
 #include "agent/live/kubelet_config_location.h"
 
+#include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include "agent/live/kubelet_live.h"
+#include "agent_process_support.h"
 #include "damaged_root_support.h"
+#include "host_report.pb.h"
 
 namespace kvhost {
 namespace {
@@ -210,6 +214,49 @@ TEST(KubeletConfigArgument, TakesBothFormsAsKubeletsFlagParserDoes) {
   EXPECT_EQ(KubeletConfigArgument("kubelet\0--config-dir=/etc/kubelet.d\0"s), std::nullopt);
   EXPECT_EQ(KubeletConfigArgument("kubelet\0--config\0"s), std::nullopt);
   EXPECT_EQ(KubeletConfigArgument("--config=/a.yaml"s), std::nullopt);  // that is argv[0]
+}
+
+TEST(KubeletConfigLocation, InspectSaysWhichFileKubeletsSettingsCameFromAndWhy) {
+  TempDir tmp;
+  const fs::path root = CopyFixture(kIntelHugepages, tmp);
+  fs::create_directories(root / "proc/1/ns");
+  fs::create_symlink(kHostNamespace, root / "proc/1/ns/mnt");
+  fs::create_directories(root / "proc/4321/ns");
+  fs::create_symlink(kKubeletNamespace, root / "proc/4321/ns/mnt");
+  using namespace std::string_literals;
+  WriteFile(root / "proc/4321/cmdline", "/usr/local/bin/kubelet\0--config\0"s + kTalosConfig);
+  fs::create_directories(root / "proc/4321/root/etc/kubernetes");
+  WriteFile(root / "proc/4321/root/etc/kubernetes/kubelet.yaml",
+            "cpuManagerPolicy: static\nreservedSystemCPUs: \"0,16\"\n");
+  const std::string config = (tmp.path() / "agent.yaml").string();
+  WriteFile(config, "placement: kubelet\n");
+  const char* agent = std::getenv("KVHOST_AGENT");
+  ASSERT_NE(agent, nullptr);
+  const std::string why =
+      "kubelet pid 4321 --config /etc/kubernetes/kubelet.yaml (read through proc/4321/root: "
+      "kubelet's own mount namespace)";
+  const std::string file = (root / "proc/4321/root/etc/kubernetes/kubelet.yaml").string();
+  const it::RunResult text =
+      it::RunProcess({agent, "inspect", "--root", root.string(), "--config", config});
+  ASSERT_TRUE(text.end.Exited(0)) << text.Describe();
+  EXPECT_NE(text.out.find("kubelet   " + file + " (" + why + "): cpuManagerPolicy static"),
+            std::string::npos)
+      << text.out;
+  const it::RunResult json =
+      it::RunProcess({agent, "inspect", "--root", root.string(), "--config", config, "-o", "json"});
+  ASSERT_TRUE(json.end.Exited(0)) << json.Describe();
+  v1::HostReport report;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json.out, &report).ok()) << json.out;
+  EXPECT_EQ(report.placement().kubelet().source(), file);
+  EXPECT_EQ(report.placement().kubelet().source_why(), why);
+  // The flag overrides the search, and says so.
+  const std::string flagged = (tmp.path() / "kubelet.yaml").string();
+  WriteFile(flagged, "cpuManagerPolicy: static\nreservedSystemCPUs: \"0\"\n");
+  const it::RunResult by_flag = it::RunProcess(
+      {agent, "inspect", "--root", root.string(), "--config", config, "--kubelet-config", flagged});
+  ASSERT_TRUE(by_flag.end.Exited(0)) << by_flag.Describe();
+  EXPECT_NE(by_flag.out.find("kubelet   " + flagged + " (--kubelet-config): "), std::string::npos)
+      << by_flag.out;
 }
 
 }  // namespace

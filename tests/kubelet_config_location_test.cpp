@@ -259,5 +259,33 @@ TEST(KubeletConfigLocation, InspectSaysWhichFileKubeletsSettingsCameFromAndWhy) 
       << by_flag.out;
 }
 
+TEST(KubeletConfigLocation, TheContainerRuntimeIsReadFromTheSameFile) {
+  TempDir tmp;
+  const fs::path root = CopyFixture(kIntelHugepages, tmp);
+  fs::create_directories(root / "proc/1/ns");
+  fs::create_symlink(kHostNamespace, root / "proc/1/ns/mnt");
+  fs::create_directories(root / "proc/880/ns");
+  fs::create_symlink(kKubeletNamespace, root / "proc/880/ns/mnt");
+  using namespace std::string_literals;
+  WriteFile(root / "proc/880/cmdline", "kubelet\0--config="s + kTalosConfig + "\0"s);
+  fs::create_directories(root / "proc/880/root/etc/kubernetes");
+  const fs::path file = root / "proc/880/root/etc/kubernetes/kubelet.yaml";
+  WriteFile(file, "containerRuntimeEndpoint: unix:///run/crio/crio.sock\n");
+  // No cpu_manager_state: the agent places, and the runtime still decides who steers IRQs.
+  const std::string config = (tmp.path() / "agent.yaml").string();
+  WriteFile(config, "");
+  const char* agent = std::getenv("KVHOST_AGENT");
+  ASSERT_NE(agent, nullptr);
+  const it::RunResult json =
+      it::RunProcess({agent, "inspect", "--root", root.string(), "--config", config, "-o", "json"});
+  ASSERT_TRUE(json.end.Exited(0)) << json.Describe();
+  v1::HostReport report;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json.out, &report).ok()) << json.out;
+  EXPECT_EQ(report.placement().owner(), "agent");
+  EXPECT_EQ(report.container_runtime().name(), "cri-o");
+  EXPECT_EQ(report.container_runtime().source(),
+            file.string() + ": containerRuntimeEndpoint unix:///run/crio/crio.sock");
+}
+
 }  // namespace
 }  // namespace kvhost

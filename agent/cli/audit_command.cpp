@@ -6,6 +6,7 @@
 #include "agent/cli/commands.h"
 #include "agent/kubelet/kubelet_config.h"
 #include "agent/libvirt/connection_set.h"
+#include "agent/live/kubelet_live.h"
 #include "agent/pinning/audit_report.h"
 #include "agent/pinning/audit_survey.h"
 #include "agent/pinning/kubelet_survey.h"
@@ -33,7 +34,7 @@ std::vector<AuditViolation> AuditAgainstKubelet(const HostOptions& options, cons
   if (!state)
     throw InputError(sysfs.PathOf(kubelet::kCpuManagerStatePath),
                      "absent, but the placement owner is kubelet (" + live.owner.why + ")");
-  const auto config = kubelet::ReadKubeletConfig(sysfs);
+  const auto config = FindKubeletConfig(options.root, options.kubelet_config, options.LoadConfig());
   const bool full_pcpus_only = config && config->CpuOption("full-pcpus-only");
   return AuditKubeletPlacement(*live.resources, *state, full_pcpus_only,
                                SurveyKubeletDomains(std::move(domains), sysfs));

@@ -12,6 +12,7 @@
 #include "agent/kubelet/cpu_manager_state.h"
 #include "agent/libvirt/connection_set.h"
 #include "agent/libvirt/libvirt_error.h"
+#include "agent/live/kubelet_live.h"
 #include "agent/pinning/kubelet_irq_steering.h"
 #include "agent/pinning/live_domains.h"
 #include "agent/pinning/pinner.h"
@@ -75,7 +76,8 @@ constexpr timespec kKubeletAuditInterval{30, 0};
 // runtime does not do it (containerd); nullopt otherwise.
 std::optional<KubeletIrqSteering> IrqSteeringUnderKubelet(const PinOptions& opt) {
   const SysfsRoot root(opt.root);
-  const auto runtime = kubelet::DetectContainerRuntime(root, kubelet::ReadKubeletConfig(root));
+  const auto runtime = kubelet::DetectContainerRuntime(
+      root, FindKubeletConfig(opt.root, opt.kubelet_config, opt.LoadConfig()));
   const bool agent_steers = kubelet::AgentSteersIrqs(true, runtime.runtime);
   spdlog::info("container runtime: {} ({}): IRQ steering by {}",
                kubelet::ContainerRuntimeName(runtime.runtime), runtime.why,

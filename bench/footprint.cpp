@@ -182,6 +182,7 @@ void PublishLatency(const Flags& flags, const fs::path& root, const fs::path& di
   std::promise<virConnectPtr> ready;
   kvhost::DaemonOptions options{.root = root,
                                 .config_path = config.string(),
+                                .kubelet_config = {},
                                 .state_dir = dir / "state",
                                 .connect = {"test:///default"},
                                 .kubevirt_glob = std::nullopt,

@@ -287,5 +287,49 @@ TEST(KubeletConfigLocation, TheContainerRuntimeIsReadFromTheSameFile) {
             file.string() + ": containerRuntimeEndpoint unix:///run/crio/crio.sock");
 }
 
+// `run` in kubelet mode until it has said which kubelet config it found.
+std::string DaemonLog(const fs::path& root, const fs::path& scratch,
+                      const std::vector<std::string>& extra) {
+  const std::string config = (scratch / "agent.yaml").string();
+  WriteFile(config,
+            "placement: kubelet\nkubeletConfig: /etc/k8s/kubelet.yaml\nfeatureFile: \"\"\n"
+            "nrtFile: \"\"\napiListen: off\ncontrolSocket: \"\"\n");
+  std::vector<std::string> argv{std::getenv("KVHOST_AGENT"),
+                                "--log-level",
+                                "info",
+                                "run",
+                                "--root",
+                                root.string(),
+                                "--config",
+                                config,
+                                "--state-dir",
+                                (scratch / "state").string(),
+                                "--connect",
+                                "test:///default"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  it::ChildProcess daemon(argv, {}, scratch / "out", scratch / "err");
+  it::WaitUntil([&] {
+    return it::ReadFile(scratch / "err").find("kubelet config:") != std::string::npos ||
+           daemon.WaitFor(std::chrono::milliseconds(0)).has_value();
+  });
+  daemon.Stop(SIGTERM);
+  return it::ReadFile(scratch / "err");
+}
+
+TEST(KubeletConfigLocation, RunTakesTheFlagBeforeTheConfigKey) {
+  TempDir tmp;
+  const fs::path root = CopyFixture(kIntelHugepages, tmp);
+  ASSERT_NE(std::getenv("KVHOST_AGENT"), nullptr);
+  const std::string by_key = DaemonLog(root, tmp.path(), {});
+  EXPECT_NE(by_key.find("kubelet config: " + (root / "etc/k8s/kubelet.yaml").string() +
+                        " (config " + (tmp.path() / "agent.yaml").string() + ": kubeletConfig)"),
+            std::string::npos)
+      << by_key;
+  const std::string flagged = (tmp.path() / "kubelet.yaml").string();
+  const std::string by_flag = DaemonLog(root, tmp.path(), {"--kubelet-config", flagged});
+  EXPECT_NE(by_flag.find("kubelet config: " + flagged + " (--kubelet-config)"), std::string::npos)
+      << by_flag;
+}
+
 }  // namespace
 }  // namespace kvhost

@@ -19,6 +19,7 @@
 #include "agent/daemon/watch_loop.h"
 #include "agent/host/discover.h"
 #include "agent/host/host_refresh.h"
+#include "agent/live/kubelet_config_location.h"
 #include "agent/live/live_host.h"
 #include "agent/report/node_report.h"
 #include "agent/state/allocation_convert.h"
@@ -45,6 +46,12 @@ class Daemon {
     Discover();
     owner_ = ChoosePlacementOwner(options_.root, config_);
     spdlog::info("placement owner: {} ({})", PlacementOwnerName(owner_.owner), owner_.why);
+    if (owner_.owner == PlacementOwner::kKubelet) {
+      const KubeletConfigLocation kubelet = LocateKubeletConfig(
+          options_.root, options_.kubelet_config, config_.kubelet_config, config_.source);
+      spdlog::log(kubelet.found ? spdlog::level::info : spdlog::level::warn,
+                  "kubelet config: {} ({})", kubelet.file.string(), kubelet.why);
+    }
     // Before any thread starts (libvirt's loop): every thread inherits this.
     if (!resources_->reserved.Empty()) BindSelfToCpus(resources_->reserved);
     publisher_ = std::make_unique<Publisher>(io_, config_.daemon, PlacementOwnerName(owner_.owner));

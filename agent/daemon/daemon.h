@@ -21,6 +21,9 @@ class Pinner;
 struct DaemonOptions {
   std::filesystem::path root = "/";
   std::string config_path;  // empty: the default path, which may be absent
+  // kubelet mode: kubelet's config (run --kubelet-config); empty: the config's
+  // kubeletConfig, else found (agent/live/kubelet_config_location.h).
+  std::string kubelet_config;
   std::filesystem::path state_dir = "/var/lib/kvhost-agent";
   std::vector<std::string> connect;          // libvirt URIs
   std::optional<std::string> kubevirt_glob;  // virt-launcher sockets, when --kubevirt

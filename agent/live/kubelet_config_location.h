@@ -34,9 +34,10 @@ struct KubeletConfigLocation {
 // - <root>/var/lib/kubelet/config.yaml when it exists;
 // - the --config of the kubelet running under the root: the first process of
 //   <root>/proc whose argv[0] is named kubelet. Its path is read under the
-//   root when kubelet shares the mount namespace of <root>/proc/1; otherwise
-//   (or when that cannot be told) through <root>/proc/<pid>/root when the file
-//   is there. A relative path is taken from kubelet's working directory.
+//   root when kubelet shares the root's mount namespace (this process's on
+//   the real root, else that of <root>/proc/1); otherwise (or when that cannot
+//   be told) through <root>/proc/<pid>/root when the file is there. A
+//   relative path is taken from kubelet's working directory.
 KubeletConfigLocation LocateKubeletConfig(const std::filesystem::path& root,
                                           const std::string& explicit_file,
                                           const std::string& config_key_file,

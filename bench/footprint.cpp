@@ -182,12 +182,12 @@ void PublishLatency(const Flags& flags, const fs::path& root, const fs::path& di
   std::promise<virConnectPtr> ready;
   kvhost::DaemonOptions options{.root = root,
                                 .config_path = config.string(),
+                                .kubelet_config = {},
                                 .state_dir = dir / "state",
                                 .connect = {"test:///default"},
                                 .kubevirt_glob = std::nullopt,
                                 .load_catalog = [] { return kvhost::BuiltinCatalog(); },
                                 .version = "bench",
-                                .kubelet_config = {},
                                 .on_ready = nullptr};
   options.on_ready = [&](const std::vector<const kvhost::LibvirtConnection*>& open) {
     ready.set_value(open.empty() ? nullptr : open.front()->raw());

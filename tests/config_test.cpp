@@ -140,6 +140,17 @@ TEST(AgentConfig, AStrayFlowTokenIsAnErrorNotAHang) {
   ExpectConfigError("sharedCpuRatio: 6\n---\n, 7\n", 3, "invalid YAML");
 }
 
+TEST(AgentConfig, KubeletConfigIsAnAbsolutePathOnTheHost) {
+  EXPECT_EQ(ParseAgentConfigYaml("", "config.yaml").kubelet_config, "");
+  EXPECT_EQ(ParseAgentConfigYaml("kubeletConfig: /etc/kubernetes/kubelet.yaml\n", "config.yaml")
+                .kubelet_config,
+            "/etc/kubernetes/kubelet.yaml");
+  EXPECT_EQ(ParseAgentConfigYaml("kubeletConfig: \"\"\n", "config.yaml").kubelet_config, "");
+  ExpectConfigError("placement: kubelet\nkubeletConfig: etc/kubelet.yaml\n", 2,
+                    "kubeletConfig must be an absolute path on the host (or \"\" to find it), got "
+                    "'etc/kubelet.yaml'");
+}
+
 TEST(AgentConfig, TheFileIsOneMappingWithoutRepeatedKeys) {
   ExpectConfigError("- reservedCpus: 0\n", 1, "config must be a mapping");
   ExpectConfigError("sharedCpuRatio: 2\nsharedCpuRatio: 3\n", 2,

@@ -25,6 +25,11 @@ class Pinner;
 
 namespace kvhost::cli {
 
+// --kubelet-config's help, one text for every command that has it.
+inline constexpr const char* kKubeletConfigHelp =
+    "kubelet mode: kubelet's KubeletConfiguration (default: the config's kubeletConfig under "
+    "--root, else <root>/var/lib/kubelet/config.yaml, else the running kubelet's --config)";
+
 // Options every command that reads the host shares.
 struct HostOptions {
   std::string root = "/";
@@ -33,7 +38,7 @@ struct HostOptions {
   bool no_builtin_catalog = false;
   std::string output = "text";
   std::string state_dir;       // empty: <root>/var/lib/kvhost-agent
-  std::string kubelet_config;  // empty: <root>/var/lib/kubelet/config.yaml
+  std::string kubelet_config;  // empty: kubeletConfig, else found (kubelet_config_location.h)
   // libvirt URIs asked what runs. Empty: qemu:///system on the real host; none
   // under a replayed --root (a fixture must not be charged with this machine's VMs).
   std::vector<std::string> connect;

@@ -33,9 +33,7 @@ void HostOptions::AddLiveOptions(CLI::App* command) {
   command->add_option(
       "--state-dir", state_dir,
       "Where the agent keeps its allocations (default <root>/var/lib/kvhost-agent)");
-  command->add_option("--kubelet-config", kubelet_config,
-                      "kubelet mode: kubelet's KubeletConfiguration (default "
-                      "<root>/var/lib/kubelet/config.yaml)");
+  command->add_option("--kubelet-config", kubelet_config, kKubeletConfigHelp);
   command->add_option("--connect", connect,
                       "libvirt URI asked what runs (repeatable; default qemu:///system when "
                       "--root is /, none otherwise)");
@@ -88,13 +86,14 @@ LiveHost HostOptions::LoadLiveShape() const {
 LiveHost HostOptions::LoadAuditView() const {
   LiveHost live = LoadLiveShape();
   if (live.owner.owner != PlacementOwner::kKubelet) return live;
+  // Without a readable config the checkpoint alone still says which CPUs each
+  // pod holds; only full-pcpus-only goes unchecked.
   try {
-    live.kubelet = LoadKubeletConfig(root, kubelet_config);
+    live.kubelet = FindKubeletConfig(root, kubelet_config, LoadConfig());
   } catch (const InputError& e) {
-    // The checkpoint alone still says which CPUs each pod holds.
-    spdlog::warn("{}: audited by kubelet's checkpoint alone (full-pcpus-only not checked)",
-                 e.what());
+    spdlog::warn("{}: audited by kubelet's checkpoint alone", e.what());
   }
+  if (!live.kubelet) spdlog::warn("no kubelet config found: full-pcpus-only not checked");
   return live;
 }
 

@@ -13,10 +13,15 @@ namespace kvhost::cli {
 namespace {
 
 // Who steers IRQs depends on the runtime and on who places (agent/live).
-void DescribeContainerRuntime(const HostOptions& options, bool kubelet_places,
+// kubelet's config is the one placement read, or found the same way.
+void DescribeContainerRuntime(const HostOptions& options, const PlacementFacts& placement,
                               v1::HostReport& report) {
+  const bool kubelet_places = placement.owner.owner == PlacementOwner::kKubelet;
   const SysfsRoot sysfs(options.root);
-  const auto detected = kubelet::DetectContainerRuntime(sysfs, kubelet::ReadKubeletConfig(sysfs));
+  const auto detected = kubelet::DetectContainerRuntime(
+      sysfs, placement.kubelet
+                 ? placement.kubelet
+                 : FindKubeletConfig(options.root, options.kubelet_config, options.LoadConfig()));
   auto* out = report.mutable_container_runtime();
   out->set_name(kubelet::ContainerRuntimeName(detected.runtime));
   out->set_source(detected.why);
@@ -32,15 +37,13 @@ void AddInspectCommand(CLI::App& app, int& exit_code) {
   options->AddTo(cmd, false);
   cmd->add_option("--config", options->config,
                   "Agent config YAML (default /etc/kvhost-agent/config.yaml; absent = defaults)");
-  cmd->add_option("--kubelet-config", options->kubelet_config,
-                  "kubelet mode: kubelet's KubeletConfiguration (default "
-                  "<root>/var/lib/kubelet/config.yaml)");
+  cmd->add_option("--kubelet-config", options->kubelet_config, kKubeletConfigHelp);
   cmd->callback([options, &exit_code] {
     const HostModel host = DiscoverHost(options->root);
     for (const auto& w : host.warnings) spdlog::warn("{}", w);
     auto report = BuildHostReport(host);
     const PlacementFacts placement = ReadPlacement(*options, host);
-    DescribeContainerRuntime(*options, placement.owner.owner == PlacementOwner::kKubelet, report);
+    DescribeContainerRuntime(*options, placement, report);
     *report.mutable_placement() = PlacementMessage(placement);
     if (options->output == "json") {
       std::cout << ToJson(report);

@@ -10,7 +10,7 @@ PlacementFacts ReadPlacement(const HostOptions& options, const HostModel& host) 
   const AgentConfig config = options.LoadConfig();
   PlacementFacts facts{ChoosePlacementOwner(options.root, config), std::nullopt, {}};
   if (facts.owner.owner != PlacementOwner::kKubelet) return facts;
-  facts.kubelet = LoadKubeletConfig(options.root, options.kubelet_config);
+  facts.kubelet = LoadKubeletConfig(options.root, options.kubelet_config, config);
   facts.disagreements = kubelet::Disagreements(
       *facts.kubelet, AgentIntentFor(BuildHostResources(host, config), host, config));
   return facts;

@@ -9,12 +9,12 @@ int RunDaemonCommand(const HostOptions& host, const ConnectOptions& connect,
                      const std::string& state_dir) {
   DaemonOptions options{.root = host.root,
                         .config_path = host.config,
+                        .kubelet_config = host.kubelet_config,
                         .state_dir = state_dir,
                         .connect = connect.Uris(),
                         .kubevirt_glob = std::nullopt,
                         .load_catalog = [host] { return host.LoadCatalog(); },
                         .version = KVHOST_VERSION,
-                        .kubelet_config = host.kubelet_config,
                         .on_ready = nullptr};
   if (connect.kubevirt) options.kubevirt_glob = connect.kubevirt_glob;
   return RunDaemon(options);
@@ -30,9 +30,7 @@ void AddRunCommand(CLI::App& app, int& exit_code) {
   cmd->remove_option(cmd->get_option("--output"));
   cmd->add_option("--state-dir", host->state_dir,
                   "Where allocations are kept (state.pb; default <root>/var/lib/kvhost-agent)");
-  cmd->add_option("--kubelet-config", host->kubelet_config,
-                  "kubelet mode: kubelet's KubeletConfiguration (default: found as kubelet has "
-                  "it; see inspect)");
+  cmd->add_option("--kubelet-config", host->kubelet_config, kKubeletConfigHelp);
   connect->AddConnectFlags(cmd);
   cmd->callback([host, connect, &exit_code] {
     exit_code = RunDaemonCommand(*host, *connect, host->StateDir().string());

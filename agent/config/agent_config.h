@@ -60,6 +60,10 @@ struct AgentConfig {
   // GPUs of each NVIDIA device name the host offers to gn1 guests (none by default).
   std::map<std::string, unsigned> gpus;
   PlacementSetting placement = PlacementSetting::kAuto;
+  // kubelet mode: kubelet's KubeletConfiguration, an absolute path on the host
+  // (read under --root). Empty: found where kubelet has it
+  // (agent/live/kubelet_config_location.h).
+  std::string kubelet_config;
   // kubelet mode: the cluster's KubeVirt settings that size virt-launcher pods.
   // developerConfiguration.cpuAllocationRatio (shared vCPUs per requested CPU).
   unsigned kubevirt_cpu_allocation_ratio = 10;

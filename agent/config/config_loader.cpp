@@ -12,7 +12,7 @@
 namespace kvhost {
 namespace {
 
-constexpr std::array<std::string_view, 12> kAllocatorKeys = {"reservedCpus",
+constexpr std::array<std::string_view, 13> kAllocatorKeys = {"reservedCpus",
                                                              "reservedMemoryPerNode",
                                                              "reservedMemoryByNode",
                                                              "dedicatedCpus",
@@ -20,6 +20,7 @@ constexpr std::array<std::string_view, 12> kAllocatorKeys = {"reservedCpus",
                                                              "allowNumaSpan",
                                                              "gpus",
                                                              "placement",
+                                                             "kubeletConfig",
                                                              "kubevirtCpuAllocationRatio",
                                                              "kubevirtAlignCpus",
                                                              "requireQualification",
@@ -86,6 +87,8 @@ class ConfigReader {
             ReadGpus(value);
           } else if (key == "placement") {
             config_.placement = Placement(value);
+          } else if (key == "kubeletConfig") {
+            config_.kubelet_config = HostPath(value, key);
           } else if (key == "kubevirtCpuAllocationRatio") {
             // KubeVirt refuses a ratio of 0; 1000 is far beyond any real overcommit.
             config_.kubevirt_cpu_allocation_ratio =
@@ -134,6 +137,15 @@ class ConfigReader {
             yaml_.Fail(key_node,
                        "reservedMemoryByNode names node " + std::to_string(node) + " twice");
         });
+  }
+
+  // A file on the host, read under --root: relative to what would be unclear.
+  std::string HostPath(const YAML::Node& value, const std::string& key) const {
+    std::string path = yaml_.Text(value, key);
+    if (!path.empty() && path.front() != '/')
+      yaml_.Fail(value, key + " must be an absolute path on the host (or \"\" to find it), got '" +
+                            path + "'");
+    return path;
   }
 
   PlacementSetting Placement(const YAML::Node& value) const {

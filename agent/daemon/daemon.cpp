@@ -48,6 +48,8 @@ class Daemon {
     last_refresh_seconds_ = SecondsSince(start);
     spdlog::info("placement owner: {} ({})", PlacementOwnerName(view_.owner().owner),
                  view_.owner().why);
+    if (const LiveHost* live = view_.live(); live && live->kubelet)
+      spdlog::info("kubelet config: {} ({})", live->kubelet->source, live->kubelet->source_why);
     // Before any thread starts (libvirt's loop): every thread inherits this.
     const CpuSet reserved = BuildHostResources(view_.host(), config_).reserved;
     if (!reserved.Empty()) BindSelfToCpus(reserved);

@@ -19,12 +19,14 @@ class LibvirtConnection;
 struct DaemonOptions {
   std::filesystem::path root = "/";
   std::string config_path;  // empty: the default path, which may be absent
+  // kubelet mode: kubelet's config (run --kubelet-config); empty: the config's
+  // kubeletConfig, else found (agent/live/kubelet_config_location.h).
+  std::string kubelet_config;
   std::filesystem::path state_dir = "/var/lib/kvhost-agent";
   std::vector<std::string> connect;          // libvirt URIs
   std::optional<std::string> kubevirt_glob;  // virt-launcher sockets, when --kubevirt
   std::function<Catalog()> load_catalog;     // called at start and on SIGHUP
   std::string version;
-  std::string kubelet_config;  // --kubelet-config; empty: found as agent/live finds it
   // Called once on the loop's thread right after READY=1, with the open
   // libvirt connections (embedding: bench/footprint starts VMs through them).
   std::function<void(const std::vector<const LibvirtConnection*>&)> on_ready;

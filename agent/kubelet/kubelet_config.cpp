@@ -115,6 +115,10 @@ std::optional<KubeletConfig> ReadIfPresent(const std::string& path) {
 
 }  // namespace
 
+std::optional<KubeletConfig> ReadKubeletConfigIfPresent(const std::string& path) {
+  return ReadIfPresent(path);
+}
+
 KubeletConfig ReadKubeletConfigFile(const std::string& path) {
   if (auto config = ReadIfPresent(path)) return std::move(*config);
   throw YamlInputError(path, 0, "cannot open: No such file or directory");  // ReadTextFile's words

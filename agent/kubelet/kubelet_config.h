@@ -1,7 +1,7 @@
-// The parts of kubelet's KubeletConfiguration (<root>/var/lib/kubelet/config.yaml)
-// that decide where pods are placed. Unknown keys are ignored (kubelet has
-// hundreds); malformed YAML or a bad value of a key we read is an error naming
-// the file and line.
+// The parts of kubelet's KubeletConfiguration (by default
+// <root>/var/lib/kubelet/config.yaml) that decide where pods are placed. Unknown keys are ignored
+// (kubelet has hundreds); malformed YAML or a bad value of a key we read is an error naming the
+// file and line.
 #pragma once
 
 #include <cstdint>
@@ -24,7 +24,8 @@ struct ReservedMemory {  // reservedMemory[]: what kubelet keeps from pods on on
 };
 
 struct KubeletConfig {
-  std::string source;  // the file it came from
+  std::string source;      // the file it came from
+  std::string source_why;  // why that file (agent/live/kubelet_config_location.h); "" if not told
   std::string cpu_manager_policy = "none";
   std::map<std::string, std::string> cpu_manager_policy_options;
   CpuSet reserved_system_cpus;
@@ -45,7 +46,10 @@ KubeletConfig ParseKubeletConfig(std::string_view text, const std::string& sourc
 // Reads the file every call; parses it only when its text differs from the
 // last one this process parsed (which is then handed back).
 KubeletConfig ReadKubeletConfigFile(const std::string& path);
-// <root>/var/lib/kubelet/config.yaml; nullopt when absent.
+// As ReadKubeletConfigFile, nullopt when the file is absent.
+std::optional<KubeletConfig> ReadKubeletConfigIfPresent(const std::string& path);
+// <root>/var/lib/kubelet/config.yaml; nullopt when absent. Only the default
+// path: which file kubelet reads is LocateKubeletConfig's (agent/live).
 std::optional<KubeletConfig> ReadKubeletConfig(const SysfsRoot& root);
 
 }  // namespace kvhost::kubelet

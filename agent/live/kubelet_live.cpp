@@ -6,6 +6,7 @@
 #include "agent/catalog/quantity.h"
 #include "agent/kubelet/cpu_manager_state.h"
 #include "agent/kubelet/memory_manager_state.h"
+#include "agent/live/kubelet_config_location.h"
 #include "base/errors.h"
 #include "base/sizes.h"
 
@@ -221,15 +222,30 @@ std::shared_ptr<const kubelet::KubeletHost> LoadKubeletHost(const std::filesyste
   return out;
 }
 
+std::optional<kubelet::KubeletConfig> FindKubeletConfig(const std::filesystem::path& root,
+                                                        const std::string& explicit_file,
+                                                        const AgentConfig& config) {
+  const KubeletConfigLocation where =
+      LocateKubeletConfig(root, explicit_file, config.kubelet_config, config.source);
+  if (!where.found) return std::nullopt;
+  auto kubelet = kubelet::ReadKubeletConfigIfPresent(where.file.string());
+  if (kubelet) kubelet->source_why = where.why;
+  return kubelet;
+}
+
 kubelet::KubeletConfig LoadKubeletConfig(const std::filesystem::path& root,
-                                         const std::string& file) {
-  if (!file.empty()) return kubelet::ReadKubeletConfigFile(file);
-  const SysfsRoot sysfs(root, SysfsRoot::Access::kKeptFiles);  // a few files: no root fd
-  auto config = kubelet::ReadKubeletConfig(sysfs);
-  if (!config)
-    throw InputError(sysfs.PathOf(kubelet::kKubeletConfigPath),
-                     "kubelet mode needs kubelet's config (absent; or give --kubelet-config)");
-  return *config;
+                                         const std::string& explicit_file,
+                                         const AgentConfig& config) {
+  const KubeletConfigLocation where =
+      LocateKubeletConfig(root, explicit_file, config.kubelet_config, config.source);
+  constexpr const char* kNeeded =
+      "kubelet mode needs kubelet's config (give --kubelet-config or the config key "
+      "kubeletConfig)";
+  if (!where.found) throw InputError(where.file, where.why + "; " + kNeeded);
+  auto kubelet = kubelet::ReadKubeletConfigIfPresent(where.file.string());
+  if (!kubelet) throw InputError(where.file, "absent (" + where.why + "); " + kNeeded);
+  kubelet->source_why = where.why;
+  return std::move(*kubelet);
 }
 
 }  // namespace kvhost

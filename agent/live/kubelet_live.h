@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "agent/allocator/host_resources.h"
@@ -21,10 +22,18 @@ namespace kvhost {
 // (memory.available<100Mi), taken off allocatable memory.
 inline constexpr uint64_t kDefaultEvictionHardMemory = 100ull * 1024 * 1024;
 
-// kubelet's config: `file` when given (--kubelet-config), else
-// <root>/var/lib/kubelet/config.yaml. Throws InputError when neither exists.
+// kubelet's config where LocateKubeletConfig finds it (explicit_file is
+// --kubelet-config, `config` gives kubeletConfig), its source_why said.
+// Throws InputError naming the file and why it was chosen, or what was tried,
+// when there is none to read.
 kubelet::KubeletConfig LoadKubeletConfig(const std::filesystem::path& root,
-                                         const std::string& file);
+                                         const std::string& explicit_file,
+                                         const AgentConfig& config);
+// The same, nullopt when there is none: for what only consults it (the
+// container runtime, audit's full-pcpus-only), also on hosts without kubelet.
+std::optional<kubelet::KubeletConfig> FindKubeletConfig(const std::filesystem::path& root,
+                                                        const std::string& explicit_file,
+                                                        const AgentConfig& config);
 
 // The node as kubelet sees it now: its config's policies and reservations,
 // the pods its checkpoints hold. Every inconsistency kubelet itself would

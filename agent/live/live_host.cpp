@@ -203,7 +203,7 @@ LiveHost LoadLiveHost(const LiveSources& sources, HostModel host) {
     CommitQualificationHold(sources.state_dir, live);
   } else {
     // kubelet places: its config and checkpoints are what runs.
-    live.kubelet = LoadKubeletConfig(sources.root, sources.kubelet_config);
+    live.kubelet = LoadKubeletConfig(sources.root, sources.kubelet_config, sources.config);
     auto node =
         LoadKubeletHost(sources.root, live.host, *live.kubelet, KubeVirtSettings(sources.config));
     live.kubelet_cpus = KubeletCpusOf(*node);

@@ -43,8 +43,9 @@ struct LiveSources {
   // file is only ever replaced atomically, so a reader sees a whole one).
   std::filesystem::path state_dir = "/var/lib/kvhost-agent";
   AgentConfig config;
-  // kubelet mode: kubelet's config file (--kubelet-config); empty:
-  // <root>/var/lib/kubelet/config.yaml.
+  // kubelet mode: kubelet's config file (--kubelet-config); empty: the
+  // config's kubeletConfig, else found where kubelet has it
+  // (agent/live/kubelet_config_location.h).
   std::string kubelet_config;
   // Agent mode: what libvirt says runs, when it was reachable. Then running
   // domains pinned by someone but missing from the state are taken too, and

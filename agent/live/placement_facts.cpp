@@ -19,8 +19,9 @@ std::string PlacementText(const PlacementFacts& facts) {
   std::string out = std::string("placement ") + PlacementOwnerName(facts.owner.owner) + " (" +
                     facts.owner.why + ")\n";
   if (!facts.kubelet) return out;
-  out +=
-      "kubelet   " + facts.kubelet->source + ": " + DescribeKubeletSettings(*facts.kubelet) + "\n";
+  const kubelet::KubeletConfig& c = *facts.kubelet;
+  const std::string why = c.source_why.empty() ? "" : " (" + c.source_why + ")";
+  out += "kubelet   " + c.source + why + ": " + DescribeKubeletSettings(c) + "\n";
   for (const auto& line : facts.disagreements) out += "warning: " + line + "\n";
   return out;
 }
@@ -33,6 +34,7 @@ v1::PlacementChoice PlacementMessage(const PlacementFacts& facts) {
   const kubelet::KubeletConfig& c = *facts.kubelet;
   v1::KubeletSettings* k = out.mutable_kubelet();
   k->set_source(c.source);
+  k->set_source_why(c.source_why);
   k->set_cpu_manager_policy(c.cpu_manager_policy);
   k->mutable_cpu_manager_policy_options()->insert(c.cpu_manager_policy_options.begin(),
                                                   c.cpu_manager_policy_options.end());

@@ -188,6 +188,8 @@ void PublishLatency(const Flags& flags, const fs::path& root, const fs::path& di
                                 .kubevirt_glob = std::nullopt,
                                 .load_catalog = [] { return kvhost::BuiltinCatalog(); },
                                 .version = "bench",
+                                .git_commit = {},
+                                .build_type = {},
                                 .on_ready = nullptr};
   options.on_ready = [&](const std::vector<const kvhost::LibvirtConnection*>& open) {
     ready.set_value(open.empty() ? nullptr : open.front()->raw());

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -261,6 +262,20 @@ TEST_F(InspectCli, UnknownOutputFormatIsRejected) {
   EXPECT_NE(run.exit_code, 0);
   EXPECT_TRUE(run.out.empty()) << run.out;
   EXPECT_FALSE(run.err.empty());
+}
+
+TEST_F(InspectCli, VersionSaysTheVersionCommitAndBuildTypeTheMetricsSayToo) {
+  const auto version = RunCommand({AgentPath(), "--version"});
+  EXPECT_EQ(version.exit_code, 0) << version.err;
+  const std::regex line(
+      R"(kvhost-agent (\d+\.\d+\.\d+) \(commit ([0-9a-f]{12}(-dirty)?|unknown), (\w+) build\)\n)");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_match(version.out, m, line)) << version.out;
+  const auto metrics = RunCommand({AgentPath(), "metrics", "--root", machines_.front().string()});
+  EXPECT_EQ(metrics.exit_code, 0) << metrics.err;
+  const std::string info = "kvhost_build_info{version=\"" + m[1].str() + "\",commit=\"" +
+                           m[2].str() + "\",build_type=\"" + m[4].str() + "\"} 1";
+  EXPECT_NE(metrics.out.find(info), std::string::npos) << metrics.out;
 }
 
 }  // namespace

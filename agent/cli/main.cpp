@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "agent/cli/commands.h"
+#include "kvhost_build_info.h"
 
 namespace {
 
@@ -41,6 +42,11 @@ std::optional<std::string> UnknownCommand(const CLI::App& app, int argc, char** 
   return "unknown command '" + requested + "' (commands: " + known + ")";
 }
 
+std::string VersionLine() {
+  return std::string("kvhost-agent ") + kvhost::build_info::kVersion + " (commit " +
+         kvhost::build_info::kGitCommit + ", " + kvhost::build_info::kBuildType + " build)";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -54,6 +60,7 @@ int main(int argc, char** argv) {
 
   CLI::App app{"kvhost-agent: KubeVirt hypervisor host agent (inspect, capacity, pinning)"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", VersionLine());
   // Subcommands created from here on hand options they do not know (such as
   // --log-level written after the command) up to this app.
   app.fallthrough();

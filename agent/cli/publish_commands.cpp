@@ -14,6 +14,7 @@
 #include "agent/qualify/history.h"
 #include "agent/report/host_report.h"
 #include "agent/report/node_report.h"
+#include "kvhost_build_info.h"
 
 namespace kvhost::cli {
 namespace {
@@ -32,7 +33,9 @@ v1::NodeReport BuildReport(const PublishOptions& options) {
   v1::NodeReport report = BuildNodeReport(
       live.host, live.allocator, catalog, PlacementMessage(PlacementOf(live, options.LoadConfig())),
       {.node_name = options.node_name.empty() ? LocalHostName() : options.node_name,
-       .version = KVHOST_VERSION,
+       .version = build_info::kVersion,
+       .git_commit = build_info::kGitCommit,
+       .build_type = build_info::kBuildType,
        .refresh_duration_seconds = took},
       qualify::ReadHistory(options.StateDir()));
   *report.mutable_kubelet_cpus() = KubeletCpusOf(live);

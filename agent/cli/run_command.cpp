@@ -2,6 +2,7 @@
 // `pin --watch` is a plain alias of it.
 #include "agent/cli/commands.h"
 #include "agent/daemon/daemon.h"
+#include "kvhost_build_info.h"
 
 namespace kvhost::cli {
 
@@ -14,7 +15,9 @@ int RunDaemonCommand(const HostOptions& host, const ConnectOptions& connect,
                         .connect = connect.Uris(),
                         .kubevirt_glob = std::nullopt,
                         .load_catalog = [host] { return host.LoadCatalog(); },
-                        .version = KVHOST_VERSION,
+                        .version = build_info::kVersion,
+                        .git_commit = build_info::kGitCommit,
+                        .build_type = build_info::kBuildType,
                         .on_ready = nullptr};
   if (connect.kubevirt) options.kubevirt_glob = connect.kubevirt_glob;
   return RunDaemon(options);

@@ -276,6 +276,8 @@ class Daemon {
     const NodeReportStats stats{
         .node_name = config_.daemon.node_name.empty() ? LocalHostName() : config_.daemon.node_name,
         .version = options_.version,
+        .git_commit = options_.git_commit,
+        .build_type = options_.build_type,
         .refresh_duration_seconds = last_refresh_seconds_,
         .refreshes = refreshes_};
     const LiveHost* live = view_.live();
@@ -358,6 +360,10 @@ class Daemon {
 
 }  // namespace
 
-int RunDaemon(const DaemonOptions& options) { return Daemon(options).Run(); }
+int RunDaemon(const DaemonOptions& options) {
+  spdlog::info("kvhost-agent {} (commit {}, {} build) starting on root {}", options.version,
+               options.git_commit, options.build_type, options.root.string());
+  return Daemon(options).Run();
+}
 
 }  // namespace kvhost

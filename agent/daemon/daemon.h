@@ -27,6 +27,8 @@ struct DaemonOptions {
   std::optional<std::string> kubevirt_glob;  // virt-launcher sockets, when --kubevirt
   std::function<Catalog()> load_catalog;     // called at start and on SIGHUP
   std::string version;
+  std::string git_commit;
+  std::string build_type;
   // Called once on the loop's thread right after READY=1, with the open
   // libvirt connections (embedding: bench/footprint starts VMs through them).
   std::function<void(const std::vector<const LibvirtConnection*>&)> on_ready;

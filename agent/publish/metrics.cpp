@@ -104,8 +104,12 @@ void WriteNodeMemory(const v1::CapacityReport& capacity, Writer& w) {
 }
 
 void WriteAgent(const v1::NodeReport& report, Writer& w) {
-  w.Family("kvhost_build_info", "gauge", "Always 1; the version of the running kvhost-agent.");
-  w.Sample({{"version", report.stats().version()}}, 1);
+  w.Family("kvhost_build_info", "gauge",
+           "Always 1; the version, commit and build type of the running kvhost-agent.");
+  w.Sample({{"version", report.stats().version()},
+            {"commit", report.stats().git_commit()},
+            {"build_type", report.stats().build_type()}},
+           1);
   w.Family("kvhost_placement_owner_info", "gauge",
            "Always 1; who places dedicated VMs on this host (agent or kubelet).");
   w.Sample({{"owner", report.placement().owner()}}, 1);

@@ -32,6 +32,8 @@ void AddQualification(const HostResources& resources, const v1::QualificationHis
 void Stamp(const NodeReportStats& stats, v1::NodeReport& report) {
   auto* out = report.mutable_stats();
   out->set_version(stats.version);
+  out->set_git_commit(stats.git_commit);
+  out->set_build_type(stats.build_type);
   out->set_refresh_duration_seconds(stats.refresh_duration_seconds);
   out->set_published_unix_seconds(
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());

@@ -19,6 +19,8 @@ namespace kvhost {
 struct NodeReportStats {
   std::string node_name;
   std::string version;
+  std::string git_commit;
+  std::string build_type;
   double refresh_duration_seconds = 0;  // what it took to learn the host this time
   uint64_t refreshes = 1;
 };

@@ -200,7 +200,9 @@ std::vector<std::string> ApplyWhatIf(Allocator& state, const Catalog& catalog,
   unsigned serial = 0;
   for (const auto& c : changes) {
     const InstanceType* type = catalog.Find(c.type);
-    if (!type) throw std::invalid_argument("what-if: unknown instance type '" + c.type + "'");
+    if (!type)
+      throw std::invalid_argument("what-if: unknown instance type '" + c.type + "'" +
+                                  catalog.DidYouMean(c.type));
     if (c.add) {
       for (unsigned i = 0; i < c.count; ++i) {
         const std::string vm = "what-if/" + c.type + "/" + std::to_string(serial++);

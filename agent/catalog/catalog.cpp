@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <tuple>
 
+#include "base/nearest_name.h"
+
 namespace kvhost {
 
 std::string SeriesOf(std::string_view name) { return std::string(name.substr(0, name.find('.'))); }
@@ -23,6 +25,12 @@ const InstanceType* Catalog::Find(const std::string& name) const {
   const auto it = std::find_if(types.begin(), types.end(),
                                [&](const InstanceType& t) { return t.name == name; });
   return it == types.end() ? nullptr : &*it;
+}
+
+std::string Catalog::DidYouMean(const std::string& name) const {
+  std::vector<std::string> names;
+  for (const auto& t : types) names.push_back(t.name);
+  return kvhost::DidYouMean(name, names);
 }
 
 void Catalog::Merge(const Catalog& other) {

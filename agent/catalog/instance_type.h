@@ -47,6 +47,8 @@ struct Catalog {
   std::vector<InstanceType> types;  // ordered by series, then size
 
   const InstanceType* Find(const std::string& name) const;
+  // " (did you mean 'cx1.large'?)" for a near miss of a type name, else "".
+  std::string DidYouMean(const std::string& name) const;
   // Adds or replaces (by name) every type of `other`.
   void Merge(const Catalog& other);
 };

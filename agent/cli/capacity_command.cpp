@@ -56,7 +56,9 @@ void AddCapacityCommands(CLI::App& app, int& exit_code) {
   explain->callback([ex, &exit_code] {
     const Catalog catalog = ex->LoadCatalog();
     const InstanceType* type = catalog.Find(ex->type);
-    if (!type) throw std::invalid_argument("unknown instance type '" + ex->type + "'");
+    if (!type)
+      throw std::invalid_argument("unknown instance type '" + ex->type + "'" +
+                                  catalog.DidYouMean(ex->type));
     const Allocator state = ex->LoadLive(ex->ReadRunning(catalog)).allocator;
     const TypeCapacity fits = CountFits(state, *type);
     if (ex->output == "json")

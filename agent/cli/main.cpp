@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "agent/cli/commands.h"
+#include "base/nearest_name.h"
 #include "kvhost_build_info.h"
 
 namespace {
@@ -35,11 +36,33 @@ std::optional<std::string> UnknownCommand(const CLI::App& app, int argc, char** 
   const std::string requested = RequestedCommand(argc, argv);
   if (requested.empty()) return std::nullopt;
   std::string known;
+  std::vector<std::string> names;
   for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
     if (sub->check_name(requested)) return std::nullopt;
     known += (known.empty() ? "" : ", ") + sub->get_name();
+    names.push_back(sub->get_name());
   }
+  if (const auto nearest = kvhost::NearestName(requested, names))
+    return "unknown command '" + requested + "' (did you mean '" + *nearest + "'?)";
   return "unknown command '" + requested + "' (commands: " + known + ")";
+}
+
+// CLI11's "The following arguments were not expected: --roo", with the
+// nearest flag of the command that was parsed ("did you mean --root?").
+std::string WithNearestFlag(const CLI::App& app, const CLI::ExtrasError& error) {
+  std::vector<std::string> flags;
+  const auto add_flags = [&flags](const CLI::App* command) {
+    for (const CLI::Option* option : command->get_options())
+      for (const std::string& name : option->get_lnames()) flags.push_back("--" + name);
+  };
+  add_flags(&app);
+  for (const CLI::App* sub : app.get_subcommands()) add_flags(sub);
+  std::string message = error.what();
+  const size_t dash = message.find(" --");
+  if (dash == std::string::npos) return message;
+  const std::string given =
+      message.substr(dash + 1, message.find_first_of(" =", dash + 1) - dash - 1);
+  return message + kvhost::DidYouMean(given, flags);
 }
 
 std::string VersionLine() {
@@ -85,6 +108,9 @@ int main(int argc, char** argv) {
   }
   try {
     app.parse(argc, argv);
+  } catch (const CLI::ExtrasError& e) {
+    std::cerr << WithNearestFlag(app, e) << "\nRun with --help for more information.\n";
+    return kUsageExitCode;
   } catch (const CLI::ParseError& e) {
     // --help and --version are ParseErrors with exit code 0.
     return app.exit(e) == 0 ? 0 : kUsageExitCode;

@@ -10,7 +10,8 @@ ResolvedType Named(const std::string& name, const Catalog& catalog, const char* 
   const InstanceType* t = catalog.Find(name);
   if (!t)
     throw std::invalid_argument("domain '" + domain.name + "' names instance type '" + name +
-                                "' (" + source + "), which the catalog does not have");
+                                "' (" + source + "), which the catalog does not have" +
+                                catalog.DidYouMean(name));
   return {*t, source, true};
 }
 

@@ -21,6 +21,7 @@
 #include "agent/catalog/quantity.h"
 #include "base/errors.h"
 #include "base/kept_file.h"
+#include "base/nearest_name.h"
 #include "base/regular_file.h"
 
 namespace kvhost {
@@ -31,24 +32,6 @@ std::string FormatMessage(const std::string& file, unsigned line, const std::str
 }
 
 std::string Quoted(std::string_view text) { return "'" + std::string(text) + "'"; }
-
-// Edits (insert, delete, replace) from a to b, ignoring case.
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
-                        std::tolower(static_cast<unsigned char>(b[j - 1]));
-      const size_t next = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (same ? 0 : 1)});
-      diagonal = row[j];
-      row[j] = next;
-    }
-  }
-  return row[b.size()];
-}
 
 // yaml-cpp 0.7's LoadAll never ends on some inputs (", 7" found by fuzz_config):
 // a stray token at document level is not consumed, so every HandleNextDocument
@@ -85,15 +68,8 @@ class StallDetector : public YAML::EventHandler {
 
 std::string UnknownKeyReason(std::string_view key, std::span<const std::string_view> known) {
   const std::string reason = "unknown key " + Quoted(key);
-  // Three edits cover a dropped letter and a wrong case or two ("dedicatedCPUPlacment").
-  constexpr size_t kMaxTypoEdits = 3;
-  std::string_view closest;
-  size_t closest_distance = kMaxTypoEdits + 1;
-  for (std::string_view candidate : known) {
-    const size_t distance = EditDistance(key, candidate);
-    if (distance < closest_distance) closest = candidate, closest_distance = distance;
-  }
-  if (!closest.empty()) return reason + " (did you mean " + Quoted(closest) + "?)";
+  if (const auto closest = NearestName(key, known))
+    return reason + " (did you mean " + Quoted(*closest) + "?)";
   std::string list = reason + " (known keys:";
   for (std::string_view candidate : known) list += " " + std::string(candidate);
   return list + ")";

@@ -4,7 +4,7 @@
 #include <charconv>
 #include <stdexcept>
 
-#include "agent/allocator/kubelet_host.h"
+#include "agent/allocator/kubelet/kubelet_host.h"
 #include "agent/allocator/refusal_text.h"
 #include "base/sizes.h"
 

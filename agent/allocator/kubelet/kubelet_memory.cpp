@@ -1,4 +1,4 @@
-#include "agent/allocator/kubelet_memory.h"
+#include "agent/allocator/kubelet/kubelet_memory.h"
 
 #include <algorithm>
 #include <bit>

@@ -1,4 +1,4 @@
-#include "agent/allocator/kubelet_host.h"
+#include "agent/allocator/kubelet/kubelet_host.h"
 
 #include <fmt/compile.h>
 #include <fmt/format.h>

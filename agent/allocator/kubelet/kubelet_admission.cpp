@@ -1,4 +1,4 @@
-#include "agent/allocator/kubelet_admission.h"
+#include "agent/allocator/kubelet/kubelet_admission.h"
 
 namespace kvhost::kubelet {
 namespace {

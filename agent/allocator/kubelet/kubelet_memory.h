@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/allocator/kubelet_topology_manager.h"
+#include "agent/allocator/kubelet/kubelet_topology_manager.h"
 
 namespace kvhost::kubelet {
 

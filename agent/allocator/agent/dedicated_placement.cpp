@@ -13,9 +13,9 @@
 #include <algorithm>
 
 #include "agent/allocator/allocator.h"
-#include "agent/allocator/node_fit.h"
+#include "agent/allocator/agent/node_fit.h"
 #include "agent/allocator/refusal_text.h"
-#include "agent/allocator/span_search.h"
+#include "agent/allocator/agent/span_search.h"
 
 namespace kvhost {
 

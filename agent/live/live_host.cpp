@@ -4,6 +4,7 @@
 #include <ctime>
 #include <set>
 
+#include "agent/allocator/kubelet/kubelet_policy.h"
 #include "agent/host/discover.h"
 #include "agent/kubelet/cpu_manager_state.h"
 #include "agent/live/kubelet_live.h"
@@ -196,8 +197,8 @@ LiveHost LoadLiveHost(const LiveSources& sources, HostModel host) {
   } else {
     // kubelet places: its config and checkpoints are what runs.
     live.kubelet = LoadKubeletConfig(sources.root, sources.kubelet_config);
-    live.allocator.UseKubeletPlacement(
-        LoadKubeletHost(sources.root, live.host, *live.kubelet, KubeVirtSettings(sources.config)));
+    live.allocator.UsePolicy(std::make_unique<kubelet::KubeletPolicy>(
+        LoadKubeletHost(sources.root, live.host, *live.kubelet, KubeVirtSettings(sources.config))));
   }
   return live;
 }

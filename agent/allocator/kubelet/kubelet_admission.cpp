@@ -1,5 +1,7 @@
 #include "agent/allocator/kubelet/kubelet_admission.h"
 
+#include "base/sizes.h"
+
 namespace kvhost::kubelet {
 namespace {
 

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "base/sizes.h"
+
 namespace kvhost::kubelet {
 
 std::optional<Shortfall> NodeResourcesUnfit(const KubeletHost& host, const ResourceList& need) {

@@ -45,9 +45,6 @@ struct NumaMemoryInfo {
   std::map<uint64_t, uint64_t> hugepages;  // page size KiB -> pages
 };
 
-// "hugepages-2Mi" for 2048 KiB, as corehelper.HugePageResourceName names it.
-std::string HugepageResourceName(uint64_t page_kib);
-
 using MemoryRequests = std::map<std::string, uint64_t>;  // resource -> bytes
 
 class MemoryStaticPolicy {

@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "agent/allocator/refusal_text.h"
+#include "base/sizes.h"
 
 namespace kvhost::kubelet {
 
@@ -99,10 +100,8 @@ void FillMemory(const KubeletHost& node, const std::string& uid, Placement& p) {
       continue;
     }
     // "hugepages-<size>": a block over a node group is booked on its first node.
-    const uint64_t page_kib = block.type.ends_with("Gi")   ? 1024 * 1024
-                              : block.type.ends_with("Mi") ? 2048
-                                                           : 0;
-    if (page_kib) p.hugepages.push_back({first, page_kib, block.size / (page_kib * 1024)});
+    if (const auto page_kib = HugepageSizeKib(block.type))
+      p.hugepages.push_back({first, *page_kib, block.size / (*page_kib * 1024)});
   }
 }
 

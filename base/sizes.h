@@ -7,7 +7,9 @@
 #include <fmt/format.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace kvhost {
 
@@ -36,6 +38,14 @@ std::string FormatKib(uint64_t kib);
 // that divides exactly ("2Mi", "64Gi", "1536Ki"), "0" for nothing. Exact, so
 // what a config or an object says reads back as the same number of bytes.
 std::string KibQuantity(uint64_t kib);
+
+// kubelet's resource name for hugepages of `page_kib`, as Kubernetes spells
+// it (HugePageResourceName: "hugepages-" and the size as a quantity):
+// "hugepages-64Ki", "hugepages-2Mi", "hugepages-32Mi", "hugepages-1Gi".
+std::string HugepageResourceName(uint64_t page_kib);
+// The page size in KiB a name HugepageResourceName would give stands for;
+// nullopt for any other ("memory", "hugepages-2048Ki", "hugepages-2M").
+std::optional<uint64_t> HugepageSizeKib(std::string_view resource);
 
 namespace sizes_internal {
 

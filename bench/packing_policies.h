@@ -15,7 +15,7 @@
 
 #include "agent/allocator/allocator.h"
 #include "agent/allocator/host_resources.h"
-#include "agent/allocator/kubelet_host.h"
+#include "agent/allocator/kubelet/kubelet_host.h"
 #include "agent/catalog/instance_type.h"
 #include "agent/config/agent_config.h"
 #include "agent/host/host_model.h"
@@ -161,7 +161,7 @@ class KubeletBaselinePolicy : public PackingPolicy {
 };
 
 // kubelet as it really places KubeVirt pods: kubelet mode's model
-// (agent/allocator/kubelet_*: the scheduler's fit, the static CPU policy with
+// (agent/allocator/kubelet/: the scheduler's fit, the static CPU policy with
 // full-pcpus-only, the topology manager, the memory manager Static), on the
 // kubelet config `kubelet-config` prints for the agent's config (reserved CPUs,
 // topology policy from allowNumaSpan, reservedMemory), with KubeVirt's

@@ -4,7 +4,7 @@
 #include <numeric>
 #include <stdexcept>
 
-#include "agent/allocator/span_search.h"
+#include "agent/allocator/agent/span_search.h"
 #include "base/sizes.h"
 
 namespace kvhost::bench {

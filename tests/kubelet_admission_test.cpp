@@ -1,7 +1,7 @@
 // kubelet admitting KubeVirt's virt-launcher pods, end to end through the
 // ported managers, on a 12-CPU two-socket SMT2 node (kubelet's topoDualSocketHT
 // layout) with CPUs 0,6 reserved and 16 GiB per NUMA node. Counts worked by hand.
-#include "agent/allocator/kubelet_admission.h"
+#include "agent/allocator/kubelet/kubelet_admission.h"
 
 #include <gtest/gtest.h>
 

@@ -11,7 +11,7 @@
 #include <fstream>
 #include <string>
 
-#include "agent/allocator/kubelet_host.h"
+#include "agent/allocator/kubelet/kubelet_host.h"
 #include "agent/kubelet/go_checksum.h"
 
 namespace kvhost::testing {

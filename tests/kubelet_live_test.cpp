@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 
 #include "agent/allocator/capacity.h"
+#include "agent/allocator/kubelet/kubelet_policy.h"
 #include "agent/catalog/builtin_catalog.h"
 #include "agent/kubelet/kubelet_config.h"
 #include "agent/live/live_host.h"
@@ -82,6 +83,11 @@ struct KubeletRoot {
   }
 };
 
+// The kubelet policy a kubelet-mode load installs; null when the agent places.
+const kubelet::KubeletPolicy* KubeletPlacing(const Allocator& state) {
+  return dynamic_cast<const kubelet::KubeletPolicy*>(&state.policy());
+}
+
 unsigned Count(const Allocator& state, const InstanceType& type) {
   return CountFits(state, type).count;
 }
@@ -95,14 +101,14 @@ Allocator AdmitAndCheckpoint(const KubeletRoot& host, const InstanceType& type, 
     EXPECT_TRUE(r.placement) << (r.reasons.empty() ? "" : r.reasons.front());
     if (r.placement) state.Commit(std::move(*r.placement));
   }
-  testing::WriteKubeletCheckpoints(host.root, state.kubelet()->node);
+  testing::WriteKubeletCheckpoints(host.root, KubeletPlacing(state)->node().node);
   return state;
 }
 
 TEST(KubeletLive, EmptyHostCountsWhatKubeletWouldAdmit) {
   const KubeletRoot host;  // no checkpoint yet: kubelet's fresh state
   const LiveHost live = host.Load();
-  ASSERT_NE(live.allocator.kubelet(), nullptr);
+  ASSERT_NE(KubeletPlacing(live.allocator), nullptr);
   // d3: 3 + 1 = 4 CPUs (2 whole cores). single-numa-node: node 0 14 / 4 = 3,
   // node 1 16 / 4 = 4: 7 (memory 7 x ~4.2Gi and cpu 7 x 4 = 28 <= 30 both fit).
   EXPECT_EQ(Count(live.allocator, Dedicated(3)), 7u);
@@ -132,6 +138,45 @@ TEST(KubeletLive, BusyHostFromKubeletsCheckpointsCountsWhatIsLeft) {
   EXPECT_EQ(Count(live.allocator, Builtin("o1.large")), Count(admitted, Builtin("o1.large")));
 }
 
+// What Commit refuses, in its words; "" when it records the placement.
+std::string CommitRefusal(Allocator& state, const Placement& p) {
+  try {
+    state.Commit(p);
+  } catch (const AllocationConflict& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(KubeletLive, OnlyKubeletsOwnPlacementOnTheNodeAsItIsIsCommitted) {
+  const KubeletRoot host;
+  Allocator state = host.Load().allocator;
+  const CpuSet shared_when_empty = KubeletPlacing(state)->node().node.cpu_state.default_cpu_set;
+  const PlaceResult a = state.Place(Dedicated(3), "a");
+  const PlaceResult b = state.Place(Dedicated(3), "b");
+  ASSERT_TRUE(a.placement && b.placement);
+  // A copy of the allocator has the node `a` was admitted to: it commits it,
+  // and the original's node and books stay as they were.
+  Allocator copy = state;
+  EXPECT_EQ(CommitRefusal(copy, *a.placement), "");
+  EXPECT_EQ(copy.HeldCpus().Count(), 4u);
+  EXPECT_EQ(KubeletPlacing(copy)->node().node.cpu_state.assignments.count("a"), 1u);
+  EXPECT_EQ(state.HeldCpus().Count(), 0u);
+  EXPECT_TRUE(KubeletPlacing(state)->node().node.cpu_state.assignments.empty());
+  // `b` was admitted before `a` was: not to the copy's node as it is now.
+  EXPECT_NE(CommitRefusal(copy, *b.placement).find("admitted it to another state of the node"),
+            std::string::npos);
+  EXPECT_EQ(CommitRefusal(state, *b.placement), "");
+  // A placement kubelet did not make is never recorded.
+  Placement made = *a.placement;
+  made.vm = "c";
+  EXPECT_NE(CommitRefusal(state, made).find("only kubelet's own placement"), std::string::npos);
+  // Released, `b`'s CPUs go back to kubelet's node and to the books.
+  EXPECT_TRUE(state.Release("b"));
+  EXPECT_EQ(state.HeldCpus().Count(), 0u);
+  EXPECT_EQ(KubeletPlacing(state)->node().node.cpu_state.default_cpu_set, shared_when_empty);
+}
+
 TEST(KubeletLive, RestrictedRefusesAPodWiderThanANodeWhoseMemoryFitsOne) {
   // d19: 20 CPUs, more than a node has (16): the CPU manager's only hint is
   // {0,1} (preferred: no narrower mask can hold it); its 4Gi of memory fits one
@@ -154,7 +199,7 @@ TEST(KubeletLive, APodSpanningBothNodesLeavesFourCoresOfNodeZero) {
   const KubeletRoot host("best-effort");
   AdmitAndCheckpoint(host, Dedicated(19), 1);
   const LiveHost live = host.Load();
-  const kubelet::KubeletNode& node = live.allocator.kubelet()->node;
+  const kubelet::KubeletNode& node = KubeletPlacing(live.allocator)->node().node;
   const CpuSet& cpus = node.cpu_state.assignments.at("vm-0").at("compute");
   EXPECT_EQ((cpus & ParseCpuList("0-7,16-23")).Count(), 4u) << cpus.ToList();
   EXPECT_EQ((cpus & ParseCpuList("8-15,24-31")).Count(), 16u) << cpus.ToList();

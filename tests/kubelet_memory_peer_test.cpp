@@ -6,7 +6,7 @@
 #include <iostream>
 #include <stdexcept>
 
-#include "agent/allocator/kubelet_memory.h"
+#include "agent/allocator/kubelet/kubelet_memory.h"
 #include "tests/kubelet_peer_support.h"
 
 namespace kvhost::kubelet {

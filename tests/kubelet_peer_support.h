@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/allocator/kubelet_topology.h"
+#include "agent/allocator/kubelet/kubelet_topology.h"
 
 namespace kvhost::kubelet {
 

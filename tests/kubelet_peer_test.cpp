@@ -9,8 +9,8 @@
 #include <iostream>
 #include <string>
 
-#include "agent/allocator/kubelet_cpu_assignment.h"
-#include "agent/allocator/kubelet_topology_manager.h"
+#include "agent/allocator/kubelet/kubelet_cpu_assignment.h"
+#include "agent/allocator/kubelet/kubelet_topology_manager.h"
 #include "tests/kubelet_peer_support.h"
 
 namespace kvhost::kubelet {

@@ -6,7 +6,7 @@
 #include <set>
 #include <stdexcept>
 
-#include "agent/allocator/kubelet_static_policy.h"
+#include "agent/allocator/kubelet/kubelet_static_policy.h"
 #include "tests/kubelet_peer_support.h"
 
 namespace kvhost::kubelet {

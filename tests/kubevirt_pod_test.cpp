@@ -1,10 +1,10 @@
 // The virt-launcher pod for an instance type, against figures worked by hand
 // from KubeVirt's GetMemoryOverhead and renderresources.go (see kubevirt_pod.h).
-#include "agent/allocator/kubevirt_pod.h"
+#include "agent/allocator/kubelet/kubevirt_pod.h"
 
 #include <gtest/gtest.h>
 
-#include "agent/allocator/kubelet_host.h"
+#include "agent/allocator/kubelet/kubelet_host.h"
 #include "agent/catalog/builtin_catalog.h"
 
 namespace kvhost::kubevirt {

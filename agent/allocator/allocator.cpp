@@ -2,13 +2,11 @@
 
 #include <fmt/format.h>
 
+#include "agent/allocator/agent/agent_policy.h"
 #include "agent/allocator/refusal_text.h"
 
 namespace kvhost {
-namespace {
-
-// Ordinary memory a placement binds to each node (KiB); empty when unbound.
-std::map<unsigned, uint64_t> BoundMemory(const Placement& p) {
+std::map<unsigned, uint64_t> BoundMemoryKib(const Placement& p) {
   std::map<unsigned, uint64_t> out;
   if (p.memory_kib == 0 || p.numa_nodes.empty()) return out;
   if (!p.guest_cells.empty()) {
@@ -19,14 +17,18 @@ std::map<unsigned, uint64_t> BoundMemory(const Placement& p) {
   return out;
 }
 
-}  // namespace
-
-Allocator::Allocator(std::shared_ptr<const HostResources> host) : host_(std::move(host)) {
+Allocator::Allocator(std::shared_ptr<const HostResources> host)
+    : host_(std::move(host)), policy_(std::make_unique<AgentPolicy>()) {
   if (host_->realtime_ready) return;
   const auto& blockers = host_->realtime_blockers;
   realtime_refusal_ = std::make_shared<const std::string>(
       RefusalLine(FMT_COMPILE("host is not realtime-ready{}{}"), blockers.empty() ? "" : "; ",
                   fmt::join(blockers, "; ")));
+}
+
+void Allocator::UsePolicy(std::unique_ptr<PlacementPolicy> policy) {
+  policy_ = PolicyHolder(std::move(policy));
+  held_ |= policy_->HeldWhenInstalled();
 }
 
 bool Allocator::CoreIsFree(unsigned core_index) const {
@@ -113,8 +115,7 @@ PlaceResult Allocator::Place(const InstanceType& type, const std::string& vm) co
     r.reasons = std::move(refused);
     return r;
   }
-  if (kubelet_) return PlaceByKubelet(type, vm);
-  return type.Dedicated() ? PlaceDedicated(type, vm) : PlaceShared(type, vm);
+  return policy_->Place(*this, type, vm);
 }
 
 RefusalLines Allocator::RefusalsBeforePlacing(const InstanceType& type,
@@ -138,84 +139,21 @@ RefusalLines Allocator::RefusalsBeforePlacing(const InstanceType& type,
 }
 
 void Allocator::Commit(Placement p) {
-  if (kubelet_) {
-    if (placements_.count(p.vm))
-      throw AllocationConflict("cannot commit " + p.vm + ": already placed");
-    CommitByKubelet(p);
-  } else {
-    Verify(p);
-  }
+  policy_->Commit(*this, p);
   Account(p, +1);
   std::string key = p.vm;
   placements_.emplace(std::move(key), std::move(p));
 }
 
 void Allocator::CommitUnkept(const Placement& p) {
-  if (kubelet_)
-    CommitByKubelet(p);
-  else
-    Verify(p);
+  policy_->Commit(*this, p);
   Account(p, +1);
-}
-
-void Allocator::Verify(const Placement& p) const {
-  auto fail = [&](const std::string& why) {
-    throw AllocationConflict(fmt::format("cannot commit {} ({}): {}", p.vm, p.instance_type, why));
-  };
-  if (placements_.count(p.vm)) fail("already placed");
-  CpuSet vcpu_cores;
-  CpuSet seen;
-  for (unsigned cpu : p.vcpu_cpus) {
-    const CoreInfo* core = host_->CoreOf(cpu);
-    if (!core) fail(fmt::format("vCPU on CPU {}, which is offline or unknown", cpu));
-    if (seen.Contains(cpu)) fail(fmt::format("two vCPUs on CPU {}", cpu));
-    seen.Add(cpu);
-    if (!core->dedicable) fail(fmt::format("CPU {} is not in the dedicated pool", cpu));
-    if (core->pus.Intersects(held_))
-      fail(fmt::format("core {} of CPU {} is held by another VM ({})", core->pus.ToList(), cpu,
-                       (core->pus & held_).ToList()));
-    vcpu_cores |= core->pus;
-  }
-  if (p.emulator_cpu) {
-    const unsigned cpu = *p.emulator_cpu;
-    if (!host_->dedicated.Contains(cpu))
-      fail(fmt::format("emulator CPU {} is not in the dedicated pool", cpu));
-    if (held_.Contains(cpu)) fail(fmt::format("emulator CPU {} is held by another VM", cpu));
-    // An idle sibling of the VM's own vCPU core is allowed (see node_fit.cpp).
-    if (seen.Contains(cpu)) fail(fmt::format("emulator CPU {} is a vCPU's CPU", cpu));
-  }
-  for (const auto& g : p.hugepages) {
-    int ni = host_->NodeIndex(g.node);
-    const uint64_t free = ni < 0 ? 0 : FreeHugepages(static_cast<size_t>(ni), g.size_kib);
-    if (g.pages > free)
-      fail(fmt::format("node {} has {} free {} hugepages, needs {}", g.node, free, Kib{g.size_kib},
-                       g.pages));
-  }
-  const auto bound = BoundMemory(p);
-  for (const auto& [node, kib] : bound) {
-    int ni = host_->NodeIndex(node);
-    if (ni < 0) fail(fmt::format("memory bound to node {}, which holds no guests", node));
-    const uint64_t free = FreeBoundMemoryKib(static_cast<size_t>(ni));
-    if (kib > free)
-      fail(fmt::format("node {} has {} ordinary memory free, needs {}", node, Kib{free}, Kib{kib}));
-  }
-  if (bound.empty() && p.memory_kib > FreeOrdinaryMemoryKib())
-    fail(fmt::format("{} ordinary memory free, needs {}", Kib{FreeOrdinaryMemoryKib()},
-                     Kib{p.memory_kib}));
-  const CpuSet newly_held =
-      vcpu_cores | (p.emulator_cpu ? CpuSet::Range(*p.emulator_cpu, *p.emulator_cpu) : CpuSet{});
-  const unsigned slots_after = host_->SharedSlotsFor((SharedPoolNow() - newly_held).Count());
-  if (shared_vcpus_ + p.shared_vcpus > slots_after)
-    fail(fmt::format("shared pool would hold {} vCPUs on {} slots", shared_vcpus_ + p.shared_vcpus,
-                     slots_after));
-  if (p.gpus > FreeGpus(p.gpu_device))
-    fail(fmt::format("{} GPUs {} free, needs {}", FreeGpus(p.gpu_device), p.gpu_device, p.gpus));
 }
 
 bool Allocator::Release(const std::string& vm) {
   auto it = placements_.find(vm);
   if (it == placements_.end()) return false;
-  if (kubelet_) ReleaseByKubelet(vm);
+  policy_->Release(vm);
   Account(it->second, -1);
   placements_.erase(it);
   return true;
@@ -239,7 +177,7 @@ void Allocator::Account(const Placement& p, int sign) {
     counter = sign > 0 ? counter + amount : counter - std::min(counter, amount);
   };
   for (const auto& g : p.hugepages) add(hugepages_used_[{g.node, g.size_kib}], g.pages);
-  const auto bound = BoundMemory(p);
+  const auto bound = BoundMemoryKib(p);
   for (const auto& [node, kib] : bound) add(bound_memory_used_[node], kib);
   if (bound.empty()) add(unbound_memory_used_, p.memory_kib);
   shared_vcpus_ = sign > 0 ? shared_vcpus_ + p.shared_vcpus : shared_vcpus_ - p.shared_vcpus;

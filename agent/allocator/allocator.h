@@ -1,55 +1,43 @@
-// The one allocator: decides where a VM goes (Place), records it (Commit) and
-// gives it back (Release). Capacity is answered by placing into a copy, so
-// what is advertised is exactly what pinning will deliver. Pure: no I/O.
+// The one allocator: keeps the books of what VMs hold, asks its placement
+// policy (policy.h) where a VM goes (Place), records it (Commit) and gives it
+// back (Release). Capacity is answered by placing into a copy, so what is
+// advertised is exactly what pinning will deliver. Pure: no I/O.
 #pragma once
 
 #include <map>
 #include <memory>
-#include <optional>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "agent/allocator/host_resources.h"
 #include "agent/allocator/placement.h"
+#include "agent/allocator/policy.h"
 #include "agent/allocator/refusal_lines.h"
 #include "agent/catalog/instance_type.h"
 
 namespace kvhost {
 
-// A placement that would break an invariant (a CPU given twice, pages beyond free...).
-class AllocationConflict : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-struct PlaceResult {
-  // User-provided on purpose: GCC 12 zero-fills the whole storage of an empty
-  // std::optional<Placement> (~350 bytes, `rep stos`) when the implicit
-  // constructor runs, and capacity makes a PlaceResult for every type.
-  PlaceResult() {}  // NOLINT(modernize-use-equals-default)
-  std::optional<Placement> placement;
-  RefusalLines reasons;  // why not, in plain words with the numbers
-};
+// Ordinary memory a placement binds to each node (KiB); empty when unbound.
+std::map<unsigned, uint64_t> BoundMemoryKib(const Placement& p);
 
 class Allocator {
  public:
+  // The agent's own policy places (agent/agent_policy.h) until UsePolicy.
   explicit Allocator(std::shared_ptr<const HostResources> host);
 
-  // kubelet mode (README "Who places"): from now on kubelet's model decides
-  // where VMs go and how many more fit; `node` already holds the pods that
-  // run. The free views below then also count the CPUs those pods hold.
-  void UseKubeletPlacement(std::shared_ptr<const kubelet::KubeletHost> node);
-  // nullptr in agent mode.
-  const kubelet::KubeletHost* kubelet() const { return kubelet_.get(); }
+  // From now on `policy` decides where VMs go and how many more fit (README
+  // "Who places": kubelet mode installs kubelet's). What its own state
+  // already holds (kubelet's running pods) counts as held in the free views.
+  void UsePolicy(std::unique_ptr<PlacementPolicy> policy);
+  const PlacementPolicy& policy() const { return *policy_; }
 
   // Where `type` would go now; does not change the state.
   PlaceResult Place(const InstanceType& type, const std::string& vm) const;
-  // Place's refusals that come before either owner's placement: a name
+  // Place's refusals that come before the policy's placement: a name
   // already placed, no vCPUs, a host not realtime-ready, GPUs short. Empty
-  // when the placement owner decides.
+  // when the policy decides.
   RefusalLines RefusalsBeforePlacing(const InstanceType& type, const std::string& vm) const;
-  // Records a placement after checking every invariant; throws AllocationConflict.
+  // Records a placement after the policy checked it; throws AllocationConflict.
   // Taken by value: callers that are done with their placement move it in.
   void Commit(Placement placement);
   // Commit for capacity's throwaway copies: the same checks and the same
@@ -88,16 +76,10 @@ class Allocator {
   CpuSet EmulatorCandidates(size_t node_index) const;
 
  private:
-  PlaceResult PlaceDedicated(const InstanceType& type, const std::string& vm) const;
-  PlaceResult PlaceShared(const InstanceType& type, const std::string& vm) const;
-  PlaceResult PlaceByKubelet(const InstanceType& type, const std::string& vm) const;
-  void CommitByKubelet(const Placement& p);
-  void ReleaseByKubelet(const std::string& vm);
-  // Throws AllocationConflict when `p` breaks an invariant; Commit's checks.
-  void Verify(const Placement& p) const;
   void Account(const Placement& p, int sign);
 
   std::shared_ptr<const HostResources> host_;
+  PolicyHolder policy_;
   std::map<std::string, Placement> placements_;
   CpuSet held_;  // vCPU cores (every sibling) and emulator CPUs of committed VMs
   std::map<std::pair<unsigned, uint64_t>, uint64_t> hugepages_used_;  // (node, size) -> pages
@@ -107,9 +89,6 @@ class Allocator {
   uint64_t unbound_memory_used_ = 0;
   unsigned shared_vcpus_ = 0;
   std::map<std::string, unsigned> gpus_used_;
-  // kubelet mode: the node as kubelet sees it; immutable, replaced on each
-  // commit, so copies of the allocator (capacity's trials) share it cheaply.
-  std::shared_ptr<const kubelet::KubeletHost> kubelet_;
   // "host is not realtime-ready; <every blocker>", worded once per host
   // (null when it is ready): capacity refuses each rt1 size with it.
   std::shared_ptr<const std::string> realtime_refusal_;

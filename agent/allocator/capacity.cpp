@@ -4,7 +4,6 @@
 #include <charconv>
 #include <stdexcept>
 
-#include "agent/allocator/kubelet_host.h"
 #include "agent/allocator/refusal_text.h"
 #include "base/sizes.h"
 
@@ -14,87 +13,18 @@ namespace {
 
 constexpr std::string_view kNamePrefix = "capacity/";
 
-// The count's try names: "capacity/<type>/<n>", the count rewritten per try
-// behind the prefix `vm` holds.
-void NameTry(std::string& vm, size_t prefix_size, unsigned n) {
-  char digits[16];
-  const auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
-  vm.replace(prefix_size, std::string::npos, digits, static_cast<size_t>(end - digits));
-}
-
-// kubelet mode: kubelet's node alone decides where the next pod goes (Place's
-// other refusals do not change between tries, and the allocator's books are
-// not read), so every try admits into one scratch copy of the node. Place
-// copies the node, pods and all, per try, which made a count quadratic in the
-// pods admitted.
-TypeCapacity CountKubeletAdmissions(const Allocator& state, const InstanceType& type,
-                                    unsigned limit, std::string& vm, size_t prefix_size) {
-  TypeCapacity out;
-  out.type = &type;
-  out.blockers = state.RefusalsBeforePlacing(type, vm);
-  if (!out.blockers.empty()) return out;
-  const kubelet::KubeletHost& node = *state.kubelet();
-  const auto request_for_type = kubelet::RequestFor(node, type);
-  const kubelet::KubeVirtPodRequest& request = *request_for_type;
-  // A type the scheduler's fit refuses at once (most of them on a small host)
-  // costs no copy of the node: the first try would refuse it with these words.
-  if (const auto unfit = kubelet::NodeResourcesUnfit(node, request.need)) {
-    kubelet::AddNotAdmittedLine(out.blockers, *unfit);
-    return out;
-  }
-  kubelet::KubeletHost scratch = node;
-  for (; out.count < limit; ++out.count) {
-    NameTry(vm, prefix_size, out.count);
-    if (out.count > 0 && state.placements().count(vm)) {
-      AddLine(out.blockers, FMT_COMPILE("VM {} is already placed"), vm);
-      break;
-    }
-    const kubelet::AdmitResult admitted = kubelet::AdmitKubeVirtPodUnkept(scratch, vm, request);
-    if (!admitted.admitted) {
-      kubelet::AddNotAdmittedLine(out.blockers, admitted);
-      break;
-    }
-  }
-  return out;
-}
-
 // CountFits writing its names into `vm` (which starts with kNamePrefix): ComputeCapacity hands
 // every type the same buffer, so a type refused at once (every type on a small host) costs no name
 // allocation of its own.
 TypeCapacity CountFitsNamed(const Allocator& state, const InstanceType& type, unsigned limit,
                             std::string& vm) {
-  TypeCapacity out;
-  out.type = &type;
-  if (limit == 0) return out;
-  // "capacity/<type>/<n>", the count rewritten per try; written in one go
-  // behind the "capacity/" that `vm` starts with.
-  const size_t prefix_size = kNamePrefix.size() + type.name.size() + 1;
-  vm.resize(prefix_size + 1);
-  char* at = std::copy(type.name.begin(), type.name.end(), vm.data() + kNamePrefix.size());
-  *at++ = '/';
-  *at = '0';
-  if (state.kubelet()) return CountKubeletAdmissions(state, type, limit, vm, prefix_size);
-  // The first try goes to `state` itself: a type that does not fit at all
-  // (most of them on small hosts) then costs no copy.
-  PlaceResult r = state.Place(type, vm);
-  if (!r.placement) {
-    out.blockers = std::move(r.reasons);
+  if (limit == 0) {
+    TypeCapacity out;
+    out.type = &type;
     return out;
   }
-  Allocator copy = state;
-  // Placements are committed unkept, so the copy's names stay those of `state`
-  // and Place's "already placed" check sees exactly what it would have seen.
-  for (;;) {
-    copy.CommitUnkept(*r.placement);
-    if (++out.count >= limit) break;
-    NameTry(vm, prefix_size, out.count);
-    r = copy.Place(type, vm);
-    if (!r.placement) {
-      out.blockers = std::move(r.reasons);
-      break;
-    }
-  }
-  return out;
+  TryNames names(vm, type.name);
+  return state.policy().Count(state, type, limit, names);
 }
 
 // A name buffer holding "capacity/", with room for "<name>/" and any count.
@@ -106,6 +36,22 @@ std::string NameBuffer(size_t type_name_size) {
 }
 
 }  // namespace
+
+TryNames::TryNames(std::string& buffer, std::string_view type_name)
+    : buffer_(buffer), prefix_size_(kNamePrefix.size() + type_name.size() + 1) {
+  // "capacity/<type>/0", written in one go behind the "capacity/" the buffer starts with.
+  buffer_.resize(prefix_size_ + 1);
+  char* at = std::copy(type_name.begin(), type_name.end(), buffer_.data() + kNamePrefix.size());
+  *at++ = '/';
+  *at = '0';
+}
+
+const std::string& TryNames::Try(unsigned n) {
+  char digits[16];
+  const auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
+  buffer_.replace(prefix_size_, std::string::npos, digits, static_cast<size_t>(end - digits));
+  return buffer_;
+}
 
 TypeCapacity CountFits(const Allocator& state, const InstanceType& type, unsigned limit) {
   std::string vm = NameBuffer(type.name.size());

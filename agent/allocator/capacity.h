@@ -1,5 +1,6 @@
-// Capacity: how many more of each instance type fit, found by placing into a
-// copy of the allocator until it refuses. No second formula exists.
+// Capacity: how many more of each instance type fit, found by the placement
+// policy placing until it refuses (PlacementPolicy::Count). No second formula
+// exists.
 #pragma once
 
 #include <string>
@@ -9,12 +10,6 @@
 #include "agent/catalog/instance_type.h"
 
 namespace kvhost {
-
-struct TypeCapacity {
-  const InstanceType* type = nullptr;
-  unsigned count = 0;
-  RefusalLines blockers;  // the refusal that ended the count
-};
 
 struct FragmentationScore {
   double score = 0;
@@ -27,7 +22,7 @@ struct FragmentationScore {
 // Counts stop here: more of one type than any host could hold.
 inline constexpr unsigned kCountLimit = 100000;
 
-// Places `type` into a copy of `state` until it no longer fits (at most `limit`).
+// Places `type` on `state`'s policy until it no longer fits (at most `limit`).
 TypeCapacity CountFits(const Allocator& state, const InstanceType& type,
                        unsigned limit = kCountLimit);
 

@@ -3,29 +3,28 @@
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "agent/allocator/refusal_lines.h"
 #include "base/cpu_set.h"
 
 namespace kvhost {
-
-namespace kubelet {
-struct KubeletHost;
-}
 
 struct HugepageGrant {
   unsigned node = 0;
   uint64_t size_kib = 0;
   uint64_t pages = 0;
+  bool operator==(const HugepageGrant&) const = default;
 };
 
 struct GuestNumaCell {
   unsigned host_node = 0;
   std::vector<unsigned> vcpus;  // guest vCPU indexes in this cell
   uint64_t memory_kib = 0;
+  bool operator==(const GuestNumaCell&) const = default;
 };
 
 struct Placement {
@@ -42,10 +41,8 @@ struct Placement {
   unsigned shared_vcpus = 0;  // vCPUs counted against the shared pool
   unsigned gpus = 0;
   std::string gpu_device;  // e.g. "nvidia.com/A400"
-  // kubelet mode only: the node once kubelet has admitted this VM's pod.
-  // Commit adopts it, so a pod is admitted once, not again on commit.
-  std::shared_ptr<const kubelet::KubeletHost> kubelet_after;
-  std::shared_ptr<const kubelet::KubeletHost> kubelet_before;  // the node it was admitted to
+
+  bool operator==(const Placement&) const = default;
 
   // Every host CPU this VM holds exclusively (vCPUs, their SMT siblings are
   // tracked by the allocator, and the emulator CPU).
@@ -55,6 +52,21 @@ struct Placement {
     if (emulator_cpu) s.Add(*emulator_cpu);
     return s;
   }
+};
+
+// A placement that would break an invariant (a CPU given twice, pages beyond free...).
+class AllocationConflict : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct PlaceResult {
+  // User-provided on purpose: GCC 12 zero-fills the whole storage of an empty
+  // std::optional<Placement> (~350 bytes, `rep stos`) when the implicit
+  // constructor runs, and capacity makes a PlaceResult for every type.
+  PlaceResult() {}  // NOLINT(modernize-use-equals-default)
+  std::optional<Placement> placement;
+  RefusalLines reasons;  // why not, in plain words with the numbers
 };
 
 }  // namespace kvhost

@@ -89,7 +89,7 @@ kubelet::ResourceAmounts Allocatable(const HostModel& host, const KubeletConfig&
   if (pages.empty())
     for (const auto& pool : host.hugepages.global) pages[pool.size_kib] += pool.total;
   for (const auto& [size_kib, total] : pages) {
-    const std::string name = kubelet::HugepageResourceName(size_kib);
+    const std::string name = HugepageResourceName(size_kib);
     const uint64_t bytes = total * size_kib * 1024;
     memory = less(memory, bytes);
     out[name] = less(bytes, Reserved(c.system_reserved, name, c.source) +

@@ -1,7 +1,7 @@
 // kubelet mode of the live loader: kubelet's own files (CPU and memory manager
 // checkpoints, its KubeletConfiguration) read under the root and turned into
 // the node kubelet's model admits pods into. The I/O is here; the model is
-// agent/allocator/kubelet_*.
+// agent/allocator/kubelet/.
 #pragma once
 
 #include <filesystem>
@@ -10,7 +10,7 @@
 #include <string>
 
 #include "agent/allocator/host_resources.h"
-#include "agent/allocator/kubelet_host.h"
+#include "agent/allocator/kubelet/kubelet_host.h"
 #include "agent/config/agent_config.h"
 #include "agent/host/host_model.h"
 #include "agent/kubelet/kubelet_alignment.h"

@@ -4,6 +4,7 @@
 #include <ctime>
 #include <set>
 
+#include "agent/allocator/kubelet/kubelet_policy.h"
 #include "agent/host/discover.h"
 #include "agent/kubelet/cpu_manager_state.h"
 #include "agent/live/kubelet_live.h"
@@ -207,7 +208,7 @@ LiveHost LoadLiveHost(const LiveSources& sources, HostModel host) {
     auto node =
         LoadKubeletHost(sources.root, live.host, *live.kubelet, KubeVirtSettings(sources.config));
     live.kubelet_cpus = KubeletCpusOf(*node);
-    live.allocator.UseKubeletPlacement(std::move(node));
+    live.allocator.UsePolicy(std::make_unique<kubelet::KubeletPolicy>(std::move(node)));
   }
   return live;
 }

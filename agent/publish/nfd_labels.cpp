@@ -7,6 +7,7 @@
 
 #include "agent/publish/label_validation.h"
 #include "agent/publish/quantity.h"
+#include "base/sizes.h"
 
 namespace kvhost::publish {
 namespace {
@@ -44,7 +45,7 @@ void AddHugepageLabels(const v1::CapacityReport& capacity, const std::string& pr
       best = std::max(best, pool.free() * pool.size_kib());
     }
   for (const auto& [size_kib, kib] : largest_kib)
-    out[prefix + "hugepages-" + KibQuantity(size_kib) + ".largest-free-block"] = KibQuantity(kib);
+    out[prefix + HugepageResourceName(size_kib) + ".largest-free-block"] = KibQuantity(kib);
 }
 
 }  // namespace

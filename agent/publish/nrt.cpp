@@ -4,6 +4,7 @@
 
 #include "agent/publish/quantity.h"
 #include "base/cpu_set.h"
+#include "base/sizes.h"
 
 namespace kvhost::publish {
 namespace {
@@ -68,7 +69,7 @@ void AddHugepages(const v1::NumaNode& numa, const v1::NodeCapacity* node, v1::nr
       for (const auto& p : node->hugepages())
         if (p.size_kib() == pool.size_kib()) free = p.free();
     const std::string total = KibQuantity(pool.total() * pool.size_kib());
-    AddResource(zone, "hugepages-" + KibQuantity(pool.size_kib()), total, node ? total : "0",
+    AddResource(zone, HugepageResourceName(pool.size_kib()), total, node ? total : "0",
                 KibQuantity(free * pool.size_kib()));
   }
 }

@@ -1,4 +1,4 @@
-#include "agent/allocator/kubevirt_pod.h"
+#include "agent/allocator/kubelet/kubevirt_pod.h"
 
 #include <cmath>
 #include <utility>

@@ -1,4 +1,4 @@
-#include "agent/allocator/kubelet_cpu_assignment.h"
+#include "agent/allocator/kubelet/kubelet_cpu_assignment.h"
 
 #include <algorithm>
 #include <cmath>

@@ -14,8 +14,8 @@
 #include <utility>
 #include <vector>
 
-#include "agent/allocator/kubelet_admission.h"
-#include "agent/allocator/kubevirt_pod.h"
+#include "agent/allocator/kubelet/kubelet_admission.h"
+#include "agent/allocator/kubelet/kubevirt_pod.h"
 #include "agent/allocator/refusal_lines.h"
 #include "agent/catalog/instance_type.h"
 #include "base/inline_vector.h"

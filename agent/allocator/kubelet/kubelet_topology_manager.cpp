@@ -1,4 +1,4 @@
-#include "agent/allocator/kubelet_topology_manager.h"
+#include "agent/allocator/kubelet/kubelet_topology_manager.h"
 
 #include <algorithm>
 #include <bit>

@@ -8,7 +8,7 @@
 
 #include <string>
 
-#include "agent/allocator/kubelet_topology.h"
+#include "agent/allocator/kubelet/kubelet_topology.h"
 
 namespace kvhost::kubelet {
 

@@ -12,10 +12,10 @@
 //    mirroring how the vCPUs and memory were split.
 #include <algorithm>
 
-#include "agent/allocator/allocator.h"
-#include "agent/allocator/node_fit.h"
+#include "agent/allocator/agent/agent_policy.h"
+#include "agent/allocator/agent/node_fit.h"
+#include "agent/allocator/agent/span_search.h"
 #include "agent/allocator/refusal_text.h"
-#include "agent/allocator/span_search.h"
 
 namespace kvhost {
 
@@ -104,10 +104,12 @@ void Explain(const Allocator& a, const InstanceType& type, const std::vector<Nod
 
 }  // namespace
 
-PlaceResult Allocator::PlaceDedicated(const InstanceType& type, const std::string& vm) const {
+PlaceResult PlaceDedicated(const Allocator& books, const InstanceType& type,
+                           const std::string& vm) {
+  const HostResources& host = books.host();
   PlaceResult result;
-  const FreeSnapshot snap = node_fit::TakeSnapshot(*this, type);
-  const NodeFitter fitter(*this, snap, type);
+  const FreeSnapshot snap = node_fit::TakeSnapshot(books, type);
+  const NodeFitter fitter(books, snap, type);
   std::vector<NodeTry> tries;
   // Best fit: the node left with the least free memory of this kind (pages are
   // the scarcer resource on hugepage hosts), then the fewest free CPUs.
@@ -120,8 +122,8 @@ PlaceResult Allocator::PlaceDedicated(const InstanceType& type, const std::strin
         fitter.Try({ni, type.vcpus, type.memory_kib, type.isolate_emulator_thread}, {}, look_for);
     if (t.ok()) {
       CpuSet held;
-      node_fit::AddHeldCpus(*host_, t, held);
-      t.short_of.shared = node_fit::Squeezes(*this, held);
+      node_fit::AddHeldCpus(host, t, held);
+      t.short_of.shared = node_fit::Squeezes(books, held);
     }
     return t;
   };
@@ -130,8 +132,8 @@ PlaceResult Allocator::PlaceDedicated(const InstanceType& type, const std::strin
     // nodes that would keep more (and so cannot be the best fit) need no try.
     // Ties keep node order, which is how the best fit breaks them.
     std::vector<std::pair<uint64_t, size_t>> order;
-    order.reserve(host_->nodes.size());
-    for (size_t ni = 0; ni < host_->nodes.size(); ++ni)
+    order.reserve(host.nodes.size());
+    for (size_t ni = 0; ni < host.nodes.size(); ++ni)
       if (snap.memory_kib(ni) >= type.memory_kib) order.emplace_back(memory_left(ni), ni);
     std::sort(order.begin(), order.end());
     std::optional<size_t> best;  // index into tries
@@ -145,26 +147,25 @@ PlaceResult Allocator::PlaceDedicated(const InstanceType& type, const std::strin
     if (best) {
       std::vector<NodeTry> chosen;  // moved, not copied: this is every single-node placement
       chosen.push_back(std::move(tries[*best]));
-      result.placement = BuildPlacement(*this, type, vm, {chosen[0].ask.node}, chosen);
+      result.placement = BuildPlacement(books, type, vm, {chosen[0].ask.node}, chosen);
       return result;
     }
   }
-  if (host_->allow_numa_span && host_->nodes.size() > 1) {
-    if (auto span = span_search::FindSpan(*this, snap, type)) {
-      result.placement = BuildPlacement(*this, type, vm, span->nodes, span->tries);
+  if (host.allow_numa_span && host.nodes.size() > 1) {
+    if (auto span = span_search::FindSpan(books, snap, type)) {
+      result.placement = BuildPlacement(books, type, vm, span->nodes, span->tries);
       return result;
     }
   }
   // The refusal explains every node's every shortfall, which the tries above
   // stopped looking for at the first.
   tries.clear();
-  tries.reserve(host_->nodes.size());
-  for (size_t ni = 0; ni < host_->nodes.size(); ++ni)
-    tries.push_back(try_node(ni, Shortfalls::kAll));
-  Explain(*this, type, tries, result.reasons);
-  if (!host_->allow_numa_span && host_->nodes.size() > 1)
+  tries.reserve(host.nodes.size());
+  for (size_t ni = 0; ni < host.nodes.size(); ++ni) tries.push_back(try_node(ni, Shortfalls::kAll));
+  Explain(books, type, tries, result.reasons);
+  if (!host.allow_numa_span && host.nodes.size() > 1)
     result.reasons.push_back("spanning NUMA nodes is off (allowNumaSpan: false)");
-  else if (host_->nodes.size() > 1)
+  else if (host.nodes.size() > 1)
     result.reasons.push_back("no set of NUMA nodes fits it either");
   return result;
 }

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "agent/allocator/kubelet_cpu_assignment.h"
-#include "agent/allocator/kubelet_topology_manager.h"
+#include "agent/allocator/kubelet/kubelet_cpu_assignment.h"
+#include "agent/allocator/kubelet/kubelet_topology_manager.h"
 
 namespace kvhost::kubelet {
 

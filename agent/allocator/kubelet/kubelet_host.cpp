@@ -1,10 +1,12 @@
-#include "agent/allocator/kubelet_host.h"
+#include "agent/allocator/kubelet/kubelet_host.h"
 
 #include <fmt/compile.h>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <unordered_map>
+
+#include "base/sizes.h"
 
 namespace kvhost::kubelet {
 

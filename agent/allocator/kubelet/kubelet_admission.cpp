@@ -1,4 +1,6 @@
-#include "agent/allocator/kubelet_admission.h"
+#include "agent/allocator/kubelet/kubelet_admission.h"
+
+#include "base/sizes.h"
 
 namespace kvhost::kubelet {
 namespace {

@@ -10,9 +10,9 @@
 #include <optional>
 #include <string>
 
-#include "agent/allocator/kubelet_memory.h"
-#include "agent/allocator/kubelet_static_policy.h"
-#include "agent/allocator/kubevirt_pod.h"
+#include "agent/allocator/kubelet/kubelet_memory.h"
+#include "agent/allocator/kubelet/kubelet_static_policy.h"
+#include "agent/allocator/kubelet/kubevirt_pod.h"
 
 namespace kvhost::kubelet {
 

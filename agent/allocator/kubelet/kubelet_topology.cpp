@@ -1,4 +1,4 @@
-#include "agent/allocator/kubelet_topology.h"
+#include "agent/allocator/kubelet/kubelet_topology.h"
 
 #include <set>
 

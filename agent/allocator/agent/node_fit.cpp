@@ -1,4 +1,4 @@
-#include "agent/allocator/node_fit.h"
+#include "agent/allocator/agent/node_fit.h"
 
 #include <algorithm>
 #include <map>

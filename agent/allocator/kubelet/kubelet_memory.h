@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/allocator/kubelet_topology_manager.h"
+#include "agent/allocator/kubelet/kubelet_topology_manager.h"
 
 namespace kvhost::kubelet {
 
@@ -44,9 +44,6 @@ struct NumaMemoryInfo {
   uint64_t memory = 0;                     // bytes
   std::map<uint64_t, uint64_t> hugepages;  // page size KiB -> pages
 };
-
-// "hugepages-2Mi" for 2048 KiB, as corehelper.HugePageResourceName names it.
-std::string HugepageResourceName(uint64_t page_kib);
 
 using MemoryRequests = std::map<std::string, uint64_t>;  // resource -> bytes
 

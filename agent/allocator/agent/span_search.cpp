@@ -1,4 +1,4 @@
-#include "agent/allocator/span_search.h"
+#include "agent/allocator/agent/span_search.h"
 
 #include <algorithm>
 #include <deque>

@@ -6,8 +6,8 @@
 #include <optional>
 #include <vector>
 
+#include "agent/allocator/agent/node_fit.h"
 #include "agent/allocator/allocator.h"
-#include "agent/allocator/node_fit.h"
 
 namespace kvhost::span_search {
 

@@ -5,7 +5,7 @@
 #include <numeric>
 #include <optional>
 
-#include "agent/allocator/allocator.h"
+#include "agent/allocator/agent/agent_policy.h"
 #include "agent/allocator/refusal_text.h"
 
 namespace kvhost {
@@ -96,19 +96,19 @@ void TakeOrdinaryMemory(const Allocator& a, const InstanceType& type, Placement&
 
 }  // namespace
 
-PlaceResult Allocator::PlaceShared(const InstanceType& type, const std::string& vm) const {
+PlaceResult PlaceShared(const Allocator& books, const InstanceType& type, const std::string& vm) {
   PlaceResult r;
-  CpuSet pool = SharedPoolNow();
-  TakeSlots(*this, type, pool.Count(), r.reasons);
+  CpuSet pool = books.SharedPoolNow();
+  TakeSlots(books, type, pool.Count(), r.reasons);
   Placement p;  // its names and pool are filled in only once it fits
   p.shared_vcpus = type.vcpus;
   p.gpus = type.gpus;
   if (type.gpus)
     p.gpu_device = type.gpu_device_names.empty() ? "gpu" : type.gpu_device_names.front();
   if (type.hugepage_size_kib)
-    TakeHugepages(*this, type, p, r.reasons);
+    TakeHugepages(books, type, p, r.reasons);
   else
-    TakeOrdinaryMemory(*this, type, p, r.reasons);
+    TakeOrdinaryMemory(books, type, p, r.reasons);
   if (!r.reasons.empty()) return r;
   p.vm = vm;
   p.instance_type = type.name;

@@ -1,8 +1,10 @@
-#include "agent/allocator/kubelet_memory.h"
+#include "agent/allocator/kubelet/kubelet_memory.h"
 
 #include <algorithm>
 #include <bit>
 #include <stdexcept>
+
+#include "base/sizes.h"
 
 namespace kvhost::kubelet {
 namespace {
@@ -71,13 +73,6 @@ std::optional<TopologyHint> BestHint(const std::vector<TopologyHint>& hints) {
 }
 
 }  // namespace
-
-std::string HugepageResourceName(uint64_t page_kib) {
-  if (page_kib % (1024 * 1024) == 0)
-    return "hugepages-" + std::to_string(page_kib / (1024 * 1024)) + "Gi";
-  if (page_kib % 1024 == 0) return "hugepages-" + std::to_string(page_kib / 1024) + "Mi";
-  return "hugepages-" + std::to_string(page_kib) + "Ki";
-}
 
 MemoryStaticPolicy::MemoryStaticPolicy(std::vector<NumaMemoryInfo> nodes,
                                        std::map<int, std::map<std::string, uint64_t>> reserved)

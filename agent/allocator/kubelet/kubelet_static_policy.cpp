@@ -1,4 +1,4 @@
-#include "agent/allocator/kubelet_static_policy.h"
+#include "agent/allocator/kubelet/kubelet_static_policy.h"
 
 #include <bit>
 #include <stdexcept>

@@ -17,7 +17,8 @@ deb=$(ls "$work"/out/kvhost-agent_*.deb) || fail "no kvhost-agent_*.deb in $(ls 
 dpkg-deb -x "$deb" "$work/root"
 for f in usr/bin/kvhost-agent usr/lib/systemd/system/kvhost-agent.service \
          etc/kvhost-agent/config.yaml usr/share/doc/kvhost-agent/README.md \
-         usr/share/doc/kvhost-agent/CONFIG.md usr/share/doc/kvhost-agent/examples/kvhost-agent.conf; do
+         usr/share/doc/kvhost-agent/CONFIG.md usr/share/doc/kvhost-agent/examples/kvhost-agent.conf \
+         usr/share/bash-completion/completions/kvhost-agent; do
   [ -f "$work/root/$f" ] || fail "$f missing from the package"
 done
 [ -x "$work/root/usr/bin/kvhost-agent" ] || fail "the binary is not executable"
@@ -26,6 +27,17 @@ grep -q '^ExecStart=/usr/bin/kvhost-agent run' "$work/root/usr/lib/systemd/syste
 # The packaged default config is what the packaged binary reads.
 "$work/root/usr/bin/kvhost-agent" labels --root "$fixture" --node-name n \
   --config "$work/root/etc/kvhost-agent/config.yaml" >/dev/null || fail "the default config is refused"
+
+# The packaged bash completion completes commands, a command's flags and files.
+complete_words() {  # the words COMPREPLY holds for the command line "$@" (last word: partial)
+  bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+           _kvhost_agent; printf "%s\n" "${COMPREPLY[@]}"' _ \
+    "$work/root/usr/share/bash-completion/completions/kvhost-agent" "$@"
+}
+complete_words kvhost-agent capa | grep -qx capacity || fail "completion: capa does not complete to capacity"
+complete_words kvhost-agent capacity --what | grep -qx -- --what-if || fail "completion: capacity --what"
+complete_words kvhost-agent --log-level info run --kubelet | grep -qx -- --kubelet-config || fail "completion: run --kubelet"
+complete_words kvhost-agent inspect --what | grep -q . && fail "completion: inspect offers capacity's --what-if"
 
 info=$(dpkg-deb -I "$deb")
 echo "$info" | sed -n '/Package:/,$p'

@@ -106,5 +106,7 @@ void AddPublishCommands(CLI::App& app, int& exit_code);
 void AddKubeletConfigCommand(CLI::App& app, int& exit_code);
 void AddQualifyCommand(CLI::App& app, int& exit_code);
 void AddRunCommand(CLI::App& app, int& exit_code);
+// Last: it lists the commands registered before it.
+void AddCompletionCommand(CLI::App& app, int& exit_code);
 
 }  // namespace kvhost::cli

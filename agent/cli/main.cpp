@@ -42,9 +42,9 @@ std::optional<std::string> UnknownCommand(const CLI::App& app, int argc, char** 
     known += (known.empty() ? "" : ", ") + sub->get_name();
     names.push_back(sub->get_name());
   }
-  if (const auto nearest = kvhost::NearestName(requested, names))
-    return "unknown command '" + requested + "' (did you mean '" + *nearest + "'?)";
-  return "unknown command '" + requested + "' (commands: " + known + ")";
+  const auto nearest = kvhost::NearestName(requested, names);
+  return "unknown command '" + requested + "' (" +
+         (nearest ? "did you mean '" + *nearest + "'? " : "") + "commands: " + known + ")";
 }
 
 // CLI11's "The following arguments were not expected: --roo", with the
@@ -102,6 +102,7 @@ int main(int argc, char** argv) {
   kvhost::cli::AddKubeletConfigCommand(app, exit_code);
   kvhost::cli::AddQualifyCommand(app, exit_code);
   kvhost::cli::AddRunCommand(app, exit_code);
+  kvhost::cli::AddCompletionCommand(app, exit_code);
   if (const auto unknown = UnknownCommand(app, argc, argv)) {
     std::cerr << *unknown << "\nRun with --help for more information.\n";
     return kUsageExitCode;

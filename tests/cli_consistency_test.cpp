@@ -7,6 +7,8 @@
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
+#include <regex>
+
 #include "agent_process_support.h"
 #include "base/cpu_set.h"
 #include "capacity.pb.h"
@@ -177,6 +179,21 @@ TEST_F(CliConsistency, PinWithAnotherTypeThanThePinnedOneIsRefused) {
   // The same type again is the idempotent re-apply it always was.
   const RunResult same = Pinning({"pin", "kv-bare", "--type", "u1.small"});
   EXPECT_TRUE(same.end.Exited(0)) << same.Describe();
+}
+
+TEST_F(CliConsistency, NumbersReadAsNumbersAndNrtJsonEndsInOneNewline) {
+  const RunResult capacity = Agent({"capacity", "--root", Fixture(kNode)});
+  ASSERT_TRUE(capacity.end.Exited(0)) << capacity.Describe();
+  const std::regex pools(
+      R"(pools: dedicated \d+ CPUs? \([0-9,-]+\), \d+ CPUs?( \([0-9,-]+\))? free; shared \d+ CPUs?.*; )"
+      R"(reserved \d+ CPUs?( \([0-9,-]+\))?; ordinary memory .* free)");
+  EXPECT_TRUE(std::regex_search(capacity.out, pools)) << capacity.out;
+  EXPECT_EQ(capacity.out.find(" 1 CPUs"), std::string::npos) << capacity.out;
+  EXPECT_EQ(capacity.out.find(" 1 free dedicated cores"), std::string::npos) << capacity.out;
+  const RunResult nrt = Agent({"nrt", "--root", Fixture(kNode), "--node-name", "n", "-o", "json"});
+  ASSERT_TRUE(nrt.end.Exited(0)) << nrt.Describe();
+  ASSERT_GE(nrt.out.size(), 2u);
+  EXPECT_EQ(nrt.out.substr(nrt.out.size() - 2), "}\n");
 }
 
 }  // namespace

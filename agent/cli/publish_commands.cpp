@@ -79,7 +79,7 @@ void AddPublishCommands(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   app.get_subcommand("nrt")->callback([nrt, &exit_code] {
     const auto object = publish::BuildNodeResourceTopology(BuildReport(*nrt));
-    std::cout << (nrt->output == "json" ? ToJson(object) + "\n" : publish::ToYaml(object));
+    std::cout << (nrt->output == "json" ? ToJson(object) : publish::ToYaml(object));
     exit_code = 0;
   });
 

@@ -20,6 +20,12 @@ std::string Needs(const InstanceType& t) {
   return s;
 }
 
+// "3 CPUs (0,8,16)": a count where a count is read, the list beside it.
+std::string CountedCpus(const std::string& cpulist) {
+  const unsigned n = ParseCpuList(cpulist).Count();
+  return std::to_string(n) + (n == 1 ? " CPU" : " CPUs") + (n ? " (" + cpulist + ")" : "");
+}
+
 void FillNodes(const Allocator& state, v1::CapacityReport* report) {
   const HostResources& host = state.host();
   const CpuSet free_dedicated = state.FreeDedicatedCpus();
@@ -91,11 +97,10 @@ std::string FormatCapacityTable(const v1::CapacityReport& r) {
   std::ostringstream out;
   for (const auto& w : r.what_if()) out << "what-if: " << w << "\n";
   const auto& p = r.pools();
-  out << "pools: dedicated " << (p.dedicated_cpus().empty() ? "none" : p.dedicated_cpus())
-      << " (free " << (p.free_dedicated_cpus().empty() ? "none" : p.free_dedicated_cpus()) << ")"
-      << ", shared " << (p.shared_cpus().empty() ? "none" : p.shared_cpus()) << " ("
-      << p.shared_vcpus_used() << "/" << p.shared_vcpu_slots() << " vCPU slots), reserved "
-      << (p.reserved_cpus().empty() ? "none" : p.reserved_cpus()) << ", ordinary memory "
+  out << "pools: dedicated " << CountedCpus(p.dedicated_cpus()) << ", "
+      << CountedCpus(p.free_dedicated_cpus()) << " free; shared " << CountedCpus(p.shared_cpus())
+      << ", " << p.shared_vcpus_used() << "/" << p.shared_vcpu_slots()
+      << " vCPU slots used; reserved " << CountedCpus(p.reserved_cpus()) << "; ordinary memory "
       << FormatKib(p.free_ordinary_memory_kib()) << " free\n";
   char line[160];
   std::snprintf(line, sizeof line, "%-14s %6s  %s\n", "TYPE", "FITS", "LIMITED BY");

@@ -218,15 +218,19 @@ bool Squeezes(const Allocator& a, const CpuSet& newly_held) {
   return a.SharedVcpusUsed() > a.host().SharedSlotsFor(SharedCpusLeft(a, newly_held));
 }
 
+// "s" unless exactly one: refusal lines read as sentences ("1 free dedicated core").
+const char* Plural(unsigned n) { return n == 1 ? "" : "s"; }
+
 void AppendCoresShort(fmt::memory_buffer& out, const Allocator& a, const NodeTry& t) {
   fmt::format_to(fmt::appender(out),
-                 FMT_COMPILE("node {} has {} free dedicated cores ({} CPUs), needs {} CPUs"),
-                 a.host().nodes[t.ask.node].id, t.free_cores, t.free_cpus, t.ask.vcpus);
+                 FMT_COMPILE("node {} has {} free dedicated core{} ({} CPU{}), needs {} CPU{}"),
+                 a.host().nodes[t.ask.node].id, t.free_cores, Plural(t.free_cores), t.free_cpus,
+                 Plural(t.free_cpus), t.ask.vcpus, Plural(t.ask.vcpus));
 }
 
 void AppendCpuNeed(fmt::memory_buffer& out, const InstanceType& type) {
-  fmt::format_to(fmt::appender(out), FMT_COMPILE("{} vCPUs on whole cores{}"), type.vcpus,
-                 type.isolate_emulator_thread ? " + 1 emulator CPU" : "");
+  fmt::format_to(fmt::appender(out), FMT_COMPILE("{} vCPU{} on whole cores{}"), type.vcpus,
+                 Plural(type.vcpus), type.isolate_emulator_thread ? " + 1 emulator CPU" : "");
 }
 
 void AddShortfallWords(const Allocator& a, const InstanceType& type, const NodeTry& t,

@@ -13,7 +13,7 @@ KubeletFaithfulPolicy::KubeletFaithfulPolicy(const HostModel& model, const Agent
   kubevirt::Settings settings;
   settings.align_cpus = true;
   // The fixture root holds no kubelet checkpoints: kubelet's fresh state.
-  node_ = *LoadKubeletHost(model.root, model, kubelet, settings);
+  node_ = *LoadKubeletHost(model, kubelet, settings);
 }
 
 bool KubeletFaithfulPolicy::Admit(const InstanceType& type, unsigned vm) {

@@ -61,14 +61,9 @@ constexpr std::string_view kTreesHwlocReads[] = {"proc/cpuinfo",
                                                  "sys/bus/dax/devices",
                                                  "proc/driver/nvidia/gpus"};
 
-bool IsHostRoot(const std::filesystem::path& root) {
-  std::error_code ec;
-  return std::filesystem::equivalent(root, "/", ec);
-}
-
 }  // namespace
 
-HwlocTopology HwlocTopology::Load(const std::filesystem::path& root) {
+HwlocTopology HwlocTopology::Load(const HostRoot& root) {
   hwloc_topology_t raw = nullptr;
   if (hwloc_topology_init(&raw) != 0) throw std::runtime_error("hwloc_topology_init failed");
   HwlocTopology topo(raw);
@@ -76,20 +71,20 @@ HwlocTopology HwlocTopology::Load(const std::filesystem::path& root) {
   hwloc_topology_set_io_types_filter(raw, HWLOC_TYPE_FILTER_KEEP_NONE);
 
   int rc;
-  if (IsHostRoot(root)) {
+  if (root.IsRealHost()) {
     rc = hwloc_topology_load(raw);
   } else {
-    const SysfsRoot sysfs(root);
+    const SysfsRoot sysfs = root.Sysfs();
     for (std::string_view tree : kTreesHwlocReads) sysfs.RefuseUnreadableEntries(tree);
     std::lock_guard lock(EnvMutex());
-    ScopedEnv fsroot("HWLOC_FSROOT", std::filesystem::absolute(root).string());
+    ScopedEnv fsroot("HWLOC_FSROOT", std::filesystem::absolute(root.path()).string());
     ScopedEnv components("HWLOC_COMPONENTS", "linux,stop");
     ScopedEnv hwdata("HWLOC_DUMPED_HWDATA_DIR", "/nonexistent");
     rc = hwloc_topology_load(raw);
   }
   if (rc != 0)
-    throw InputError(root, std::string("hwloc could not load a topology from this root: ") +
-                               std::strerror(errno));
+    throw InputError(root.path(), std::string("hwloc could not load a topology from this root: ") +
+                                      std::strerror(errno));
   return topo;
 }
 

@@ -6,10 +6,10 @@
 #include <hwloc.h>
 
 #include <cstdint>
-#include <filesystem>
 #include <memory>
 #include <vector>
 
+#include "base/host_root.h"
 #include "cpu/cpu_topology.h"
 
 namespace kvhost {
@@ -28,9 +28,10 @@ struct HwlocView {
 class HwlocTopology {
  public:
   // Loads the topology of `root` with the flags discovery needs (disallowed
-  // CPUs included, no I/O objects; for a root other than "/", only the Linux
-  // sysfs backend, so this host's CPUID never leaks into a replayed machine).
-  static HwlocTopology Load(const std::filesystem::path& root);
+  // CPUs included, no I/O objects; for a root that is not the real host, only
+  // the Linux sysfs backend, so this host's CPUID never leaks into a replayed
+  // machine).
+  static HwlocTopology Load(const HostRoot& root);
 
   HwlocView Extract() const;
 

@@ -245,6 +245,16 @@ TEST(FixtureReplay, EveryMachineMatchesItsExpectedJson) {
   }
 }
 
+// A dump is only ever read: the model discovered from it must never pass for
+// this machine, whose processes and IRQs the agent would then touch.
+TEST(FixtureReplay, AReplayedMachineIsNotTheRealHost) {
+  const auto dirs = MachineDirs();
+  ASSERT_FALSE(dirs.empty()) << "no machines under " << FixturesDir();
+  const HostModel host = DiscoverHost(dirs.front());
+  EXPECT_FALSE(host.root.IsRealHost());
+  EXPECT_EQ(host.root.path(), dirs.front());
+}
+
 TEST(FixtureReplay, DiscoveryIsDeterministic) {
   // Two discoveries of one root must give the same report: no hidden state in
   // hwloc's environment handling leaks from one load into the next.

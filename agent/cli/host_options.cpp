@@ -10,6 +10,7 @@
 #include "agent/pinning/live_domains.h"
 #include "agent/yaml/yaml_catalog.h"
 #include "base/errors.h"
+#include "base/host_root.h"
 
 namespace kvhost::cli {
 
@@ -48,8 +49,8 @@ std::filesystem::path HostOptions::StateDir() const {
 
 std::optional<RunningDomains> HostOptions::ReadRunning(const Catalog& catalog) const {
   std::vector<std::string> uris = connect;
-  std::error_code ec;
-  if (uris.empty() && std::filesystem::equivalent(root, "/", ec)) uris.push_back("qemu:///system");
+  // Asked before discovery: the rule a discovered HostModel keeps, applied to --root.
+  if (uris.empty() && IsRealHostRoot(root)) uris.push_back("qemu:///system");
   if (uris.empty()) return std::nullopt;
   ConnectionSet connections(uris, std::nullopt);
   connections.Refresh(ConnectionSet::Clock::now(), nullptr);

@@ -14,10 +14,10 @@ namespace {
 
 // Who steers IRQs depends on the runtime and on who places (agent/live).
 // kubelet's config is the one placement read, or found the same way.
-void DescribeContainerRuntime(const HostOptions& options, const PlacementFacts& placement,
-                              v1::HostReport& report) {
+void DescribeContainerRuntime(const HostOptions& options, const HostModel& host,
+                              const PlacementFacts& placement, v1::HostReport& report) {
   const bool kubelet_places = placement.owner.owner == PlacementOwner::kKubelet;
-  const SysfsRoot sysfs(options.root);
+  const SysfsRoot sysfs = host.root.Sysfs();
   const auto detected = kubelet::DetectContainerRuntime(
       sysfs, placement.kubelet
                  ? placement.kubelet
@@ -43,7 +43,7 @@ void AddInspectCommand(CLI::App& app, int& exit_code) {
     for (const auto& w : host.warnings) spdlog::warn("{}", w);
     auto report = BuildHostReport(host);
     const PlacementFacts placement = ReadPlacement(*options, host);
-    DescribeContainerRuntime(*options, placement, report);
+    DescribeContainerRuntime(*options, host, placement, report);
     *report.mutable_placement() = PlacementMessage(placement);
     if (options->output == "json") {
       std::cout << ToJson(report);

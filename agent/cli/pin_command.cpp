@@ -40,12 +40,6 @@ struct PinOptions : HostOptions, ConnectOptions {
     return ConnectionSet(Uris(),
                          kubevirt ? std::optional<std::string>(kubevirt_glob) : std::nullopt);
   }
-  // On the real host (root "/") QEMU processes are checked and tuned through /proc;
-  // a replayed root is only a model, so nothing there is touched.
-  void Localize(Pinner& pinner) const {
-    std::error_code ec;
-    if (std::filesystem::equivalent(root, "/", ec)) pinner.SetLocalRoot("/");
-  }
   // The host through the one loader (agent/live); the pinner then charges it
   // itself from the state file and libvirt (reconcile), which the loader's
   // agent mode only reads.
@@ -100,13 +94,15 @@ struct PinSession {
   StateStore store;
   LoadedState state_before;  // what the state file held once the lock was taken
 
-  PinSession(const PinOptions& opt, std::shared_ptr<const HostResources> host)
+  PinSession(const PinOptions& opt, const LiveHost& live)
       : lock(opt.StateDir()),
-        pinner(std::move(host), opt.LoadCatalog(), StateStore(opt.StateDir())),
+        pinner(live.resources, opt.LoadCatalog(), StateStore(opt.StateDir())),
         connections(opt.Connections()),
         store(opt.StateDir()),
         state_before(store.Read()) {
-    opt.Localize(pinner);
+    // On the real host QEMU processes are checked and tuned through /proc; a
+    // replayed root is only a model, so nothing there is touched.
+    if (live.host.root.IsRealHost()) pinner.SetLocalRoot("/");
   }
 
   // One-shot commands open the connections once, before anything is decided.
@@ -230,7 +226,7 @@ void AddPinCommand(CLI::App& app, int& exit_code) {
     request.mutable_pin()->set_type(pin->type);
     request.set_json(pin->output == "json");
     if (AskedTheDaemon(*pin, request, exit_code)) return;
-    PinSession session(*pin, live.resources);
+    PinSession session(*pin, live);
     session.Connect();
     const std::string uuid = session.FindDomain(pin->domain);
     // Left unplaced by the reconcile when unknown to the state: it gets its --type next.
@@ -263,7 +259,7 @@ void AddReconcileCommand(CLI::App& app, int& exit_code) {
     v1::ControlRequest request;
     request.mutable_reconcile();
     if (AskedTheDaemon(*rec, request, exit_code)) return;
-    PinSession session(*rec, live.resources);
+    PinSession session(*rec, live);
     session.Connect();
     const ReconcileReport r = session.pinner.Reconcile();
     session.WarnIfStateWasCorrupt();
@@ -285,7 +281,7 @@ void AddUnpinCommand(CLI::App& app, int& exit_code) {
     v1::ControlRequest request;
     request.mutable_unpin()->set_domain(unpin->domain);
     if (AskedTheDaemon(*unpin, request, exit_code)) return;
-    PinSession session(*unpin, live.resources);
+    PinSession session(*unpin, live);
     session.Connect();
     session.FindDomain(unpin->domain);
     LogReconcile(session.pinner.Reconcile());

@@ -146,11 +146,11 @@ class Daemon {
   }
 
   std::unique_ptr<Pinner> NewPinner() const {
+    const LiveHost& shape = AgentShape();
     auto pinner =
-        std::make_unique<Pinner>(AgentShape().resources, catalog_, StateStore(options_.state_dir));
+        std::make_unique<Pinner>(shape.resources, catalog_, StateStore(options_.state_dir));
     // Only on the real host are QEMU processes checked and tuned through /proc.
-    std::error_code ec;
-    if (std::filesystem::equivalent(options_.root, "/", ec)) pinner->SetLocalRoot("/");
+    if (shape.host.root.IsRealHost()) pinner->SetLocalRoot("/");
     return pinner;
   }
 

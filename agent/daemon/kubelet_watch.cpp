@@ -12,14 +12,13 @@ namespace {
 
 // Only on the real host are IRQs steered, and only where the runtime does not.
 std::optional<KubeletIrqSteering> IrqSteeringFor(const LiveHost& live) {
-  const SysfsRoot root(live.host.root);
+  const SysfsRoot root = live.host.root.Sysfs();
   const auto runtime = kubelet::DetectContainerRuntime(root, live.kubelet);
   const bool agent_steers = kubelet::AgentSteersIrqs(true, runtime.runtime);
   spdlog::info("container runtime: {} ({}): IRQ steering by {}",
                kubelet::ContainerRuntimeName(runtime.runtime), runtime.why,
                agent_steers ? "the agent" : "the runtime");
-  std::error_code ec;
-  if (!agent_steers || !std::filesystem::equivalent(live.host.root, "/", ec)) return std::nullopt;
+  if (!agent_steers || !live.host.root.IsRealHost()) return std::nullopt;
   const auto state = kubelet::ReadCpuManagerState(root);
   return KubeletIrqSteering(root, state ? state->default_cpu_set : CpuSet{});
 }

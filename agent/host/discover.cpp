@@ -50,17 +50,17 @@ unsigned NrCpuIds(const SysfsRoot& root, const CpuTopology& cpu) {
 }
 
 HostModel DiscoverHost(const std::filesystem::path& root_dir) {
-  const SysfsRoot root(root_dir);
+  HostModel host;
+  host.root = HostRoot(root_dir);
+  const SysfsRoot root = host.root.Sysfs();
   // Listed before hwloc runs (the listing cannot throw): a cpuN entry proves the
   // directory exists, so the existence check, one syscall more, runs only without one.
   const std::vector<unsigned> cpu_dirs = root.ListNumbered("sys/devices/system/cpu", "cpu");
   if (cpu_dirs.empty() && !root.Exists("sys/devices/system/cpu"))
     throw InputError(root.PathOf("sys/devices/system/cpu"), "missing: not a Linux root");
   RequireOnlineCpus(root);
-  HostModel host;
-  host.root = root_dir;
 
-  HwlocView hw = HwlocTopology::Load(root_dir).Extract();
+  HwlocView hw = HwlocTopology::Load(host.root).Extract();
   host.cpu = std::move(hw.cpu);
   for (unsigned id : cpu_dirs)
     if (!host.cpu.online.Contains(id)) host.cpu.offline.Add(id);

@@ -2,10 +2,10 @@
 // built once from a root by DiscoverHost and then only read.
 #pragma once
 
-#include <filesystem>
 #include <string>
 #include <vector>
 
+#include "base/host_root.h"
 #include "cpu/cpu_topology.h"
 #include "cpu/isolation.h"
 #include "hugepages/hugepage_inventory.h"
@@ -15,7 +15,9 @@
 namespace kvhost {
 
 struct HostModel {
-  std::filesystem::path root;
+  // Where it was read from, and whether that is this machine: readers of
+  // files that move take their SysfsRoot from it.
+  HostRoot root;
   CpuTopology cpu;
   NumaTopology numa;
   HugepageInventory hugepages;

@@ -7,7 +7,7 @@
 namespace kvhost {
 
 HostRefresh RefreshVolatileFacts(HostModel& host) {
-  const SysfsRoot root(host.root);
+  const SysfsRoot root = host.root.Sysfs();
   const auto online = root.ReadCpuListOptional("sys/devices/system/cpu/online");
   if (online && !(*online == host.cpu.online)) return HostRefresh::kHotplug;
   std::vector<std::string> warnings;  // discovery reported them once

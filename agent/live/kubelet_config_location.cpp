@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "agent/kubelet/kubelet_config.h"
+#include "base/host_root.h"
 #include "base/sysfs_root.h"
 
 namespace kvhost {
@@ -65,9 +66,7 @@ std::optional<std::string> LinkText(const SysfsRoot& root, const std::string& re
 // process's own; any other root (the host's filesystem mounted into a
 // container, a replay) is the host's, the namespace of its init.
 std::optional<std::string> RootsNamespace(const SysfsRoot& root) {
-  std::error_code ec;
-  const bool own_root = fs::equivalent(root.root(), "/", ec);
-  return LinkText(root, own_root ? "proc/self/ns/mnt" : "proc/1/ns/mnt");
+  return LinkText(root, IsRealHostRoot(root.root()) ? "proc/self/ns/mnt" : "proc/1/ns/mnt");
 }
 
 // The file kubelet's --config names, as kubelet itself opens it.

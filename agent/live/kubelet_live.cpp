@@ -197,11 +197,11 @@ void CountRunningPods(kubelet::KubeletHost& host) {
 
 }  // namespace
 
-std::shared_ptr<const kubelet::KubeletHost> LoadKubeletHost(const std::filesystem::path& root,
-                                                            const HostModel& host,
+std::shared_ptr<const kubelet::KubeletHost> LoadKubeletHost(const HostModel& host,
                                                             const kubelet::KubeletConfig& config,
                                                             const kubevirt::Settings& settings) {
-  const SysfsRoot sysfs(root, SysfsRoot::Access::kKeptFiles);  // a few files: no root fd
+  // A few files: no root fd.
+  const SysfsRoot sysfs = host.root.Sysfs(SysfsRoot::Access::kKeptFiles);
   kubelet::TopologyPolicyOptions topology_options;
   if (auto o = config.topology_manager_policy_options.find("prefer-closest-numa-nodes");
       o != config.topology_manager_policy_options.end())

@@ -39,9 +39,8 @@ std::optional<kubelet::KubeletConfig> FindKubeletConfig(const std::filesystem::p
 // the pods its checkpoints hold. Every inconsistency kubelet itself would
 // refuse to start with (bad checksum, policy other than the config's, a CPU
 // outside the host, two pods on one CPU, a state its policy cannot replay) is
-// an InputError naming the file.
-std::shared_ptr<const kubelet::KubeletHost> LoadKubeletHost(const std::filesystem::path& root,
-                                                            const HostModel& host,
+// an InputError naming the file. The checkpoints are read under the host's root.
+std::shared_ptr<const kubelet::KubeletHost> LoadKubeletHost(const HostModel& host,
                                                             const kubelet::KubeletConfig& config,
                                                             const kubevirt::Settings& settings);
 

@@ -205,8 +205,7 @@ LiveHost LoadLiveHost(const LiveSources& sources, HostModel host) {
   } else {
     // kubelet places: its config and checkpoints are what runs.
     live.kubelet = LoadKubeletConfig(sources.root, sources.kubelet_config, sources.config);
-    auto node =
-        LoadKubeletHost(sources.root, live.host, *live.kubelet, KubeVirtSettings(sources.config));
+    auto node = LoadKubeletHost(live.host, *live.kubelet, KubeVirtSettings(sources.config));
     live.kubelet_cpus = KubeletCpusOf(*node);
     live.allocator.UsePolicy(std::make_unique<kubelet::KubeletPolicy>(std::move(node)));
   }

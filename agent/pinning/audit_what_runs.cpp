@@ -16,7 +16,7 @@ namespace {
 // by the rules of the kubelet config the live loader read.
 std::vector<AuditViolation> AuditAgainstKubelet(const LiveHost& live,
                                                 std::vector<AuditDomain> domains) {
-  const SysfsRoot sysfs(live.host.root);
+  const SysfsRoot sysfs = live.host.root.Sysfs();
   const auto state = kubelet::ReadCpuManagerState(sysfs, &live.resources->online);
   if (!state)
     throw InputError(sysfs.PathOf(kubelet::kCpuManagerStatePath),

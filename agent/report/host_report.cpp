@@ -84,7 +84,7 @@ void FillIsolation(const Isolation& iso, v1::Isolation* out) {
 
 v1::HostReport BuildHostReport(const HostModel& host) {
   v1::HostReport report;
-  report.set_root(host.root.string());
+  report.set_root(host.root.path().string());
   FillTopology(host, report.mutable_topology());
   auto* hp = report.mutable_hugepages();
   hp->set_default_size_kib(host.hugepages.default_size_kib);

@@ -1,8 +1,10 @@
 // `kvhost-agent run` when what it is asked cannot be done: a SIGHUP whose
 // settings cannot be applied (a port taken, a file name NFD ignores, a control
-// socket that cannot be made). Real binary, real sockets, libvirt's test:///
+// socket that cannot be made) and a state file that cannot be saved while a
+// refresh moves the guests. Real binary, real sockets, libvirt's test:///
 // driver on a copied fixture root, as daemon_test.
 #include <gtest/gtest.h>
+#include <sys/mount.h>
 
 #include "agent/publish/feature_file.h"
 #include "allocator_support.h"
@@ -17,6 +19,15 @@ constexpr auto npos = std::string::npos;
 
 bool Ended(ChildProcess& child) { return child.WaitFor(std::chrono::milliseconds(0)).has_value(); }
 bool Serves(unsigned short port) { return HttpGet(port, "/readyz").find("200 OK") != npos; }
+
+// The report's `degraded` (the JSON mapping prints it empty when all is well).
+std::string Degraded(const std::string& report) {
+  const std::string key = "\"degraded\": \"";
+  const auto at = report.find(key);
+  if (at == npos) return "";
+  const auto from = at + key.size();
+  return report.substr(from, report.find('"', from) - from);
+}
 
 // A loopback port someone else listens on, for as long as this lives.
 class TakenPort {
@@ -184,6 +195,74 @@ TEST_F(DaemonFault, AReloadWhoseControlSocketCannotBeMadeChangesNothing) {
   WriteConfig(settings);  // the CLI finds the running daemon where it listens
   const RunResult r = Reconcile();
   EXPECT_NE(r.err.find("done by the running daemon"), npos) << r.Describe() << Log();
+}
+
+// A tmpfs of 64 KiB for the state dir, filled on demand (mounting needs root).
+class SmallStateFs {
+ public:
+  explicit SmallStateFs(const fs::path& dir) : dir_(dir) {
+    fs::create_directories(dir_);
+    mounted_ = ::mount("tmpfs", dir_.c_str(), "tmpfs", 0, "size=64k") == 0;
+  }
+  ~SmallStateFs() {
+    if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
+  }
+  SmallStateFs(const SmallStateFs&) = delete;
+  SmallStateFs& operator=(const SmallStateFs&) = delete;
+  bool mounted() const { return mounted_; }
+  void Fill() const {
+    std::FILE* f = std::fopen((dir_ / "filler").c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    while (std::fputc('x', f) != EOF && std::fflush(f) == 0) {
+    }
+    std::fclose(f);
+  }
+  void Empty() const { fs::remove(dir_ / "filler"); }
+
+ private:
+  fs::path dir_;
+  bool mounted_ = false;
+};
+
+std::string MetricLine(unsigned short port, const std::string& family) {
+  const std::string metrics = HttpGet(port, "/metrics");
+  const auto at = metrics.find("\n" + family + " ");
+  return at == npos ? "" : metrics.substr(at + 1, metrics.find('\n', at + 1) - at - 1);
+}
+
+// Isolating CPUs 8-15 moves the shared guest off them; the disk is full, so
+// the rebuild cannot save and re-pin. The daemon says so (audit, report,
+// STATUS) while it retries, and re-pins by itself once space returns.
+TEST_F(DaemonFault, ARebuildThatCannotSaveIsRetriedUntilTheGuestIsPinnedAsAllocated) {
+  SmallStateFs state(w() / "statefs");
+  if (!state.mounted()) GTEST_SKIP() << "mounting a tmpfs needs root (CAP_SYS_ADMIN)";
+  auto daemon = Start(w() / "statefs");
+  const unsigned short port = settings.api_port;
+  ASSERT_EQ(MetricLine(port, "kvhost_audit_violations"), "kvhost_audit_violations 0") << Log();
+  state.Fill();
+  WriteText(root() / "sys/devices/system/cpu/isolated", "8-15\n");
+  ASSERT_TRUE(WaitUntil([&] { return Logged("No space left on device"); }, 10s)) << Log();
+  EXPECT_TRUE(WaitUntil(
+      [&] { return MetricLine(port, "kvhost_audit_violations") == "kvhost_audit_violations 1"; },
+      10s))
+      << MetricLine(port, "kvhost_audit_violations") << "\n"
+      << Log();
+  const std::string report = HttpGet(port, "/v1/report");
+  EXPECT_NE(Degraded(report).find("No space left on device"), npos) << report;
+  EXPECT_TRUE(Serves(port)) << "degraded, still ready: the capacity is known";
+  EXPECT_TRUE(WaitUntil([&] { return notify.Received("degraded"); }, 5s)) << "STATUS says it";
+
+  state.Empty();
+  EXPECT_TRUE(WaitUntil(
+      [&] { return MetricLine(port, "kvhost_audit_violations") == "kvhost_audit_violations 0"; },
+      10s))
+      << Log();
+  EXPECT_TRUE(WaitUntil([&] { return Degraded(HttpGet(port, "/v1/report")).empty(); }, 5s))
+      << HttpGet(port, "/v1/report");
+  const RunResult r = Reconcile();
+  EXPECT_NE(r.out.find("re-pinned 0\n"), npos) << "the daemon re-pinned it already\n"
+                                               << r.Describe() << Log();
+  EXPECT_FALSE(Ended(*daemon));
 }
 
 }  // namespace

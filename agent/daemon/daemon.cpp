@@ -18,6 +18,7 @@
 #include "agent/daemon/publisher.h"
 #include "agent/daemon/qualify_schedule.h"
 #include "agent/daemon/reload.h"
+#include "agent/daemon/repin_retry.h"
 #include "agent/daemon/self_affinity.h"
 #include "agent/daemon/startup_pages.h"
 #include "agent/daemon/watch_loop.h"
@@ -103,7 +104,10 @@ class Daemon {
     lock_ = std::make_unique<StateLock>(options_.state_dir);
     pinner_ = NewPinner();
     qualify_.UsePinner(pinner_.get());
-    watch_options_.on_reconcile = [this](const ReconcileReport&) { Publish(); };
+    watch_options_.on_reconcile = [this](const ReconcileReport&) {
+      repin_.Reconciled();
+      Publish();
+    };
     watch_options_.on_event_handled = [this](const std::string&) { Publish(); };
     watch_ = std::make_unique<LibvirtWatch>(io_, *pinner_, connections_, watch_options_);
     if (!config_.daemon.control_socket.empty())
@@ -122,7 +126,10 @@ class Daemon {
           if (!request.state_dir().empty() &&
               !SameDirectory(request.state_dir(), options_.state_dir))
             return NotThisDaemon(request.state_dir());
-          const auto response = ActForControlRequest(request, *pinner_);
+          const auto response =
+              request.has_reconcile()
+                  ? repin_.Reconciling([&] { return ActForControlRequest(request, *pinner_); })
+                  : ActForControlRequest(request, *pinner_);
           Publish();
           return response;
         });
@@ -196,7 +203,7 @@ class Daemon {
   }
 
   void Tick() {
-    if (watch_) Guarded("libvirt", [this] { watch_->Refresh(); });
+    if (watch_) repin_.Run("libvirt", [this] { watch_->Refresh(); });
     Guarded("refresh", [this] { RefreshHost(); });
     Guarded("qualification", [this] { FollowQualification(); });
     Guarded("publish", [this] { Publish(); });
@@ -243,7 +250,7 @@ class Daemon {
     if (!watch_ || !view_.live()) return;
     pinner_ = NewPinner();
     qualify_.UsePinner(pinner_.get());
-    watch_->ReplacePinner(*pinner_);  // reconciles, which publishes
+    repin_.Run("rebuild", [this] { watch_->ReplacePinner(*pinner_); });  // reconciles, publishes
   }
 
   // SIGHUP: a new config, all or nothing (reload.h; a bad one keeps the old),
@@ -285,8 +292,12 @@ class Daemon {
     if (pinner_) {
       for (const auto& [uuid, vm] : pinner_->vms())
         allocations.push_back(AllocationFromPlacement(vm.placement, uuid, vm.uri));
-      return BuildNodeReport(view_.host(), pinner_->allocator(), catalog_, view_.Placement(), stats,
-                             qualify_.History(), allocations);
+      v1::NodeReport report =
+          BuildNodeReport(view_.host(), pinner_->allocator(), catalog_, view_.Placement(), stats,
+                          qualify_.History(), allocations);
+      *report.mutable_audit() = repin_.audit();
+      report.set_degraded(repin_.degraded());
+      return report;
     }
     v1::NodeReport report = BuildNodeReport(view_.host(), live->allocator, catalog_,
                                             view_.Placement(), stats, qualify_.History());
@@ -340,6 +351,11 @@ class Daemon {
   std::unique_ptr<Pinner> pinner_;
   WatchOptions watch_options_;
   std::unique_ptr<LibvirtWatch> watch_;
+  RepinRetry repin_{io_,
+                    {.reconcile = [this] { watch_->Reconcile(); },
+                     .survey = [this] { return SurveyDrift(*pinner_, connections_.Open()); },
+                     .publish = [this] { Publish(); },
+                     .longest_wait = [this] { return config_.daemon.refresh_interval; }}};
   std::unique_ptr<KubeletWatch> kubelet_watch_;  // kubelet mode: audits, steers IRQs
   uint64_t refreshes_ = 1;
   double last_refresh_seconds_ = 0;

@@ -98,7 +98,12 @@ std::string StatusLine(const v1::NodeReport& report, size_t pinned) {
     if (!type.dedicated() || !series_seen.insert(type.series()).second) continue;
     line += type.name() + ":" + std::to_string(type.count()) + " ";
   }
-  return line + "pinned:" + std::to_string(pinned);
+  line += "pinned:" + std::to_string(pinned);
+  // The phrase alone: the details (a temp file's name, CPU lists) may change
+  // at every retry, and STATUS goes out whenever its line changes.
+  if (!report.degraded().empty())
+    line += " degraded: " + report.degraded().substr(0, report.degraded().find(": "));
+  return line;
 }
 
 }  // namespace kvhost

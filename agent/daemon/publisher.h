@@ -49,8 +49,9 @@ class Publisher {
 };
 
 // systemd's one STATUS line: the smallest size of every dedicated series and
-// how many VMs the agent holds ("cx1.large:6 rt1.medium:0 pinned:3"), or
-// "capacity unknown: <file>: <why>" when it cannot be known.
+// how many VMs the agent holds ("cx1.large:6 rt1.medium:0 pinned:3"), then
+// the degraded phrase ("degraded: 1 VM not pinned as allocated, state not
+// saved, retrying"), or "capacity unknown: <file>: <why>" when it cannot be known.
 std::string StatusLine(const v1::NodeReport& report, size_t pinned);
 
 }  // namespace kvhost

@@ -11,11 +11,6 @@
 #include "agent/pinning/drift.h"
 
 namespace kvhost {
-namespace {
-
-constexpr std::chrono::milliseconds kFirstWait{1000};
-
-}  // namespace
 
 v1::AuditReport SurveyDrift(const Pinner& pinner,
                             const std::vector<const LibvirtConnection*>& connections) {
@@ -43,8 +38,8 @@ v1::AuditReport SurveyDrift(const Pinner& pinner,
   return AuditReportToProto(violations, checked);
 }
 
-RepinRetry::RepinRetry(boost::asio::io_context& io, Hooks hooks)
-    : hooks_(std::move(hooks)), timer_(io), wait_(kFirstWait) {}
+RepinRetry::RepinRetry(boost::asio::io_context& io, Options options)
+    : options_(std::move(options)), timer_(io), wait_(options_.first_wait) {}
 
 void RepinRetry::Reconciled() {
   failure_.clear();
@@ -71,7 +66,7 @@ void RepinRetry::Failed(const std::exception& e) {
 // between them only the lifecycle events move guests, and each pins its own.
 void RepinRetry::Check() {
   try {
-    audit_ = hooks_.survey();
+    audit_ = options_.survey();
   } catch (const std::exception& e) {
     spdlog::error("pinning check: {}", e.what());
   }
@@ -80,13 +75,13 @@ void RepinRetry::Check() {
     if (was_degraded) spdlog::info("every VM pinned as allocated again, the state saved");
     timer_.cancel();
     waiting_ = false;
-    wait_ = kFirstWait;
+    wait_ = options_.first_wait;
     return;
   }
   if (!was_degraded) spdlog::warn("{}", degraded());
   if (waiting_) return;
   waiting_ = true;
-  wait_ = std::min(wait_, hooks_.longest_wait());
+  wait_ = std::min(wait_, options_.longest_wait());
   timer_.expires_after(wait_);
   timer_.async_wait([this](const boost::system::error_code& ec) {
     if (!ec) Retry();
@@ -95,9 +90,9 @@ void RepinRetry::Check() {
 
 void RepinRetry::Retry() {
   waiting_ = false;
-  wait_ = std::min(wait_ * 2, hooks_.longest_wait());
-  Run("reconcile retry", hooks_.reconcile);  // a reconcile that finishes calls Reconciled
-  if (!failure_.empty()) hooks_.publish();
+  wait_ = std::min(wait_ * 2, options_.longest_wait());
+  Run("reconcile retry", options_.reconcile);  // a reconcile that finishes calls Reconciled
+  if (!failure_.empty()) options_.publish();
 }
 
 std::string RepinRetry::degraded() const {

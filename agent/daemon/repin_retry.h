@@ -28,15 +28,16 @@ v1::AuditReport SurveyDrift(const Pinner& pinner,
 
 class RepinRetry {
  public:
-  struct Hooks {
+  struct Options {
     // Reconciles: throws when it cannot finish, calls Reconciled when it does.
     std::function<void()> reconcile;
     std::function<v1::AuditReport()> survey;                  // the drift now
     std::function<void()> publish;                            // after a retry that failed
     std::function<std::chrono::milliseconds()> longest_wait;  // the refresh interval
+    std::chrono::milliseconds first_wait{1000};
   };
 
-  RepinRetry(boost::asio::io_context& io, Hooks hooks);
+  RepinRetry(boost::asio::io_context& io, Options options);
 
   // A reconcile finished (its state is saved): the drift is read again.
   void Reconciled();
@@ -67,7 +68,7 @@ class RepinRetry {
   void Check();
   void Retry();
 
-  Hooks hooks_;
+  Options options_;
   boost::asio::steady_timer timer_;
   std::chrono::milliseconds wait_;
   bool waiting_ = false;

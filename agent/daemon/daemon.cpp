@@ -17,6 +17,8 @@
 #include "agent/daemon/live_view.h"
 #include "agent/daemon/publisher.h"
 #include "agent/daemon/qualify_schedule.h"
+#include "agent/daemon/reload.h"
+#include "agent/daemon/repin_retry.h"
 #include "agent/daemon/self_affinity.h"
 #include "agent/daemon/startup_pages.h"
 #include "agent/daemon/watch_loop.h"
@@ -53,7 +55,7 @@ class Daemon {
     // Before any thread starts (libvirt's loop): every thread inherits this.
     const CpuSet reserved = BuildHostResources(view_.host(), config_).reserved;
     if (!reserved.Empty()) BindSelfToCpus(reserved);
-    publisher_ = std::make_unique<Publisher>(io_, config_.daemon);
+    outputs_.publisher = std::make_shared<Publisher>(io_, config_.daemon);
     if (KubeletPlaces())
       StartKubeletWatch();
     else
@@ -63,7 +65,7 @@ class Daemon {
     StartWatchdog();
     boost::asio::post(io_, [this] { Tick(); });
     io_.run();
-    control_.reset();
+    outputs_.control.reset();
     kubelet_watch_.reset();
     watch_.reset();  // libvirt's loop thread stops before the pinner goes
     return 0;
@@ -102,31 +104,43 @@ class Daemon {
     lock_ = std::make_unique<StateLock>(options_.state_dir);
     pinner_ = NewPinner();
     qualify_.UsePinner(pinner_.get());
-    watch_options_.on_reconcile = [this](const ReconcileReport&) { Publish(); };
+    watch_options_.on_reconcile = [this](const ReconcileReport&) {
+      repin_.Reconciled();
+      Publish();
+    };
     watch_options_.on_event_handled = [this](const std::string&) { Publish(); };
     watch_ = std::make_unique<LibvirtWatch>(io_, *pinner_, connections_, watch_options_);
-    StartControlSocket();
+    if (!config_.daemon.control_socket.empty())
+      outputs_.control = ControlSocket(config_.daemon.control_socket);
   }
 
   // One process owns the allocator: the CLI's pin, unpin and reconcile come
   // here while the daemon runs, and act on this pinner between events.
-  void StartControlSocket() {
-    const std::filesystem::path path = config_.daemon.control_socket;
-    if (path.empty()) return;
+  std::shared_ptr<control::Server> ControlSocket(const std::filesystem::path& path) {
     std::error_code ec;
     if (std::filesystem::create_directories(path.parent_path(),
                                             ec))  // by hand; systemd: RuntimeDirectory
       std::filesystem::permissions(path.parent_path(), std::filesystem::perms::owner_all, ec);
-    control_ = std::make_unique<control::Server>(
+    auto server = std::make_shared<control::Server>(
         io_, control::ServerOptions{.path = path}, [this](const v1::ControlRequest& request) {
           if (!request.state_dir().empty() &&
               !SameDirectory(request.state_dir(), options_.state_dir))
             return NotThisDaemon(request.state_dir());
-          const auto response = ActForControlRequest(request, *pinner_);
+          const auto response =
+              request.has_reconcile()
+                  ? repin_.Reconciling([&] { return ActForControlRequest(request, *pinner_); })
+                  : ActForControlRequest(request, *pinner_);
           Publish();
           return response;
         });
     spdlog::info("control socket {}", path.string());
+    return server;
+  }
+
+  // kubelet mode serves no control socket: there is no pinner to act on.
+  ControlSocketFactory ControlSockets() {
+    if (!pinner_) return {};
+    return [this](const std::filesystem::path& path) { return ControlSocket(path); };
   }
 
   static bool SameDirectory(const std::filesystem::path& a, const std::filesystem::path& b) {
@@ -189,7 +203,7 @@ class Daemon {
   }
 
   void Tick() {
-    if (watch_) Guarded("libvirt", [this] { watch_->Refresh(); });
+    if (watch_) repin_.Run("libvirt", [this] { watch_->Refresh(); });
     Guarded("refresh", [this] { RefreshHost(); });
     Guarded("qualification", [this] { FollowQualification(); });
     Guarded("publish", [this] { Publish(); });
@@ -236,21 +250,20 @@ class Daemon {
     if (!watch_ || !view_.live()) return;
     pinner_ = NewPinner();
     qualify_.UsePinner(pinner_.get());
-    watch_->ReplacePinner(*pinner_);  // reconciles, which publishes
+    repin_.Run("rebuild", [this] { watch_->ReplacePinner(*pinner_); });  // reconciles, publishes
   }
 
-  // SIGHUP: a new config (a bad one keeps the old), then a full rediscovery.
+  // SIGHUP: a new config, all or nothing (reload.h; a bad one keeps the old),
+  // then a full rediscovery.
   void Reload() {
     spdlog::info("SIGHUP: reloading the config and rediscovering the host");
     try {
       AgentConfig next = LoadConfig();
-      const bool publish_changed = !SamePublishing(next.daemon, config_.daemon);
+      DaemonOutputs outputs =
+          ReloadOutputs(io_, config_.daemon, next.daemon, outputs_, ControlSockets());
       config_ = std::move(next);
       view_.UseConfig(config_);
-      if (publish_changed) {
-        publisher_.reset();  // frees the API port before the new one binds
-        publisher_ = std::make_unique<Publisher>(io_, config_.daemon);
-      }
+      outputs_ = std::move(outputs);  // what it replaced closes here
     } catch (const std::exception& e) {
       spdlog::error("SIGHUP: keeping the running config: {}", e.what());
     }
@@ -262,12 +275,6 @@ class Daemon {
       ReleaseStartupPages();  // hwloc's code and data, as after the start
     });
     Guarded("publish", [this] { Publish(); });
-  }
-
-  static bool SamePublishing(const DaemonSettings& a, const DaemonSettings& b) {
-    return a.feature_file == b.feature_file && a.nrt_file == b.nrt_file &&
-           a.api_address == b.api_address && a.api_port == b.api_port &&
-           a.refresh_interval == b.refresh_interval;
   }
 
   // The report every publisher composes, from the placement owner's answer
@@ -287,8 +294,12 @@ class Daemon {
     if (pinner_) {
       for (const auto& [uuid, vm] : pinner_->vms())
         allocations.push_back(AllocationFromPlacement(vm.placement, uuid, vm.uri));
-      return BuildNodeReport(view_.host(), pinner_->allocator(), catalog_, view_.Placement(), stats,
-                             qualify_.History(), allocations);
+      v1::NodeReport report =
+          BuildNodeReport(view_.host(), pinner_->allocator(), catalog_, view_.Placement(), stats,
+                          qualify_.History(), allocations);
+      *report.mutable_audit() = repin_.audit();
+      report.set_degraded(repin_.degraded());
+      return report;
     }
     v1::NodeReport report = BuildNodeReport(view_.host(), live->allocator, catalog_,
                                             view_.Placement(), stats, qualify_.History());
@@ -298,10 +309,10 @@ class Daemon {
   }
 
   void Publish() {
-    if (!publisher_) return;
+    if (!outputs_.publisher) return;
     std::vector<v1::Allocation> allocations;
     const v1::NodeReport report = BuildReport(allocations);
-    publisher_->Publish(report);
+    outputs_.publisher->Publish(report);
     NotifyStatus(StatusLine(report, allocations.size()) + qualify_.Status());
     if (ready_) return;
     ready_ = true;
@@ -336,13 +347,17 @@ class Daemon {
   boost::asio::steady_timer refresh_timer_{io_};
   boost::asio::steady_timer watchdog_timer_{io_};
   std::chrono::microseconds watchdog_period_{0};
-  std::unique_ptr<Publisher> publisher_;
+  DaemonOutputs outputs_;            // the publishers and the control socket
   std::unique_ptr<StateLock> lock_;  // agent mode: one process decides allocations
   ConnectionSet connections_;
   std::unique_ptr<Pinner> pinner_;
   WatchOptions watch_options_;
   std::unique_ptr<LibvirtWatch> watch_;
-  std::unique_ptr<control::Server> control_;
+  RepinRetry repin_{io_,
+                    {.reconcile = [this] { watch_->Reconcile(); },
+                     .survey = [this] { return SurveyDrift(*pinner_, connections_.Open()); },
+                     .publish = [this] { Publish(); },
+                     .longest_wait = [this] { return config_.daemon.refresh_interval; }}};
   std::unique_ptr<KubeletWatch> kubelet_watch_;  // kubelet mode: audits, steers IRQs
   uint64_t refreshes_ = 1;
   double last_refresh_seconds_ = 0;

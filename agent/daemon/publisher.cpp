@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <set>
+#include <stdexcept>
 
 #include "agent/publish/nfd_labels.h"
 #include "agent/publish/nrt.h"
@@ -19,17 +20,35 @@ constexpr std::chrono::seconds kMinExpiryWindow{60};
 
 }  // namespace
 
-Publisher::Publisher(boost::asio::io_context& io, const DaemonSettings& settings)
-    : nrt_path_(settings.nrt_file) {
+Publisher::Publisher(boost::asio::io_context& io, const DaemonSettings& settings,
+                     const Publisher* running)
+    : nrt_path_(settings.nrt_file),
+      api_address_(settings.api_address),
+      api_port_(settings.api_port) {
   if (!settings.feature_file.empty()) {
     const auto window = std::max<publish::Clock::duration>(
         kMinExpiryWindow, settings.refresh_interval * kExpiryRefreshPeriods);
-    features_.emplace(
-        publish::FeatureFileOptions{.path = settings.feature_file, .expiry_window = window});
+    try {
+      features_.emplace(
+          publish::FeatureFileOptions{.path = settings.feature_file, .expiry_window = window});
+    } catch (const std::exception& e) {
+      throw std::runtime_error(std::string("featureFile: ") + e.what());
+    }
   }
-  if (!settings.api_address.empty())
-    api_ = std::make_unique<publish::ApiServer>(
-        io, publish::ApiOptions{.address = settings.api_address, .port = settings.api_port});
+  if (api_address_.empty()) return;
+  if (running && running->api_ && running->api_address_ == api_address_ &&
+      running->api_port_ == api_port_) {
+    api_ = running->api_;
+    return;
+  }
+  try {
+    api_ = std::make_shared<publish::ApiServer>(
+        io, publish::ApiOptions{.address = api_address_, .port = api_port_});
+  } catch (const std::exception& e) {
+    const bool v6 = api_address_.find(':') != std::string::npos;
+    throw std::runtime_error("apiListen " + (v6 ? "[" + api_address_ + "]" : api_address_) + ":" +
+                             std::to_string(api_port_) + ": " + e.what());
+  }
 }
 
 void Publisher::Publish(const v1::NodeReport& report) {
@@ -79,7 +98,12 @@ std::string StatusLine(const v1::NodeReport& report, size_t pinned) {
     if (!type.dedicated() || !series_seen.insert(type.series()).second) continue;
     line += type.name() + ":" + std::to_string(type.count()) + " ";
   }
-  return line + "pinned:" + std::to_string(pinned);
+  line += "pinned:" + std::to_string(pinned);
+  // The phrase alone: the details (a temp file's name, CPU lists) may change
+  // at every retry, and STATUS goes out whenever its line changes.
+  if (!report.degraded().empty())
+    line += " degraded: " + report.degraded().substr(0, report.degraded().find(": "));
+  return line;
 }
 
 }  // namespace kvhost

@@ -1,7 +1,7 @@
 // The daemon's outputs for one NodeReport: the NFD features.d file, the
 // NodeResourceTopology file (each rewritten only when it changes) and the
 // HTTP API's documents. Settings come from the config; a SIGHUP that changes
-// them builds a new Publisher.
+// them builds a new Publisher beside the running one (agent/daemon/reload.h).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -19,9 +19,13 @@ namespace kvhost {
 
 class Publisher {
  public:
-  // Binds the API when the settings ask for it: throws std::invalid_argument
-  // (not loopback) or boost::system::system_error (address in use).
-  Publisher(boost::asio::io_context& io, const DaemonSettings& settings);
+  // Binds the API when the settings ask for it, unless `running` listens where
+  // they ask: its listener is then shared, so a reload that keeps the address
+  // never stops serving. Throws std::runtime_error naming the setting it
+  // cannot apply (a feature file name NFD ignores, an address not loopback or
+  // in use); nothing is bound then.
+  Publisher(boost::asio::io_context& io, const DaemonSettings& settings,
+            const Publisher* running = nullptr);
 
   // Writes the files whose content changed; logs (and keeps going) when one
   // fails. A report whose capacity is unknown withdraws the capacity labels
@@ -38,13 +42,16 @@ class Publisher {
   std::optional<publish::FeatureFileWriter> features_;
   std::string nrt_path_;
   std::string last_nrt_;
-  std::unique_ptr<publish::ApiServer> api_;
+  std::string api_address_;
+  unsigned short api_port_ = 0;
+  std::shared_ptr<publish::ApiServer> api_;
   uint64_t files_written_ = 0;
 };
 
 // systemd's one STATUS line: the smallest size of every dedicated series and
-// how many VMs the agent holds ("cx1.large:6 rt1.medium:0 pinned:3"), or
-// "capacity unknown: <file>: <why>" when it cannot be known.
+// how many VMs the agent holds ("cx1.large:6 rt1.medium:0 pinned:3"), then
+// the degraded phrase ("degraded: 1 VM not pinned as allocated, state not
+// saved, retrying"), or "capacity unknown: <file>: <why>" when it cannot be known.
 std::string StatusLine(const v1::NodeReport& report, size_t pinned);
 
 }  // namespace kvhost

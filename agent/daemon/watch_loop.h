@@ -48,10 +48,12 @@ class LibvirtWatch {
   void Refresh();
   // After a rediscovery: the new pinner gets every open connection and reconciles.
   void ReplacePinner(Pinner& pinner);
+  // Reconciles now (the daemon's retry after one that could not finish);
+  // throws as Pinner::Reconcile does, and then calls no hook.
+  void Reconcile();
 
  private:
   void Handle(const std::string& uri, const DomainLifecycleEvent& event);
-  void Reconcile();
 
   boost::asio::io_context& io_;
   Pinner* pinner_;

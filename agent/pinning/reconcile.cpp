@@ -23,6 +23,7 @@ std::map<std::string, PinnedVm> ParseSaved(const LoadedState& loaded, ReconcileR
       vm.placement = PlacementFromAllocation(a);
       vm.uri = a.connection_uri();
       vm.name = a.domain_name();
+      vm.type_source = a.type_source().empty() ? "state file" : a.type_source();
       for (const auto& irq : a.steered_irqs())
         vm.steered_irqs.push_back({irq.irq(), ParseCpuList(irq.original_cpus())});
       saved[a.domain_uuid().empty() ? a.vm() : a.domain_uuid()] = std::move(vm);
@@ -74,7 +75,12 @@ ReconcileReport Pinner::Reconcile(const std::string& leave_unplaced) {
   ReconcileReport report;
   std::vector<RunningDomain> running;
   for (const auto& [uri, connection] : connections_) {
-    for (auto& s : connection->ListDomainSummaries())
+    std::vector<DomainSummary> listed = connection->ListDomainSummaries();
+    // libvirt lists in the order of its hash table, which differs from one
+    // process to the next: by name, every process decides and reports alike.
+    std::sort(listed.begin(), listed.end(),
+              [](const DomainSummary& a, const DomainSummary& b) { return a.name < b.name; });
+    for (auto& s : listed)
       if (s.active) running.push_back({connection, std::move(s)});
   }
   PinnedVmsDraft draft(host_);
@@ -112,7 +118,6 @@ std::vector<const RunningDomain*> Pinner::RestoreSaved(const std::vector<Running
     saved.erase(it);
     vm.uri = r.connection->uri();
     vm.name = r.summary.name;
-    vm.type_source = "state file";
     try {
       draft.Add(std::move(vm), true);
       report.kept.push_back(r.summary.name);
@@ -129,7 +134,6 @@ std::vector<const RunningDomain*> Pinner::RestoreSaved(const std::vector<Running
       // Its libvirt is not reachable now: no news is not death. Keep it whole.
       const std::string uri = vm.uri;
       const std::string id = vm.placement.vm;
-      vm.type_source = "state file (libvirt unreachable)";
       if (vm.name.empty()) vm.name = id;
       try {
         draft.Add(std::move(vm), true);

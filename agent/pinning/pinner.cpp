@@ -19,6 +19,18 @@ void Pinner::AddConnection(const LibvirtConnection* connection) {
 
 void Pinner::RemoveConnection(const std::string& uri) { connections_.erase(uri); }
 
+std::string Pinner::FindDomainUuid(const std::string& domain_key) const {
+  for (const auto& [uri, connection] : connections_) {
+    try {
+      return connection->LookupDomain(domain_key).uuid();
+    } catch (const LibvirtError& e) {
+      if (!e.DomainVanished()) throw;
+    }
+  }
+  throw std::runtime_error("no domain '" + domain_key +
+                           "' on any libvirt connection; nothing changed");
+}
+
 const LibvirtConnection& Pinner::Connection(const std::string& uri) const {
   auto it = connections_.find(uri);
   if (it == connections_.end()) throw std::invalid_argument("no libvirt connection to " + uri);

@@ -45,9 +45,13 @@ struct ReconcileReport {
   std::vector<std::string> left_unpinned;  // unpinned by the operator and not restarted since
   std::vector<std::string> problems;       // domains left as they are, and why
   bool state_was_rebuilt = false;          // the state file was missing or corrupt
+  std::string state_corrupt;               // corrupt: what was wrong with it
+  std::string state_moved_to;              // corrupt: where it was moved aside (may be empty)
 };
 
-// One log line for a reconcile, plus a warning per problem.
+// "reconciled: 1 kept, ...": the one line a reconcile is summed up in.
+std::string ReconcileSummary(const ReconcileReport& report);
+// That line as info, plus a warning per problem.
 void LogReconcile(const ReconcileReport& report);
 
 struct RunningDomain;  // reconcile.cpp
@@ -75,6 +79,10 @@ class Pinner {
   // them alive while they are added.
   void AddConnection(const LibvirtConnection* connection);
   void RemoveConnection(const std::string& uri);
+
+  // The UUID of the domain named (or with that UUID) on any added connection.
+  // Throws, saying nothing changed, when none has it.
+  std::string FindDomainUuid(const std::string& domain_key) const;
 
   // Rebuilds the allocations from the state file and from libvirt (see top).
   // A running domain named `leave_unplaced` (name or UUID) that has no saved
@@ -111,6 +119,8 @@ class Pinner {
   const std::optional<CpuLoan>& loan() const { return loan_; }
 
   const Allocator& allocator() const { return vms_.allocator(); }
+  const Catalog& catalog() const { return catalog_; }
+  const StateStore& store() const { return vms_.store(); }
   // What the pinner holds, one record per VM by domain UUID.
   const std::map<std::string, PinnedVm>& vms() const { return vms_.all(); }
 

@@ -42,12 +42,16 @@ struct RunningDomain {
   DomainSummary summary;
 };
 
-void LogReconcile(const ReconcileReport& r) {
-  spdlog::info(
+std::string ReconcileSummary(const ReconcileReport& r) {
+  return fmt::format(
       "reconciled: {} kept, {} adopted, {} placed, {} re-pinned, {} freed, {} left "
       "unpinned{}",
       r.kept.size(), r.adopted.size(), r.placed.size(), r.repinned.size(), r.freed.size(),
       r.left_unpinned.size(), r.state_was_rebuilt ? " (state rebuilt from libvirt)" : "");
+}
+
+void LogReconcile(const ReconcileReport& r) {
+  spdlog::info("{}", ReconcileSummary(r));
   for (const auto& p : r.problems) spdlog::warn("reconcile: {}", p);
 }
 
@@ -106,6 +110,10 @@ std::vector<const RunningDomain*> Pinner::RestoreSaved(const std::vector<Running
                                                        ReconcileReport& report) const {
   const LoadedState loaded = vms_.store().Load();
   report.state_was_rebuilt = loaded.rebuild_from_libvirt_needed();
+  if (loaded.status == StateLoadStatus::kCorrupt) {
+    report.state_corrupt = loaded.problem;
+    report.state_moved_to = loaded.moved_aside_to.string();
+  }
   std::map<std::string, PinnedVm> saved = ParseSaved(loaded, report);
   std::vector<const RunningDomain*> unplaced;
   for (const auto& r : running) {

@@ -129,6 +129,36 @@ TEST_F(PinnerTest, ARestartKeepsTheStateAndTouchesNothing) {
       << "how its type was found is kept with the allocation";
 }
 
+// The daemon's allocator rebuilt (SIGHUP, a hotplug) lends its qualification
+// run's CPUs to the new pinner before that reconciles: a domain that fits
+// elsewhere goes there, and the run goes on.
+TEST_F(PinnerTest, AReconcilePlacesBesideTheLoanWhereTheDomainFitsElsewhere) {
+  auto pinner = NewPinner();
+  bool preempted = false;
+  pinner->Lend({.name = "qualification",
+                .cpus = ParseCpuList("1-3"),
+                .preempted = [&](const CpuSet&) { preempted = true; }});
+  const ReconcileReport r = pinner->Reconcile();
+  EXPECT_TRUE(Has(r.placed, "kv-cx1"));
+  EXPECT_FALSE(preempted) << "kv-cx1 fits on node 1 as well";
+  EXPECT_TRUE(pinner->loan().has_value());
+  EXPECT_EQ(Actual("kv-cx1").vcpus[0].ToList(), "5");
+  EXPECT_TRUE(pinner->allocator().placements().count("qualification")) << "still lent";
+}
+
+TEST_F(PinnerTest, AReconcilePlacesOverTheLoanOnlyWhereNothingElseFitsAndStopsTheRunFirst) {
+  auto pinner = NewPinner();
+  CpuSet needed;
+  pinner->Lend({.name = "qualification",
+                .cpus = ParseCpuList("1-3,5-7,9-11,13-15"),
+                .preempted = [&](const CpuSet& cpus) { needed = cpus; }});
+  const ReconcileReport r = pinner->Reconcile();
+  EXPECT_TRUE(Has(r.placed, "kv-cx1"));
+  EXPECT_EQ(needed.ToList(), "1-3");
+  EXPECT_FALSE(pinner->loan().has_value());
+  EXPECT_FALSE(pinner->allocator().placements().count("qualification"));
+}
+
 TEST_F(PinnerTest, ARestartDoesNotCountARunningVmsHugepagesTwice) {
   NewPinner()->Reconcile();  // kv-cx1: 2048 x 2Mi pages on node 0
   // The agent restarts: discovery now sees node 0's pages taken by kv-cx1's QEMU.

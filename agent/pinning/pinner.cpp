@@ -191,6 +191,21 @@ PlaceResult Pinner::PlaceOverLoan(const InstanceType& type, const std::string& v
   return result;
 }
 
+PlaceResult Pinner::PlaceBesideLoan(const Allocator& allocator, const InstanceType& type,
+                                    const std::string& vm) const {
+  if (loan_) {
+    Allocator with = allocator;
+    try {
+      with.Commit(LoanPlacement());
+      PlaceResult beside = with.Place(type, vm);
+      if (beside.placement) return beside;
+    } catch (const AllocationConflict&) {
+      // Saved allocations took some of its CPUs already: RestoreLoan stops it.
+    }
+  }
+  return allocator.Place(type, vm);
+}
+
 void Pinner::RestoreLoan() {
   if (!loan_) return;
   try {

@@ -134,6 +134,10 @@ class Pinner {
   // After a reconcile rebuilt the allocator: the loan again, or the borrower
   // stopped when a VM took its CPUs meanwhile.
   void RestoreLoan();
+  // Reconcile: placed off the loan's CPUs when it fits elsewhere, else over
+  // them (RestoreLoan then stops the borrower).
+  PlaceResult PlaceBesideLoan(const Allocator& allocator, const InstanceType& type,
+                              const std::string& vm) const;
   // Forget, leaving the domain marked unpinned when `unpinned` is given.
   bool Release(const std::string& uuid, std::optional<UnpinnedMark> unpinned);
   template <typename Action>

@@ -192,7 +192,7 @@ void Pinner::PlaceUnknown(const std::vector<const RunningDomain*>& unplaced,
         report.adopted.push_back(r->summary.name);
         continue;
       }
-      PlaceResult placed = draft.allocator.Place(type.type, r->summary.uuid);
+      PlaceResult placed = PlaceBesideLoan(draft.allocator, type.type, r->summary.uuid);
       if (!placed.placement) {
         report.problems.push_back(r->summary.name + " (" + type.type.name +
                                   ") runs but does not fit" + placed.reasons.Prefixed("; "));

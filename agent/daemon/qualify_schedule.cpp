@@ -61,6 +61,9 @@ void QualifySchedule::Tick(const HostModel& host) {
     spdlog::warn("qualifyInterval ignored: kubelet places VMs, so the agent cannot lend its CPUs");
     told_kubelet_mode_ = true;
   }
+  // A CLI `qualify` holds its CPUs in the hold file: published capacity and
+  // this schedule's own choice leave them alone from this tick on.
+  if (pinner_) pinner_->FollowQualificationHold();
   if (Due()) Start(host);
 }
 

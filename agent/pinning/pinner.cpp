@@ -6,9 +6,15 @@
 
 #include "agent/libvirt/desired_pinning.h"
 #include "agent/libvirt/libvirt_error.h"
+#include "agent/qualify/history.h"
 #include "base/crash_point.h"
 
 namespace kvhost {
+namespace {
+
+constexpr char kOthersHoldName[] = "qualification (another process)";
+
+}  // namespace
 
 Pinner::Pinner(std::shared_ptr<const HostResources> host, Catalog catalog, StateStore store)
     : host_(host), catalog_(std::move(catalog)), vms_(std::move(host), std::move(store)) {}
@@ -56,6 +62,7 @@ PinOutcome Pinner::Pin(const std::string& uri, const std::string& domain_key,
     return out;
   }
   const ResolvedType resolved = ResolveInstanceType(summary, catalog_, type);
+  FollowQualificationHold();
   PlaceResult result = vms_.allocator().Place(resolved.type, summary.uuid);
   if (!result.placement && loan_) result = PlaceOverLoan(resolved.type, summary.uuid);
   if (!result.placement) {
@@ -204,6 +211,36 @@ PlaceResult Pinner::PlaceBesideLoan(const Allocator& allocator, const InstanceTy
     }
   }
   return allocator.Place(type, vm);
+}
+
+void Pinner::CommitOthersHold(Allocator& allocator) const {
+  std::string problem;
+  try {
+    if (const auto held = qualify::ReadOtherProcessHold(vms_.store().directory())) {
+      Placement hold;
+      hold.vm = kOthersHoldName;
+      hold.instance_type = "oslat";
+      hold.dedicated = true;
+      // CPUs a VM took meanwhile are left to the VM.
+      (*held & allocator.FreeDedicatedCpus()).ForEach([&](unsigned cpu) {
+        hold.vcpu_cpus.push_back(cpu);
+      });
+      if (!hold.vcpu_cpus.empty()) allocator.Commit(std::move(hold));
+    }
+  } catch (const std::exception& e) {
+    problem =
+        std::string("another process's qualification hold not taken into account: ") + e.what();
+  }
+  if (!problem.empty() && problem != hold_problem_) spdlog::warn("{}", problem);
+  hold_problem_ = problem;
+}
+
+void Pinner::FollowQualificationHold() {
+  vms_.EndLoan(kOthersHoldName);
+  Allocator probe = vms_.allocator();
+  CommitOthersHold(probe);
+  const auto hold = probe.placements().find(kOthersHoldName);
+  if (hold != probe.placements().end()) vms_.Lend(hold->second);
 }
 
 void Pinner::RestoreLoan() {

@@ -112,6 +112,12 @@ class Pinner {
   // ends its unpin. False when it held no allocation.
   bool Forget(const std::string& uuid);
 
+  // CPUs another process's qualification run holds (a CLI `qualify`: its
+  // hold file in the state directory, while that process lives) are taken as
+  // a VM's would be: nothing is placed there, and nobody stops that run.
+  // Pin and Reconcile read the file again; this does for the daemon's ticks.
+  void FollowQualificationHold();
+
   // Throws AllocationConflict when a CPU of the loan is not free now.
   void Lend(CpuLoan loan);
   // The borrower is done: its CPUs go back (nothing when preempted already).
@@ -138,6 +144,9 @@ class Pinner {
   // them (RestoreLoan then stops the borrower).
   PlaceResult PlaceBesideLoan(const Allocator& allocator, const InstanceType& type,
                               const std::string& vm) const;
+  // Another process's hold (see FollowQualificationHold) committed to
+  // `allocator` on the CPUs still free there; a problem with it is logged once.
+  void CommitOthersHold(Allocator& allocator) const;
   // Forget, leaving the domain marked unpinned when `unpinned` is given.
   bool Release(const std::string& uuid, std::optional<UnpinnedMark> unpinned);
   template <typename Action>
@@ -169,6 +178,7 @@ class Pinner {
   std::map<std::string, const LibvirtConnection*> connections_;
   std::optional<SysfsRoot> local_root_;
   std::optional<CpuLoan> loan_;
+  mutable std::string hold_problem_;  // the last one logged
 };
 
 }  // namespace kvhost

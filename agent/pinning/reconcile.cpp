@@ -89,6 +89,8 @@ ReconcileReport Pinner::Reconcile(const std::string& leave_unplaced) {
   }
   PinnedVmsDraft draft(host_);
   const std::vector<const RunningDomain*> unplaced = RestoreSaved(running, draft, report);
+  // After the saved allocations, which keep what they hold, before any placement.
+  CommitOthersHold(draft.allocator);
   PlaceUnknown(unplaced, leave_unplaced, draft, report);
   // Shared guests float on the final shared pool.
   const CpuSet pool = draft.allocator.SharedPoolNow();

@@ -176,6 +176,27 @@ TEST_F(DaemonQualifyTest, AVmPlacedOnTheRunsCpuCancelsItFirstAndTheRunIsKeptAsCa
   EXPECT_TRUE(daemon->Stop(SIGTERM).Exited(0));
 }
 
+// A cancelled run measured nothing: the next one is due at once, and starts at
+// the first tick that finds its CPUs free again, not a qualifyInterval later.
+TEST_F(DaemonQualifyTest, ARunCancelledForAVmIsRetriedAsSoonAsItsCpusAreFreeAgain) {
+  WriteConfig("1-3");
+  auto daemon = Start();
+  ASSERT_TRUE(Cli({"unpin", "kv-cx1"}).end.Exited(0));
+  ASSERT_TRUE(WaitUntil([&] { return !OslatChildrenOf(daemon->pid()).empty(); }, 5s)) << Log();
+  ASSERT_TRUE(Cli({"pin", "kv-cx1"}).end.Exited(0)) << Log();
+  ASSERT_EQ(History().runs_size(), 1);
+  ASSERT_EQ(History().runs(0).outcome(), v1::QUALIFY_CANCELLED);
+  std::this_thread::sleep_for(1s);  // five ticks with CPU 1 held: nothing to measure
+  EXPECT_TRUE(OslatChildrenOf(daemon->pid()).empty());
+  ASSERT_TRUE(Cli({"unpin", "kv-cx1"}).end.Exited(0));
+  ASSERT_TRUE(WaitUntil([&] { return !OslatChildrenOf(daemon->pid()).empty(); }, 5s))
+      << "no new run once CPU 1 was free again\n"
+      << Log();
+  ASSERT_TRUE(WaitUntil([&] { return History().runs_size() == 2; }, 60s)) << Log();
+  EXPECT_NE(History().runs(1).outcome(), v1::QUALIFY_CANCELLED) << History().runs(1).error();
+  EXPECT_TRUE(daemon->Stop(SIGTERM).Exited(0));
+}
+
 // A CLI `qualify` records its CPUs in the state dir's hold file; the daemon
 // must not hand them to a VM while that process lives (here the test itself).
 TEST_F(DaemonQualifyTest, CpusAnotherProcessIsQualifyingAreNotGivenToAVm) {

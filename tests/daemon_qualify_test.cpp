@@ -11,6 +11,7 @@
 #include "agent/publish/feature_file.h"
 #include "agent/qualify/history.h"
 #include "allocator_support.h"
+#include "base/cpu_set.h"
 #include "daemon_support.h"
 
 namespace kvhost::it {
@@ -63,14 +64,13 @@ class DaemonQualifyTest : public ::testing::Test {
   fs::path config() const { return scratch.path() / "config.yaml"; }
   fs::path state() const { return scratch.path() / "state"; }
 
-  void WriteConfig(const std::string& dedicated_cpus) {
+  void WriteConfig(const std::string& dedicated_cpus, const std::string& interval = "1h") {
     WriteText(config(), "refreshInterval: 200ms\nfeatureFile: " + features().string() +
                             "\nnrtFile: \"\"\napiListen: 127.0.0.1:" + std::to_string(port) +
                             "\nnodeName: test-node\ncontrolSocket: " +
                             (scratch.path() / "control.sock").string() + "\ndedicatedCpus: \"" +
-                            dedicated_cpus +
-                            "\"\nrequireQualification: true\nqualifyInterval: 1h\n"
-                            "qualifyDuration: 2s\nqualifyThresholdUs: 10000\n");
+                            dedicated_cpus + "\"\nrequireQualification: true\nqualifyInterval: " +
+                            interval + "\nqualifyDuration: 2s\nqualifyThresholdUs: 10000\n");
   }
 
   std::unique_ptr<ChildProcess> Start() {
@@ -173,6 +173,47 @@ TEST_F(DaemonQualifyTest, AVmPlacedOnTheRunsCpuCancelsItFirstAndTheRunIsKeptAsCa
   EXPECT_EQ(history.runs(0).outcome(), v1::QUALIFY_CANCELLED);
   EXPECT_EQ(history.runs(0).error(), "a VM needs CPUs 1: qualification cancelled");
   EXPECT_FALSE(fs::exists(state() / qualify::kHoldFile));
+  EXPECT_TRUE(daemon->Stop(SIGTERM).Exited(0));
+}
+
+// A cancelled run measured nothing: the next one is due at once, and starts at
+// the first tick that finds its CPUs free again, not a qualifyInterval later.
+TEST_F(DaemonQualifyTest, ARunCancelledForAVmIsRetriedAsSoonAsItsCpusAreFreeAgain) {
+  WriteConfig("1-3");
+  auto daemon = Start();
+  ASSERT_TRUE(Cli({"unpin", "kv-cx1"}).end.Exited(0));
+  ASSERT_TRUE(WaitUntil([&] { return !OslatChildrenOf(daemon->pid()).empty(); }, 5s)) << Log();
+  ASSERT_TRUE(Cli({"pin", "kv-cx1"}).end.Exited(0)) << Log();
+  ASSERT_EQ(History().runs_size(), 1);
+  ASSERT_EQ(History().runs(0).outcome(), v1::QUALIFY_CANCELLED);
+  std::this_thread::sleep_for(1s);  // five ticks with CPU 1 held: nothing to measure
+  EXPECT_TRUE(OslatChildrenOf(daemon->pid()).empty());
+  ASSERT_TRUE(Cli({"unpin", "kv-cx1"}).end.Exited(0));
+  ASSERT_TRUE(WaitUntil([&] { return !OslatChildrenOf(daemon->pid()).empty(); }, 5s))
+      << "no new run once CPU 1 was free again\n"
+      << Log();
+  ASSERT_TRUE(WaitUntil([&] { return History().runs_size() == 2; }, 60s)) << Log();
+  EXPECT_NE(History().runs(1).outcome(), v1::QUALIFY_CANCELLED) << History().runs(1).error();
+  EXPECT_TRUE(daemon->Stop(SIGTERM).Exited(0));
+}
+
+// A CLI `qualify` records its CPUs in the state dir's hold file; the daemon
+// must not hand them to a VM while that process lives (here the test itself).
+TEST_F(DaemonQualifyTest, CpusAnotherProcessIsQualifyingAreNotGivenToAVm) {
+  WriteConfig("1-3", "off");  // kv-cx1 fits only on 1-3; the daemon runs nothing itself
+  auto hold = std::make_unique<qualify::CpuHold>(state(), ParseCpuList("1"));
+  auto daemon = Start();
+  EXPECT_NE(Log().find("reconcile: kv-cx1 (cx1.large) runs but does not fit"), std::string::npos)
+      << "CPU 1 is being measured: the first reconcile leaves kv-cx1 unplaced\n"
+      << Log();
+  const auto held = Cli({"pin", "kv-cx1"});
+  EXPECT_TRUE(held.end.Exited(1)) << held.Describe();
+  EXPECT_NE(held.err.find("done by the running daemon"), std::string::npos) << held.Describe();
+  EXPECT_NE(held.err.find("does not fit"), std::string::npos) << held.Describe();
+  hold.reset();  // the run ended: its file is gone
+  const auto pin = Cli({"pin", "kv-cx1"});
+  EXPECT_TRUE(pin.end.Exited(0)) << pin.Describe() << Log();
+  EXPECT_NE(pin.out.find("pinned kv-cx1 as cx1.large"), std::string::npos) << pin.out;
   EXPECT_TRUE(daemon->Stop(SIGTERM).Exited(0));
 }
 

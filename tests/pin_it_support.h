@@ -254,6 +254,12 @@ class RealAgentTest : public ::testing::Test {
     agent_ = agent;
     source_ = source;
     data_ = source_ / "tests/data/it";
+    // tests/data/it/config.yaml with the test's own control socket: on the
+    // default path (/run/kvhost-agent/control.sock) a `pin --watch` would
+    // replace the socket of the host's daemon, were one running.
+    config_ = logs_.path() / "config.yaml";
+    std::ofstream(config_) << ReadFile(data_ / "config.yaml")
+                           << "controlSocket: " << control_socket().string() << "\n";
     // RESOURCE_LOCK serialises tests of one ctest only. The agent places every
     // it.* domain of the host, so a second build tree's run would take this
     // test's CPUs: one run at a time, machine-wide.
@@ -280,9 +286,9 @@ class RealAgentTest : public ::testing::Test {
     // orphaned watcher goes on pinning the next tests' domains.
     if (fs::exists(kSetpriv)) words.insert(words.begin(), {kSetpriv, "--pdeathsig", "TERM", "--"});
     for (std::string flag : {"--connect", kUri}) words.push_back(flag);
-    words.insert(words.end(), {"--state-dir", state_.path().string(), "--config",
-                               (data_ / "config.yaml").string(), "--catalog",
-                               (data_ / "catalog.yaml").string(), "--no-builtin-catalog"});
+    words.insert(words.end(),
+                 {"--state-dir", state_.path().string(), "--config", config_.string(), "--catalog",
+                  (data_ / "catalog.yaml").string(), "--no-builtin-catalog"});
     return words;
   }
   RunResult Agent(const std::vector<std::string>& words,
@@ -300,7 +306,12 @@ class RealAgentTest : public ::testing::Test {
     ASSERT_TRUE(WaitUntil([&] { return WatcherLog().find("reconciled:") != std::string::npos; }))
         << "the watcher never reconciled:\n"
         << WatcherLog();
+    EXPECT_NE(WatcherLog().find("control socket " + control_socket().string() + "\n"),
+              std::string::npos)
+        << "the watcher listens on the test's own control socket\n"
+        << WatcherLog();
   }
+  fs::path control_socket() const { return logs_.path() / "control.sock"; }
   fs::path watcher_log_path() const {
     return logs_.path() / ("watch-" + std::to_string(watcher_runs_) + ".log");
   }
@@ -314,6 +325,7 @@ class RealAgentTest : public ::testing::Test {
   std::string agent_;
   fs::path source_;
   fs::path data_;
+  fs::path config_;  // data_'s config.yaml and the test's control socket
   int lock_fd_ = -1;
   TempDir state_;
   TempDir logs_;

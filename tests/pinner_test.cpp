@@ -121,9 +121,42 @@ TEST_F(PinnerTest, ARestartKeepsTheStateAndTouchesNothing) {
   auto restarted = NewPinner();
   const ReconcileReport r = restarted->Reconcile();
   EXPECT_FALSE(r.state_was_rebuilt);
-  EXPECT_EQ(r.kept.size(), 3u);
+  // By name, whatever order libvirt lists them in.
+  EXPECT_EQ(r.kept, (std::vector<std::string>{"kv-cx1", "kv-mystery", "kv-u1"}));
   EXPECT_TRUE(r.repinned.empty());
   EXPECT_TRUE(r.placed.empty());
+  EXPECT_EQ(restarted->vms().at("a0000000-0000-4000-8000-000000000001").type_source, "metadata")
+      << "how its type was found is kept with the allocation";
+}
+
+// The daemon's allocator rebuilt (SIGHUP, a hotplug) lends its qualification
+// run's CPUs to the new pinner before that reconciles: a domain that fits
+// elsewhere goes there, and the run goes on.
+TEST_F(PinnerTest, AReconcilePlacesBesideTheLoanWhereTheDomainFitsElsewhere) {
+  auto pinner = NewPinner();
+  bool preempted = false;
+  pinner->Lend({.name = "qualification",
+                .cpus = ParseCpuList("1-3"),
+                .preempted = [&](const CpuSet&) { preempted = true; }});
+  const ReconcileReport r = pinner->Reconcile();
+  EXPECT_TRUE(Has(r.placed, "kv-cx1"));
+  EXPECT_FALSE(preempted) << "kv-cx1 fits on node 1 as well";
+  EXPECT_TRUE(pinner->loan().has_value());
+  EXPECT_EQ(Actual("kv-cx1").vcpus[0].ToList(), "5");
+  EXPECT_TRUE(pinner->allocator().placements().count("qualification")) << "still lent";
+}
+
+TEST_F(PinnerTest, AReconcilePlacesOverTheLoanOnlyWhereNothingElseFitsAndStopsTheRunFirst) {
+  auto pinner = NewPinner();
+  CpuSet needed;
+  pinner->Lend({.name = "qualification",
+                .cpus = ParseCpuList("1-3,5-7,9-11,13-15"),
+                .preempted = [&](const CpuSet& cpus) { needed = cpus; }});
+  const ReconcileReport r = pinner->Reconcile();
+  EXPECT_TRUE(Has(r.placed, "kv-cx1"));
+  EXPECT_EQ(needed.ToList(), "1-3");
+  EXPECT_FALSE(pinner->loan().has_value());
+  EXPECT_FALSE(pinner->allocator().placements().count("qualification"));
 }
 
 TEST_F(PinnerTest, ARestartDoesNotCountARunningVmsHugepagesTwice) {

@@ -1,18 +1,13 @@
 #include <spdlog/spdlog.h>
 
 #include <iostream>
-#include <sstream>
 
 #include "agent/cli/commands.h"
 #include "agent/control/control_client.h"
 #include "agent/libvirt/connection_set.h"
-#include "agent/libvirt/libvirt_error.h"
-#include "agent/pinning/pin_outcome_text.h"
+#include "agent/pinning/pin_commands.h"
 #include "agent/pinning/pinner.h"
-#include "agent/report/host_report.h"
-#include "agent/state/allocation_convert.h"
 #include "agent/state/state_lock.h"
-#include "pinning.pb.h"
 
 namespace kvhost::cli {
 
@@ -56,10 +51,14 @@ struct PinOptions : HostOptions, ConnectOptions {
       "placement; `placement: agent` is for hosts where no kubelet places VMs.");
 }
 
-// Exit code of pin, unpin and reconcile when the state file was corrupt: the
-// command did its work on allocations rebuilt from libvirt, but a decision the
-// agent had saved may have been lost, which an operator should hear about.
-constexpr int kStateRebuiltExitCode = 5;
+// What a pinning command printed and exits with, wherever it ran.
+void Print(const CommandOutcome& outcome, int& exit_code) {
+  for (const auto& w : outcome.warnings) spdlog::warn("{}", w);
+  std::cout << outcome.output;
+  if (!outcome.error.empty()) spdlog::error("{}", outcome.error);
+  exit_code = outcome.exit_code;
+}
+
 // A running daemon owns the allocator: pin, unpin and reconcile ask it over the
 // control socket (config controlSocket). True when it answered (printed here).
 bool AskedTheDaemon(const HostOptions& options, const v1::ControlRequest& request, int& exit_code) {
@@ -77,9 +76,7 @@ bool AskedTheDaemon(const HostOptions& options, const v1::ControlRequest& reques
     return false;
   }
   spdlog::info("done by the running daemon ({})", socket);
-  std::cout << answer->output();
-  if (!answer->error().empty()) spdlog::error("{}", answer->error());
-  exit_code = answer->exit_code();
+  Print(OutcomeOf(*answer), exit_code);
   return true;
 }
 
@@ -91,15 +88,11 @@ struct PinSession {
   Pinner pinner;
   ConnectionSet connections;  // nothing opened yet: --watch leaves that to its loop
   std::vector<const LibvirtConnection*> open;
-  StateStore store;
-  LoadedState state_before;  // what the state file held once the lock was taken
 
   PinSession(const PinOptions& opt, const LiveHost& live)
       : lock(opt.StateDir()),
         pinner(live.resources, opt.LoadCatalog(), StateStore(opt.StateDir())),
-        connections(opt.Connections()),
-        store(opt.StateDir()),
-        state_before(store.Read()) {
+        connections(opt.Connections()) {
     // On the real host QEMU processes are checked and tuned through /proc; a
     // replayed root is only a model, so nothing there is touched.
     if (live.host.root.IsRealHost()) pinner.SetLocalRoot("/");
@@ -112,96 +105,16 @@ struct PinSession {
     open = OpenConnections(connections);
     for (const auto* c : open) pinner.AddConnection(c);
   }
-
-  // The UUID of the domain named (or with that UUID) on any open connection.
-  // Thrown before anything is reconciled: a typo must change nothing.
-  std::string FindDomain(const std::string& key) const {
-    for (const auto* c : open) {
-      try {
-        return c->LookupDomain(key).uuid();
-      } catch (const LibvirtError& e) {
-        if (!e.DomainVanished()) throw;
-      }
-    }
-    throw std::runtime_error("no domain '" + key + "' on any libvirt connection; nothing changed");
-  }
-
-  bool StateWasCorrupt() const { return state_before.status == StateLoadStatus::kCorrupt; }
-  int ExitCode() const { return StateWasCorrupt() ? kStateRebuiltExitCode : 0; }
-
-  // Where Reconcile moved the corrupt file: the newest state.pb.corrupt-*.
-  std::string CorruptFileMovedTo() const {
-    std::string newest;
-    std::error_code ec;
-    for (const auto& e : std::filesystem::directory_iterator(store.directory(), ec)) {
-      const std::string name = e.path().filename().string();
-      if (name.rfind(StateStore::kCorruptPrefix, 0) == 0 && e.path().string() > newest)
-        newest = e.path().string();
-    }
-    return newest;
-  }
-
-  // On stderr, so that `-o json` stays JSON.
-  void WarnIfStateWasCorrupt() const {
-    if (!StateWasCorrupt()) return;
-    const std::string moved = CorruptFileMovedTo();
-    spdlog::warn(
-        "state file {} was corrupt ({}){}; allocations were rebuilt from libvirt (exit {})",
-        store.file().string(), state_before.problem, moved.empty() ? "" : ", moved to " + moved,
-        kStateRebuiltExitCode);
-  }
 };
 
-v1::ReconcileResult ToResult(const ReconcileReport& r, const PinSession& session) {
-  v1::ReconcileResult out;
-  for (const auto& n : r.kept) out.add_kept(n);
-  for (const auto& n : r.adopted) out.add_adopted(n);
-  for (const auto& n : r.placed) out.add_placed(n);
-  for (const auto& n : r.repinned) out.add_repinned(n);
-  for (const auto& n : r.freed) out.add_freed(n);
-  for (const auto& n : r.left_unpinned) out.add_left_unpinned(n);
-  for (const auto& p : r.problems) out.add_problems(p);
-  out.set_state_rebuilt(r.state_was_rebuilt);
-  if (session.StateWasCorrupt()) {
-    out.set_state_corrupt(session.state_before.problem);
-    out.set_state_moved_to(session.CorruptFileMovedTo());
-  }
-  return out;
-}
-
-std::string FormatReconcile(const v1::ReconcileResult& r) {
-  std::ostringstream out;
-  auto list = [&out](const char* what, const auto& names) {
-    out << what << " " << names.size();
-    for (int i = 0; i < names.size(); ++i) out << (i == 0 ? ": " : ", ") << names[i];
-    out << "\n";
-  };
-  if (!r.state_corrupt().empty())
-    out << "state file was corrupt (" << r.state_corrupt() << "): rebuilt from libvirt\n";
-  else if (r.state_rebuilt())
-    out << "no state file: rebuilt from libvirt\n";
-  list("kept", r.kept());
-  list("adopted", r.adopted());
-  list("placed", r.placed());
-  list("re-pinned", r.repinned());
-  list("freed", r.freed());
-  list("left unpinned", r.left_unpinned());
-  for (const auto& p : r.problems()) out << "problem: " << p << "\n";
-  return out.str();
-}
-
-// `pin X --type T` on a domain that already holds an allocation of another type
-// is refused: re-placing a running guest is an unpin and a pin, and the
-// operator should choose that knowingly.
-void RefuseTypeChange(const Pinner& pinner, const std::string& domain, const std::string& uuid,
-                      const std::optional<std::string>& type) {
-  if (!type) return;
-  const auto it = pinner.vms().find(uuid);
-  if (it == pinner.vms().end() || it->second.placement.instance_type == *type) return;
-  throw std::runtime_error("'" + domain + "' is already pinned as " +
-                           it->second.placement.instance_type + " (" + it->second.type_source +
-                           "), not " + *type + ": run `kvhost-agent unpin " + domain +
-                           "` first, then pin it with --type " + *type);
+// The daemon's answer when one runs, else the command done here: the same
+// implementation either way (agent/pinning/pin_commands.h).
+void Act(const PinOptions& options, const LiveHost& live, const v1::ControlRequest& request,
+         int& exit_code) {
+  if (AskedTheDaemon(options, request, exit_code)) return;
+  PinSession session(options, live);
+  session.Connect();
+  Print(RunPinningCommand(request, session.pinner, PinnerSource::kJustLoaded), exit_code);
 }
 
 void AddPinCommand(CLI::App& app, int& exit_code) {
@@ -225,19 +138,7 @@ void AddPinCommand(CLI::App& app, int& exit_code) {
     request.mutable_pin()->set_domain(pin->domain);
     request.mutable_pin()->set_type(pin->type);
     request.set_json(pin->output == "json");
-    if (AskedTheDaemon(*pin, request, exit_code)) return;
-    PinSession session(*pin, live);
-    session.Connect();
-    const std::string uuid = session.FindDomain(pin->domain);
-    // Left unplaced by the reconcile when unknown to the state: it gets its --type next.
-    LogReconcile(session.pinner.Reconcile(pin->domain));
-    std::optional<std::string> type;
-    if (!pin->type.empty()) type = pin->type;
-    RefuseTypeChange(session.pinner, pin->domain, uuid, type);
-    const PinOutcome outcome = session.pinner.PinOnAnyConnection(pin->domain, type);
-    session.WarnIfStateWasCorrupt();
-    std::cout << DescribePin(outcome, pin->output == "json");
-    exit_code = session.ExitCode();
+    Act(*pin, live, request, exit_code);
   });
 }
 
@@ -258,14 +159,8 @@ void AddReconcileCommand(CLI::App& app, int& exit_code) {
     }
     v1::ControlRequest request;
     request.mutable_reconcile();
-    if (AskedTheDaemon(*rec, request, exit_code)) return;
-    PinSession session(*rec, live);
-    session.Connect();
-    const ReconcileReport r = session.pinner.Reconcile();
-    session.WarnIfStateWasCorrupt();
-    const v1::ReconcileResult result = ToResult(r, session);
-    std::cout << (rec->output == "json" ? ToJson(result) : FormatReconcile(result));
-    exit_code = r.problems.empty() ? session.ExitCode() : 3;
+    request.set_json(rec->output == "json");
+    Act(*rec, live, request, exit_code);
   });
 }
 
@@ -280,22 +175,8 @@ void AddUnpinCommand(CLI::App& app, int& exit_code) {
     if (live.owner.owner == PlacementOwner::kKubelet) RefuseUnderKubelet("unpin", live.owner);
     v1::ControlRequest request;
     request.mutable_unpin()->set_domain(unpin->domain);
-    if (AskedTheDaemon(*unpin, request, exit_code)) return;
-    PinSession session(*unpin, live);
-    session.Connect();
-    session.FindDomain(unpin->domain);
-    LogReconcile(session.pinner.Reconcile());
-    v1::UnpinResult result;
-    result.set_domain(unpin->domain);
-    result.set_freed(session.pinner.UnpinOnAnyConnection(unpin->domain));
-    session.WarnIfStateWasCorrupt();
-    if (unpin->output == "json")
-      std::cout << ToJson(result);
-    else
-      std::cout << (result.freed() ? "unpinned " + unpin->domain
-                                   : unpin->domain + " holds no allocation")
-                << "\n";
-    exit_code = session.ExitCode();
+    request.set_json(unpin->output == "json");
+    Act(*unpin, live, request, exit_code);
   });
 }
 

@@ -61,15 +61,20 @@ void QualifySchedule::Tick(const HostModel& host) {
     spdlog::warn("qualifyInterval ignored: kubelet places VMs, so the agent cannot lend its CPUs");
     told_kubelet_mode_ = true;
   }
+  // A CLI `qualify` holds its CPUs in the hold file: published capacity and
+  // this schedule's own choice leave them alone from this tick on.
+  if (pinner_) pinner_->FollowQualificationHold();
   if (Due()) Start(host);
 }
 
 bool QualifySchedule::Due() const {
   const auto interval = config_.qualify_schedule.interval;
   if (interval.count() == 0 || run_ || !pinner_) return false;
+  // A cancelled run measured nothing: the one it stood for is still due.
   int64_t last = last_attempt_unix_;
   const v1::QualificationHistory history = History();
-  for (const auto& run : history.runs()) last = std::max<int64_t>(last, run.started_unix());
+  for (const auto& run : history.runs())
+    if (run.outcome() != v1::QUALIFY_CANCELLED) last = std::max<int64_t>(last, run.started_unix());
   return last == 0 || std::time(nullptr) >= last + interval.count();
 }
 
@@ -103,7 +108,6 @@ void QualifySchedule::Start(const HostModel& host) {
     run_.reset();
     return;
   }
-  last_attempt_unix_ = std::time(nullptr);
   run_->record = qualify::StartRun(run_->job);
   run_->child =
       std::make_unique<qualify::OslatChild>(qualify::InvocationOf(run_->job, run_->json_file()));
@@ -150,6 +154,9 @@ void QualifySchedule::Finish() {
   std::unique_ptr<Run> run = std::move(run_);
   poll_timer_.cancel();
   qualify::RecordExit(run->job, run->child->exit(), run->json_file(), run->readiness, run->record);
+  // Counted even when the history cannot keep it, lest a failing run start at every tick.
+  if (run->record.outcome() != v1::QUALIFY_CANCELLED)
+    last_attempt_unix_ = run->record.started_unix();
   run->hold_file.reset();
   if (pinner_) pinner_->EndLoan();
   try {

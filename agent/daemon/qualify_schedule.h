@@ -36,7 +36,8 @@ class QualifySchedule {
   // The pinner whose allocator lends the CPUs; nullptr (kubelet mode): no runs.
   // A run going on is lent again by the new pinner.
   void UsePinner(Pinner* pinner);
-  // Starts a run when one is due and free isolated CPUs are there to measure.
+  // Follows another process's run (Pinner::FollowQualificationHold), then
+  // starts a run when one is due and free isolated CPUs are there to measure.
   void Tick(const HostModel& host);
 
   // The kept runs; a damaged history file is logged and counts as none.

@@ -1,5 +1,5 @@
-// What pin, unpin and reconcile print: the same words whether the CLI acts
-// itself or the daemon does (agent/daemon/control_actions.cpp).
+// What pin, unpin and reconcile print, text or JSON (agent/pinning/pin_commands.cpp
+// decides when, wherever the command runs).
 #include "agent/pinning/pin_outcome_text.h"
 
 #include <sstream>
@@ -43,30 +43,54 @@ std::string Describe(const PinOutcome& out) {
 
 }  // namespace
 
-std::string DescribeReconcile(const ReconcileReport& r) {
-  std::ostringstream s;
-  auto list = [&](const char* what, const std::vector<std::string>& names) {
-    s << what << " " << names.size();
-    for (const auto& n : names) s << (&n == &names.front() ? ": " : ", ") << n;
-    s << "\n";
+v1::ReconcileResult ReconcileResultOf(const ReconcileReport& r) {
+  v1::ReconcileResult out;
+  for (const auto& n : r.kept) out.add_kept(n);
+  for (const auto& n : r.adopted) out.add_adopted(n);
+  for (const auto& n : r.placed) out.add_placed(n);
+  for (const auto& n : r.repinned) out.add_repinned(n);
+  for (const auto& n : r.freed) out.add_freed(n);
+  for (const auto& n : r.left_unpinned) out.add_left_unpinned(n);
+  for (const auto& p : r.problems) out.add_problems(p);
+  out.set_state_rebuilt(r.state_was_rebuilt);
+  out.set_state_corrupt(r.state_corrupt);
+  out.set_state_moved_to(r.state_moved_to);
+  return out;
+}
+
+std::string DescribeReconcile(const v1::ReconcileResult& r) {
+  std::ostringstream out;
+  auto list = [&out](const char* what, const auto& names) {
+    out << what << " " << names.size();
+    for (int i = 0; i < names.size(); ++i) out << (i == 0 ? ": " : ", ") << names[i];
+    out << "\n";
   };
-  if (r.state_was_rebuilt) s << "state file missing or corrupt: rebuilt from libvirt\n";
-  list("kept", r.kept);
-  list("adopted", r.adopted);
-  list("placed", r.placed);
-  list("re-pinned", r.repinned);
-  list("freed", r.freed);
-  for (const auto& p : r.problems) s << "problem: " << p << "\n";
-  return s.str();
+  if (!r.state_corrupt().empty())
+    out << "state file was corrupt (" << r.state_corrupt() << "): rebuilt from libvirt\n";
+  else if (r.state_rebuilt())
+    out << "no state file: rebuilt from libvirt\n";
+  list("kept", r.kept());
+  list("adopted", r.adopted());
+  list("placed", r.placed());
+  list("re-pinned", r.repinned());
+  list("freed", r.freed());
+  list("left unpinned", r.left_unpinned());
+  for (const auto& p : r.problems()) out << "problem: " << p << "\n";
+  return out.str();
 }
 
 std::string DescribePin(const PinOutcome& outcome, bool json) {
-  return json ? ToJson(AllocationFromPlacement(outcome.placement, outcome.uuid, ""))
-              : Describe(outcome);
+  if (!json) return Describe(outcome);
+  v1::Allocation allocation = AllocationFromPlacement(outcome.placement, outcome.uuid, "");
+  allocation.set_domain_name(outcome.domain);
+  allocation.set_type_source(outcome.type_source);
+  return ToJson(allocation);
 }
 
-std::string DescribeUnpin(const std::string& domain, bool unpinned) {
-  return unpinned ? "unpinned " + domain + "\n" : domain + " holds no allocation\n";
+std::string DescribeUnpin(const v1::UnpinResult& result, bool json) {
+  if (json) return ToJson(result);
+  return result.freed() ? "unpinned " + result.domain() + "\n"
+                        : result.domain() + " holds no allocation\n";
 }
 
 }  // namespace kvhost

@@ -88,6 +88,7 @@ void PinnedVms::Store() const {
     v1::Allocation* a = state.add_allocations();
     *a = AllocationFromPlacement(vm.placement, uuid, vm.uri);
     a->set_domain_name(vm.name);
+    a->set_type_source(vm.type_source);
     for (const auto& irq : vm.steered_irqs) {
       auto* s = a->add_steered_irqs();
       s->set_irq(irq.irq);

@@ -64,7 +64,9 @@ class PinnedVms {
   bool Remove(const std::string& uuid, std::optional<UnpinnedMark> unpinned = std::nullopt);
   void SetSharedCpus(const std::string& uuid, const CpuSet& cpus);
   void SetSteeredIrqs(const std::string& uuid, std::vector<SavedIrqAffinity> irqs);
-  void Replace(PinnedVmsDraft draft);  // drops a lent placement: the caller lends again
+  // Takes the draft's allocator as it is: a loan not in it is dropped, and the
+  // caller lends it again.
+  void Replace(PinnedVmsDraft draft);
   // A placement that is no VM (CPUs lent to a qualification run): in the
   // allocator only, never in the state file. Lend throws AllocationConflict.
   void Lend(Placement placement) { allocator_.Commit(std::move(placement)); }

@@ -6,9 +6,15 @@
 
 #include "agent/libvirt/desired_pinning.h"
 #include "agent/libvirt/libvirt_error.h"
+#include "agent/qualify/history.h"
 #include "base/crash_point.h"
 
 namespace kvhost {
+namespace {
+
+constexpr char kOthersHoldName[] = "qualification (another process)";
+
+}  // namespace
 
 Pinner::Pinner(std::shared_ptr<const HostResources> host, Catalog catalog, StateStore store)
     : host_(host), catalog_(std::move(catalog)), vms_(std::move(host), std::move(store)) {}
@@ -18,6 +24,18 @@ void Pinner::AddConnection(const LibvirtConnection* connection) {
 }
 
 void Pinner::RemoveConnection(const std::string& uri) { connections_.erase(uri); }
+
+std::string Pinner::FindDomainUuid(const std::string& domain_key) const {
+  for (const auto& [uri, connection] : connections_) {
+    try {
+      return connection->LookupDomain(domain_key).uuid();
+    } catch (const LibvirtError& e) {
+      if (!e.DomainVanished()) throw;
+    }
+  }
+  throw std::runtime_error("no domain '" + domain_key +
+                           "' on any libvirt connection; nothing changed");
+}
 
 const LibvirtConnection& Pinner::Connection(const std::string& uri) const {
   auto it = connections_.find(uri);
@@ -44,6 +62,7 @@ PinOutcome Pinner::Pin(const std::string& uri, const std::string& domain_key,
     return out;
   }
   const ResolvedType resolved = ResolveInstanceType(summary, catalog_, type);
+  FollowQualificationHold();
   PlaceResult result = vms_.allocator().Place(resolved.type, summary.uuid);
   if (!result.placement && loan_) result = PlaceOverLoan(resolved.type, summary.uuid);
   if (!result.placement) {
@@ -177,6 +196,51 @@ PlaceResult Pinner::PlaceOverLoan(const InstanceType& type, const std::string& v
   spdlog::info("{} needs CPUs {} lent to {}: taking them back", vm, needed.ToList(), stopped.name);
   if (stopped.preempted) stopped.preempted(needed);
   return result;
+}
+
+PlaceResult Pinner::PlaceBesideLoan(const Allocator& allocator, const InstanceType& type,
+                                    const std::string& vm) const {
+  if (loan_) {
+    Allocator with = allocator;
+    try {
+      with.Commit(LoanPlacement());
+      PlaceResult beside = with.Place(type, vm);
+      if (beside.placement) return beside;
+    } catch (const AllocationConflict&) {
+      // Saved allocations took some of its CPUs already: RestoreLoan stops it.
+    }
+  }
+  return allocator.Place(type, vm);
+}
+
+void Pinner::CommitOthersHold(Allocator& allocator) const {
+  std::string problem;
+  try {
+    if (const auto held = qualify::ReadOtherProcessHold(vms_.store().directory())) {
+      Placement hold;
+      hold.vm = kOthersHoldName;
+      hold.instance_type = "oslat";
+      hold.dedicated = true;
+      // CPUs a VM took meanwhile are left to the VM.
+      (*held & allocator.FreeDedicatedCpus()).ForEach([&](unsigned cpu) {
+        hold.vcpu_cpus.push_back(cpu);
+      });
+      if (!hold.vcpu_cpus.empty()) allocator.Commit(std::move(hold));
+    }
+  } catch (const std::exception& e) {
+    problem =
+        std::string("another process's qualification hold not taken into account: ") + e.what();
+  }
+  if (!problem.empty() && problem != hold_problem_) spdlog::warn("{}", problem);
+  hold_problem_ = problem;
+}
+
+void Pinner::FollowQualificationHold() {
+  vms_.EndLoan(kOthersHoldName);
+  Allocator probe = vms_.allocator();
+  CommitOthersHold(probe);
+  const auto hold = probe.placements().find(kOthersHoldName);
+  if (hold != probe.placements().end()) vms_.Lend(hold->second);
 }
 
 void Pinner::RestoreLoan() {

@@ -45,9 +45,13 @@ struct ReconcileReport {
   std::vector<std::string> left_unpinned;  // unpinned by the operator and not restarted since
   std::vector<std::string> problems;       // domains left as they are, and why
   bool state_was_rebuilt = false;          // the state file was missing or corrupt
+  std::string state_corrupt;               // corrupt: what was wrong with it
+  std::string state_moved_to;              // corrupt: where it was moved aside (may be empty)
 };
 
-// One log line for a reconcile, plus a warning per problem.
+// "reconciled: 1 kept, ...": the one line a reconcile is summed up in.
+std::string ReconcileSummary(const ReconcileReport& report);
+// That line as info, plus a warning per problem.
 void LogReconcile(const ReconcileReport& report);
 
 struct RunningDomain;  // reconcile.cpp
@@ -75,6 +79,10 @@ class Pinner {
   // them alive while they are added.
   void AddConnection(const LibvirtConnection* connection);
   void RemoveConnection(const std::string& uri);
+
+  // The UUID of the domain named (or with that UUID) on any added connection.
+  // Throws, saying nothing changed, when none has it.
+  std::string FindDomainUuid(const std::string& domain_key) const;
 
   // Rebuilds the allocations from the state file and from libvirt (see top).
   // A running domain named `leave_unplaced` (name or UUID) that has no saved
@@ -104,6 +112,12 @@ class Pinner {
   // ends its unpin. False when it held no allocation.
   bool Forget(const std::string& uuid);
 
+  // CPUs another process's qualification run holds (a CLI `qualify`: its
+  // hold file in the state directory, while that process lives) are taken as
+  // a VM's would be: nothing is placed there, and nobody stops that run.
+  // Pin and Reconcile read the file again; this does for the daemon's ticks.
+  void FollowQualificationHold();
+
   // Throws AllocationConflict when a CPU of the loan is not free now.
   void Lend(CpuLoan loan);
   // The borrower is done: its CPUs go back (nothing when preempted already).
@@ -111,6 +125,8 @@ class Pinner {
   const std::optional<CpuLoan>& loan() const { return loan_; }
 
   const Allocator& allocator() const { return vms_.allocator(); }
+  const Catalog& catalog() const { return catalog_; }
+  const StateStore& store() const { return vms_.store(); }
   // What the pinner holds, one record per VM by domain UUID.
   const std::map<std::string, PinnedVm>& vms() const { return vms_.all(); }
 
@@ -124,6 +140,13 @@ class Pinner {
   // After a reconcile rebuilt the allocator: the loan again, or the borrower
   // stopped when a VM took its CPUs meanwhile.
   void RestoreLoan();
+  // Reconcile: placed off the loan's CPUs when it fits elsewhere, else over
+  // them (RestoreLoan then stops the borrower).
+  PlaceResult PlaceBesideLoan(const Allocator& allocator, const InstanceType& type,
+                              const std::string& vm) const;
+  // Another process's hold (see FollowQualificationHold) committed to
+  // `allocator` on the CPUs still free there; a problem with it is logged once.
+  void CommitOthersHold(Allocator& allocator) const;
   // Forget, leaving the domain marked unpinned when `unpinned` is given.
   bool Release(const std::string& uuid, std::optional<UnpinnedMark> unpinned);
   template <typename Action>
@@ -155,6 +178,7 @@ class Pinner {
   std::map<std::string, const LibvirtConnection*> connections_;
   std::optional<SysfsRoot> local_root_;
   std::optional<CpuLoan> loan_;
+  mutable std::string hold_problem_;  // the last one logged
 };
 
 }  // namespace kvhost

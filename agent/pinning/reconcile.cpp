@@ -23,6 +23,7 @@ std::map<std::string, PinnedVm> ParseSaved(const LoadedState& loaded, ReconcileR
       vm.placement = PlacementFromAllocation(a);
       vm.uri = a.connection_uri();
       vm.name = a.domain_name();
+      vm.type_source = a.type_source().empty() ? "state file" : a.type_source();
       for (const auto& irq : a.steered_irqs())
         vm.steered_irqs.push_back({irq.irq(), ParseCpuList(irq.original_cpus())});
       saved[a.domain_uuid().empty() ? a.vm() : a.domain_uuid()] = std::move(vm);
@@ -41,12 +42,16 @@ struct RunningDomain {
   DomainSummary summary;
 };
 
-void LogReconcile(const ReconcileReport& r) {
-  spdlog::info(
+std::string ReconcileSummary(const ReconcileReport& r) {
+  return fmt::format(
       "reconciled: {} kept, {} adopted, {} placed, {} re-pinned, {} freed, {} left "
       "unpinned{}",
       r.kept.size(), r.adopted.size(), r.placed.size(), r.repinned.size(), r.freed.size(),
       r.left_unpinned.size(), r.state_was_rebuilt ? " (state rebuilt from libvirt)" : "");
+}
+
+void LogReconcile(const ReconcileReport& r) {
+  spdlog::info("{}", ReconcileSummary(r));
   for (const auto& p : r.problems) spdlog::warn("reconcile: {}", p);
 }
 
@@ -74,11 +79,18 @@ ReconcileReport Pinner::Reconcile(const std::string& leave_unplaced) {
   ReconcileReport report;
   std::vector<RunningDomain> running;
   for (const auto& [uri, connection] : connections_) {
-    for (auto& s : connection->ListDomainSummaries())
+    std::vector<DomainSummary> listed = connection->ListDomainSummaries();
+    // libvirt lists in the order of its hash table, which differs from one
+    // process to the next: by name, every process decides and reports alike.
+    std::sort(listed.begin(), listed.end(),
+              [](const DomainSummary& a, const DomainSummary& b) { return a.name < b.name; });
+    for (auto& s : listed)
       if (s.active) running.push_back({connection, std::move(s)});
   }
   PinnedVmsDraft draft(host_);
   const std::vector<const RunningDomain*> unplaced = RestoreSaved(running, draft, report);
+  // After the saved allocations, which keep what they hold, before any placement.
+  CommitOthersHold(draft.allocator);
   PlaceUnknown(unplaced, leave_unplaced, draft, report);
   // Shared guests float on the final shared pool.
   const CpuSet pool = draft.allocator.SharedPoolNow();
@@ -100,6 +112,10 @@ std::vector<const RunningDomain*> Pinner::RestoreSaved(const std::vector<Running
                                                        ReconcileReport& report) const {
   const LoadedState loaded = vms_.store().Load();
   report.state_was_rebuilt = loaded.rebuild_from_libvirt_needed();
+  if (loaded.status == StateLoadStatus::kCorrupt) {
+    report.state_corrupt = loaded.problem;
+    report.state_moved_to = loaded.moved_aside_to.string();
+  }
   std::map<std::string, PinnedVm> saved = ParseSaved(loaded, report);
   std::vector<const RunningDomain*> unplaced;
   for (const auto& r : running) {
@@ -112,7 +128,6 @@ std::vector<const RunningDomain*> Pinner::RestoreSaved(const std::vector<Running
     saved.erase(it);
     vm.uri = r.connection->uri();
     vm.name = r.summary.name;
-    vm.type_source = "state file";
     try {
       draft.Add(std::move(vm), true);
       report.kept.push_back(r.summary.name);
@@ -129,7 +144,6 @@ std::vector<const RunningDomain*> Pinner::RestoreSaved(const std::vector<Running
       // Its libvirt is not reachable now: no news is not death. Keep it whole.
       const std::string uri = vm.uri;
       const std::string id = vm.placement.vm;
-      vm.type_source = "state file (libvirt unreachable)";
       if (vm.name.empty()) vm.name = id;
       try {
         draft.Add(std::move(vm), true);
@@ -180,7 +194,7 @@ void Pinner::PlaceUnknown(const std::vector<const RunningDomain*>& unplaced,
         report.adopted.push_back(r->summary.name);
         continue;
       }
-      PlaceResult placed = draft.allocator.Place(type.type, r->summary.uuid);
+      PlaceResult placed = PlaceBesideLoan(draft.allocator, type.type, r->summary.uuid);
       if (!placed.placement) {
         report.problems.push_back(r->summary.name + " (" + type.type.name +
                                   ") runs but does not fit" + placed.reasons.Prefixed("; "));

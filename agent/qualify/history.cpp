@@ -77,7 +77,14 @@ CpuHold::~CpuHold() {
   std::filesystem::remove(file_, ignored);
 }
 
-std::optional<CpuSet> ReadLiveHold(const std::filesystem::path& state_dir) {
+namespace {
+
+struct LiveHold {
+  CpuSet cpus;
+  pid_t pid = 0;
+};
+
+std::optional<LiveHold> ReadHold(const std::filesystem::path& state_dir) {
   const auto file = state_dir / kHoldFile;
   const auto bytes = ReadSmallFile(file);
   if (!bytes) return std::nullopt;
@@ -86,10 +93,24 @@ std::optional<CpuSet> ReadLiveHold(const std::filesystem::path& state_dir) {
     throw InputError(file, "not a kvhost.v1.QualificationHold (damaged or truncated)");
   if (kill(hold.pid(), 0) != 0 && errno == ESRCH) return std::nullopt;
   try {
-    return ParseCpuList(hold.cpus());
+    return LiveHold{ParseCpuList(hold.cpus()), static_cast<pid_t>(hold.pid())};
   } catch (const FormatError& e) {
     throw InputError(file, e.what());
   }
+}
+
+}  // namespace
+
+std::optional<CpuSet> ReadLiveHold(const std::filesystem::path& state_dir) {
+  const auto hold = ReadHold(state_dir);
+  if (!hold) return std::nullopt;
+  return hold->cpus;
+}
+
+std::optional<CpuSet> ReadOtherProcessHold(const std::filesystem::path& state_dir) {
+  const auto hold = ReadHold(state_dir);
+  if (!hold || hold->pid == getpid()) return std::nullopt;
+  return hold->cpus;
 }
 
 const v1::QualificationRun* LastMeasuredRun(const v1::QualificationHistory& history) {

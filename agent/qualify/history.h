@@ -39,6 +39,9 @@ class CpuHold {
 // The CPUs a running qualification holds. A hold whose process is gone (a
 // crash skipped the cleanup) is stale and ignored; a damaged file throws InputError.
 std::optional<CpuSet> ReadLiveHold(const std::filesystem::path& state_dir);
+// The same, but nullopt for a hold this process recorded: a daemon accounts
+// for its own run's CPUs itself (its pinner's loan).
+std::optional<CpuSet> ReadOtherProcessHold(const std::filesystem::path& state_dir);
 
 // Pure, for the labels and metrics: the last run that measured (pass, warn or
 // fail; nullptr when none) and the start of the last qualifying pass (0: never).

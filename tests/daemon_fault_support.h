@@ -52,8 +52,9 @@ inline uint64_t ResidentKib(pid_t pid) {
   return at == std::string::npos ? 0 : std::stoull(status.substr(at + 6));
 }
 
+// Public: the parameterised tests name its paths by member pointer.
 class DaemonFaultTest : public ::testing::Test {
- protected:
+ public:
   static constexpr char kFixture[] = "hwloc-16amd64-4n4c-hugepages";  // 512 2Mi pages per node
 
   void SetUp() override {
@@ -73,6 +74,7 @@ class DaemonFaultTest : public ::testing::Test {
   fs::path nrt() const { return scratch.path() / "nrt.yaml"; }
   fs::path config() const { return scratch.path() / "config.yaml"; }
   fs::path state() const { return scratch.path() / "state"; }
+  fs::path state_file() const { return state() / "state.pb"; }
   fs::path socket_path() const { return scratch.path() / "control.sock"; }
   fs::path pool(unsigned node) const {
     return root() /
@@ -98,6 +100,19 @@ class DaemonFaultTest : public ::testing::Test {
   std::string Log() const { return ReadFile(scratch.path() / "err"); }
   bool Logged(const std::string& part, std::chrono::milliseconds within = 5s) const {
     return WaitUntil([&] { return Log().find(part) != std::string::npos; }, within);
+  }
+  // An "error: " line naming `part`, logged after the first `since` bytes of the log.
+  bool LoggedError(const std::string& part, size_t since, std::chrono::milliseconds within = 5s) {
+    return WaitUntil(
+        [&] {
+          const std::string log = Log();
+          for (size_t at = log.find(part, since); at != npos; at = log.find(part, at + 1)) {
+            const size_t line = log.rfind('\n', at);
+            if (log.compare(line == npos ? 0 : line + 1, 7, "error: ") == 0) return true;
+          }
+          return false;
+        },
+        within);
   }
   bool Healthy() const { return HttpGetWithin(port, "/healthz").find("200 OK") != npos; }
 

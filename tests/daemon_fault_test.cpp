@@ -57,6 +57,35 @@ TEST_F(DaemonFaultTest, HugepageCountsDiscoveryRefusesAreRefusedAtRefreshAndTheL
       << Log();
 }
 
+// A unix stream connection to the control socket, or -1.
+int ConnectControl(const fs::path& socket_path) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::snprintf(address.sun_path, sizeof address.sun_path, "%s", socket_path.c_str());
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) return fd;
+  close(fd);
+  return -1;
+}
+
+// The socket serves 8 sessions at once, each with a 5 s deadline; a peer that
+// closed held its slot until that deadline, so 8 of them refused pin, unpin
+// and reconcile for 5 s.
+TEST_F(DaemonFaultTest, ClientsThatConnectAndCloseFreeTheirControlSocketSlotsAtOnce) {
+  auto daemon = Start();
+  for (int i = 0; i < 8; ++i) {
+    const int fd = ConnectControl(socket_path());
+    ASSERT_GE(fd, 0);
+    close(fd);
+  }
+  std::this_thread::sleep_for(200ms);  // the daemon accepts them and sees them gone
+  const auto start = std::chrono::steady_clock::now();
+  const auto reconcile = Cli({"reconcile", "--config", config().string()});
+  EXPECT_NE(reconcile.out.find("kept "), npos) << reconcile.Describe();
+  EXPECT_NE(reconcile.err.find("done by the running daemon"), npos) << reconcile.Describe();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s) << "well within the 5 s deadline";
+}
+
 // What an operator (or a mistake) can put where the daemon keeps its files.
 // A FIFO froze the whole loop in open(), /dev/zero took 1.9 GB in 3 s.
 struct OutputCase {

@@ -44,10 +44,12 @@ class Session : public std::enable_shared_from_this<Session> {
       if (!ec) self->Close();
     });
     if (const std::string refusal = PeerRefusal(); !refusal.empty()) return Answer(Error(refusal));
+    // A peer that closed (or broke) frees its slot now, not at the deadline:
+    // eight that connect and close would otherwise refuse everyone for 5 s.
     boost::asio::async_read(
         socket_, boost::asio::buffer(header_),
         [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
-          if (!ec) self->ReadBody();
+          ec ? self->Close() : self->ReadBody();
         });
   }
 
@@ -80,7 +82,7 @@ class Session : public std::enable_shared_from_this<Session> {
     boost::asio::async_read(
         socket_, boost::asio::buffer(body_),
         [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
-          if (!ec) self->Handle();
+          ec ? self->Close() : self->Handle();
         });
   }
 

@@ -86,6 +86,31 @@ TEST_F(DaemonFaultTest, ClientsThatConnectAndCloseFreeTheirControlSocketSlotsAtO
   EXPECT_LT(std::chrono::steady_clock::now() - start, 2s) << "well within the 5 s deadline";
 }
 
+// Another user's attempt is refused (daemon_test) and now also logged, once
+// per uid: the refused user's retries must not flood the log.
+TEST_F(DaemonFaultTest, ARefusedUserIsLoggedOncePerUid) {
+  if (!RunProcess({"/bin/sh", "-c", "test -x /usr/bin/setpriv && test -x /usr/bin/python3"})
+           .end.Exited(0))
+    GTEST_SKIP() << "needs setpriv and python3";
+  auto daemon = Start();
+  fs::permissions(scratch.path(), fs::perms::others_exec, fs::perm_options::add);
+  fs::permissions(socket_path(), fs::perms::all, fs::perm_options::add);
+  const std::string client =
+      "import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); "
+      "print(s.recv(4096))";
+  for (int i = 0; i < 3; ++i) {
+    const auto other =
+        RunProcess({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                    "/usr/bin/python3", "-c", client, socket_path().string()});
+    EXPECT_NE(other.out.find("uid 65534 may not pin"), npos) << other.Describe();
+  }
+  EXPECT_TRUE(Logged("control socket: refused uid 65534")) << Log();
+  const std::string log = Log();
+  const auto first = log.find("refused uid 65534");
+  EXPECT_EQ(log.find("refused uid 65534", first + 1), npos) << "once per uid:\n" << log;
+  EXPECT_TRUE(Healthy());
+}
+
 // What an operator (or a mistake) can put where the daemon keeps its files.
 // A FIFO froze the whole loop in open(), /dev/zero took 1.9 GB in 3 s.
 struct OutputCase {

@@ -25,6 +25,16 @@ ApiResponse Answer(const ApiRequest& request, http::status status, const char* c
 
 }  // namespace
 
+ApiResponse RefuseUnreadRequest(http::status status, std::string body) {
+  ApiResponse response{status, 11};
+  response.set(http::field::server, "kvhost-agent");
+  response.set(http::field::content_type, "text/plain; charset=utf-8");
+  response.keep_alive(false);
+  response.body() = std::move(body);
+  response.prepare_payload();
+  return response;
+}
+
 ApiDocuments RenderApiDocuments(const v1::NodeReport& report) {
   return {
       FormatMetrics(report), ToJson(report),

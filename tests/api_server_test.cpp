@@ -177,6 +177,16 @@ TEST_F(ApiServerTest, AnswersATargetOverTheLimitWith414AndCloses) {
   EXPECT_EQ(Request(http::verb::get, "/healthz").result_int(), 200);
 }
 
+// RFC 9112 3.2.2: a server must accept the absolute form, as proxies send it.
+TEST_F(ApiServerTest, RoutesAbsoluteFormTargetsByTheirPath) {
+  Start({});
+  Publish("m 1\n", "{}");
+  EXPECT_EQ(Request(http::verb::get, "http://localhost/healthz").result_int(), 200);
+  EXPECT_EQ(Request(http::verb::get, "HTTP://127.0.0.1:9478/metrics?x=1").body(), "m 1\n");
+  EXPECT_EQ(Request(http::verb::get, "http://localhost").result_int(), 404) << "path /";
+  EXPECT_EQ(Request(http::verb::get, "http://localhost/nope").result_int(), 404);
+}
+
 TEST_F(ApiServerTest, CrowdsAndANonReadingClientDoNotStallHealthz) {
   ApiOptions options;
   options.max_connections = 64;

@@ -199,6 +199,27 @@ TEST(BadInputRoot, RootWithoutSysfsIsAnInputError) {
   ExpectRejected(tmp.path(), tmp.path() / "sys/devices/system/cpu", "missing");
 }
 
+// Serializing a string field that is not UTF-8 makes libprotobuf log on its
+// own ("[libprotobuf ERROR wire_format_lite.cc:618] ..."), past the agent's log
+// format and level; its messages now go through the agent's log.
+TEST(BadInputRoot, LibprotobufsOwnMessagesGoThroughTheAgentsLog) {
+  TempDir tmp;
+  const fs::path root = CopyFixture(kIntelHugepages, tmp);
+  const fs::path cpuinfo = root / "proc/cpuinfo";
+  std::string text = ReadFile(cpuinfo);
+  const size_t model = text.find("model name\t: ");
+  ASSERT_NE(model, std::string::npos);
+  text.insert(model + 13, "\xff\xfe");
+  WriteFile(cpuinfo, text);
+  const auto run = RunAgent({"inspect", "--root", root.string(), "-o", "json"});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.err.find("[libprotobuf"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("error: libprotobuf: String field 'kvhost.v1.Topology.cpu_model' "
+                         "contains invalid UTF-8"),
+            std::string::npos)
+      << run.err;
+}
+
 // --- never crash ------------------------------------------------------------
 
 // Puts a file's original content back when the case is done.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <optional>
 #include <sstream>
 
 namespace kvhost {
@@ -32,19 +33,38 @@ std::string PoolDir(const std::string& dir, uint64_t size_kib) {
   return dir + "/hugepages-" + std::to_string(size_kib) + "kB/";
 }
 
-HugepagePool ReadPoolCounts(const SysfsRoot& root, const std::string& dir, uint64_t size_kib,
-                            bool global, std::vector<std::string>& warnings) {
+// The kernel writes every count of a pool it lists: one missing is a broken
+// dump or a pool going away, not an empty pool.
+uint64_t ReadPoolCount(const SysfsRoot& root, const std::string& file) {
+  const std::optional<uint64_t> count = root.ReadCountOptional(file);
+  if (!count) throw InputError(root.PathOf(file), "missing from its hugepage pool directory");
+  return *count;
+}
+
+HugepagePool ReadCounts(const SysfsRoot& root, const std::string& base, uint64_t size_kib,
+                        bool global) {
   HugepagePool pool;
   pool.size_kib = size_kib;
+  pool.total = ReadPoolCount(root, base + "nr_hugepages");
+  pool.free = ReadPoolCount(root, base + "free_hugepages");
+  pool.surplus = ReadPoolCount(root, base + "surplus_hugepages");
+  if (global) pool.reserved = ReadPoolCount(root, base + "resv_hugepages");
+  return pool;
+}
+
+// Free pages are pages of the pool, so no kernel reports more free than the
+// pool holds; believed, they would be offered to guests. Counts read while an
+// admin resizes the pool can disagree for a moment: they are read once more.
+HugepagePool ReadPoolCounts(const SysfsRoot& root, const std::string& dir, uint64_t size_kib,
+                            bool global) {
   const std::string base = PoolDir(dir, size_kib);
-  pool.total = root.ReadCountOptional(base + "nr_hugepages").value_or(0);
-  pool.free = root.ReadCountOptional(base + "free_hugepages").value_or(0);
-  pool.surplus = root.ReadCountOptional(base + "surplus_hugepages").value_or(0);
-  if (global) pool.reserved = root.ReadCountOptional(base + "resv_hugepages").value_or(0);
+  HugepagePool pool = ReadCounts(root, base, size_kib, global);
+  if (pool.free > pool.total + pool.surplus) pool = ReadCounts(root, base, size_kib, global);
   if (pool.free > pool.total + pool.surplus)
-    warnings.push_back(root.PathOf(base).string() + ": free " + std::to_string(pool.free) +
-                       " exceeds total " + std::to_string(pool.total) + " + surplus " +
-                       std::to_string(pool.surplus));
+    throw InputError(root.PathOf(base + "free_hugepages"),
+                     std::to_string(pool.free) + " free pages exceed the pool's " +
+                         std::to_string(pool.total) + " + " + std::to_string(pool.surplus) +
+                         " surplus");
   return pool;
 }
 
@@ -54,12 +74,11 @@ std::string NodeDir(unsigned node) {
 
 constexpr char kGlobalDir[] = "sys/kernel/mm/hugepages";
 
-std::vector<HugepagePool> ReadPools(const SysfsRoot& root, const std::string& dir, bool global,
-                                    std::vector<std::string>& warnings) {
+std::vector<HugepagePool> ReadPools(const SysfsRoot& root, const std::string& dir, bool global) {
   std::vector<HugepagePool> pools;
   for (const auto& name : root.ListNames(dir, "hugepages-")) {
     const uint64_t size_kib = HugepageDirSizeKib(name);
-    if (size_kib != 0) pools.push_back(ReadPoolCounts(root, dir, size_kib, global, warnings));
+    if (size_kib != 0) pools.push_back(ReadPoolCounts(root, dir, size_kib, global));
   }
   std::sort(pools.begin(), pools.end(),
             [](const HugepagePool& a, const HugepagePool& b) { return a.size_kib < b.size_kib; });
@@ -81,26 +100,23 @@ uint64_t ReadDefaultSizeKib(const SysfsRoot& root) {
 
 }  // namespace
 
-HugepageInventory ReadHugepages(const SysfsRoot& root, const std::vector<unsigned>& node_ids,
-                                std::vector<std::string>& warnings) {
+HugepageInventory ReadHugepages(const SysfsRoot& root, const std::vector<unsigned>& node_ids) {
   HugepageInventory inv;
   inv.default_size_kib = ReadDefaultSizeKib(root);
-  inv.global = ReadPools(root, kGlobalDir, true, warnings);
+  inv.global = ReadPools(root, kGlobalDir, true);
   for (unsigned id : node_ids) {
-    auto pools = ReadPools(root, NodeDir(id), false, warnings);
+    auto pools = ReadPools(root, NodeDir(id), false);
     if (!pools.empty()) inv.per_node[id] = std::move(pools);
   }
   return inv;
 }
 
-HugepageInventory RereadHugepageCounts(const SysfsRoot& root, const HugepageInventory& known,
-                                       std::vector<std::string>& warnings) {
+HugepageInventory RereadHugepageCounts(const SysfsRoot& root, const HugepageInventory& known) {
   HugepageInventory inv = known;
   for (HugepagePool& pool : inv.global)
-    pool = ReadPoolCounts(root, kGlobalDir, pool.size_kib, true, warnings);
+    pool = ReadPoolCounts(root, kGlobalDir, pool.size_kib, true);
   for (auto& [id, pools] : inv.per_node)
-    for (HugepagePool& pool : pools)
-      pool = ReadPoolCounts(root, NodeDir(id), pool.size_kib, false, warnings);
+    for (HugepagePool& pool : pools) pool = ReadPoolCounts(root, NodeDir(id), pool.size_kib, false);
   return inv;
 }
 

@@ -10,15 +10,15 @@
 
 namespace kvhost {
 
-// Throws InputError for a malformed or negative count.
-HugepageInventory ReadHugepages(const SysfsRoot& root, const std::vector<unsigned>& node_ids,
-                                std::vector<std::string>& warnings);
+// Throws InputError naming the file for a count that is missing, malformed or
+// negative, and for more free pages than the pool holds.
+HugepageInventory ReadHugepages(const SysfsRoot& root, const std::vector<unsigned>& node_ids);
 
-// A refresh: the counts of the pools `known` lists, re-read. Pool sizes and
-// their nodes are fixed while the host runs (a size is a boot parameter), so
-// no directory is listed and /proc/meminfo, slow to generate, is not read.
-HugepageInventory RereadHugepageCounts(const SysfsRoot& root, const HugepageInventory& known,
-                                       std::vector<std::string>& warnings);
+// A refresh: the counts of the pools `known` lists, re-read by the same reader
+// with the same checks. Pool sizes and their nodes are fixed while the host
+// runs (a size is a boot parameter), so no directory is listed and
+// /proc/meminfo, slow to generate, is not read.
+HugepageInventory RereadHugepageCounts(const SysfsRoot& root, const HugepageInventory& known);
 
 // Parses the size out of a "hugepages-2048kB" directory name; 0 if it is not one.
 uint64_t HugepageDirSizeKib(const std::string& name);

@@ -10,6 +10,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <future>
@@ -142,21 +143,48 @@ TEST_F(ApiServerTest, ListensOnLoopbackOnly) {
   EXPECT_NO_THROW(ApiServer(io, options));
 }
 
-TEST_F(ApiServerTest, ClosesConnectionsWhoseHeadersAreTooLarge) {
-  Start({});
+// Sends `request` as raw bytes and reads the answer (the server closes after it).
+std::string RawExchange(const tcp::endpoint& server, const std::string& request) {
   asio::io_context client;
   beast::tcp_stream stream(client);
   stream.expires_after(2s);
-  stream.connect(Endpoint());
-  ApiRequest request{http::verb::get, "/healthz", 11};
-  request.set("X-Padding", std::string(16384, 'p'));
-  http::write(stream, request);
-  beast::flat_buffer buffer;
-  ApiResponse response;
+  stream.connect(server);
+  asio::write(stream, asio::buffer(request));
+  std::string answer;
   beast::error_code ec;
-  http::read(stream, buffer, response, ec);
-  EXPECT_TRUE(ec == http::error::end_of_stream || ec == asio::error::connection_reset)
-      << ec.message();
+  char buffer[4096];
+  for (size_t n; (n = stream.read_some(asio::buffer(buffer), ec)) > 0 || !ec;)
+    answer.append(buffer, n);
+  return answer;
+}
+
+// Beast's parser stops at the header limit; the client was told nothing.
+TEST_F(ApiServerTest, AnswersHeadersOverTheLimitWith431AndCloses) {
+  Start({});
+  const std::string answer = RawExchange(
+      Endpoint(),
+      "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Padding: " + std::string(16384, 'p') + "\r\n\r\n");
+  EXPECT_EQ(answer.rfind("HTTP/1.1 431 Request Header Fields Too Large\r\n", 0), 0u) << answer;
+  EXPECT_NE(answer.find("Connection: close\r\n"), std::string::npos) << answer;
+  EXPECT_EQ(Request(http::verb::get, "/healthz").result_int(), 200);
+}
+
+TEST_F(ApiServerTest, AnswersATargetOverTheLimitWith414AndCloses) {
+  Start({});
+  const std::string answer =
+      RawExchange(Endpoint(), "GET /" + std::string(16384, 't') + " HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(answer.rfind("HTTP/1.1 414 URI Too Long\r\n", 0), 0u) << answer;
+  EXPECT_EQ(Request(http::verb::get, "/healthz").result_int(), 200);
+}
+
+// RFC 9112 3.2.2: a server must accept the absolute form, as proxies send it.
+TEST_F(ApiServerTest, RoutesAbsoluteFormTargetsByTheirPath) {
+  Start({});
+  Publish("m 1\n", "{}");
+  EXPECT_EQ(Request(http::verb::get, "http://localhost/healthz").result_int(), 200);
+  EXPECT_EQ(Request(http::verb::get, "HTTP://127.0.0.1:9478/metrics?x=1").body(), "m 1\n");
+  EXPECT_EQ(Request(http::verb::get, "http://localhost").result_int(), 404) << "path /";
+  EXPECT_EQ(Request(http::verb::get, "http://localhost/nope").result_int(), 404);
 }
 
 TEST_F(ApiServerTest, CrowdsAndANonReadingClientDoNotStallHealthz) {

@@ -78,6 +78,7 @@ std::string ListThenLetters(const fs::path&, const fs::path&) { return "0-7,abc\
 std::string ThreeColumns(const fs::path&, const fs::path&) { return "10 21 21\n"; }
 std::string FourGiPages(const fs::path&, const fs::path&) { return "4294967296\n"; }
 std::string MinusFive(const fs::path&, const fs::path&) { return "-5\n"; }
+std::string OneAboveThePool(const fs::path&, const fs::path&) { return "2049\n"; }
 
 std::string TruncatedMeminfo(const fs::path&, const fs::path& file) {
   // Cut inside the first line, as a short read or a full disk would.
@@ -136,9 +137,13 @@ const Corruption kCorruptions[] = {
     {"NodeHugepagesBeyondItsMemory", kIntelHugepages,
      "sys/devices/system/node/node1/hugepages/hugepages-2048kB/nr_hugepages", FourGiPages,
      "4294967296 pages of 2048 kB do not fit in the node's MemTotal"},
+    // Free pages are pages of the pool: no kernel counts more free than it holds.
     {"NodeFreeHugepagesBeyondItsMemory", kIntelHugepages,
      "sys/devices/system/node/node0/hugepages/hugepages-2048kB/free_hugepages", FourGiPages,
-     "do not fit in the node's MemTotal"},
+     "4294967296 free pages exceed the pool's 2048 + 0 surplus"},
+    {"NodeFreeHugepagesAboveThePool", kIntelHugepages,
+     "sys/devices/system/node/node0/hugepages/hugepages-2048kB/free_hugepages", OneAboveThePool,
+     "2049 free pages exceed the pool's 2048 + 0 surplus"},
     // Was blamed on node0/cpulist ("CPU 7 is beyond kernel_max -5").
     {"KernelMaxNegative", kIntelHugepages, "sys/devices/system/cpu/kernel_max", MinusFive,
      "negative (-5)"},
@@ -173,6 +178,16 @@ TEST(BadInputRoot, DirectoryWhereAFileShouldBeIsUnreadable) {
   ExpectRejected(root, file, "is a directory, not a regular file");
 }
 
+TEST(BadInputRoot, AHugepageCountMissingFromItsPoolIsAnInputError) {
+  // Read as 0, a missing free count hid a whole pool from capacity.
+  TempDir tmp;
+  const fs::path root = CopyFixture(kIntelHugepages, tmp);
+  const fs::path file =
+      root / "sys/devices/system/node/node1/hugepages/hugepages-2048kB/free_hugepages";
+  fs::remove(file);
+  ExpectRejected(root, file, "missing");
+}
+
 TEST(BadInputRoot, MissingRootIsAnInputError) {
   TempDir tmp;
   const fs::path root = tmp.path() / "no-such-root";
@@ -182,6 +197,27 @@ TEST(BadInputRoot, MissingRootIsAnInputError) {
 TEST(BadInputRoot, RootWithoutSysfsIsAnInputError) {
   TempDir tmp;
   ExpectRejected(tmp.path(), tmp.path() / "sys/devices/system/cpu", "missing");
+}
+
+// Serializing a string field that is not UTF-8 makes libprotobuf log on its
+// own ("[libprotobuf ERROR wire_format_lite.cc:618] ..."), past the agent's log
+// format and level; its messages now go through the agent's log.
+TEST(BadInputRoot, LibprotobufsOwnMessagesGoThroughTheAgentsLog) {
+  TempDir tmp;
+  const fs::path root = CopyFixture(kIntelHugepages, tmp);
+  const fs::path cpuinfo = root / "proc/cpuinfo";
+  std::string text = ReadFile(cpuinfo);
+  const size_t model = text.find("model name\t: ");
+  ASSERT_NE(model, std::string::npos);
+  text.insert(model + 13, "\xff\xfe");
+  WriteFile(cpuinfo, text);
+  const auto run = RunAgent({"inspect", "--root", root.string(), "-o", "json"});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.err.find("[libprotobuf"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("error: libprotobuf: String field 'kvhost.v1.Topology.cpu_model' "
+                         "contains invalid UTF-8"),
+            std::string::npos)
+      << run.err;
 }
 
 // --- never crash ------------------------------------------------------------

@@ -83,5 +83,69 @@ TEST(HostRefresh, AMalformedCountNamesTheFileAndKeepsTheModel) {
   EXPECT_EQ(host.hugepages.NodePool(0, 2048)->total, 2048u);
 }
 
+// Refresh reads through discovery's checks: a count discovery refuses is
+// refused here too, naming the file, and the last good model stays.
+void ExpectRefreshRefuses(HostModel& host, const std::string& file, const std::string& reason) {
+  const HugepageInventory before = host.hugepages;
+  try {
+    RefreshVolatileFacts(host);
+    ADD_FAILURE() << "refresh accepted " << file;
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find(file), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(reason), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(host.hugepages, before);
+}
+
+TEST(HostRefresh, APoolBeyondTheNodesMemoryIsRefusedAsDiscoveryRefusesIt) {
+  TempDir dir;
+  const fs::path root = CopyFixture(kIntelHugepages, dir);
+  HostModel host = DiscoverHost(root);
+  WriteFile(root / kNode0Pool2Mi / "nr_hugepages", "99999999999999\n");
+  EXPECT_THROW(DiscoverHost(root), InputError);
+  ExpectRefreshRefuses(host, "node0/hugepages/hugepages-2048kB/nr_hugepages",
+                       "do not fit in the node's MemTotal");
+}
+
+TEST(HostRefresh, AnOverflowingFreeCountIsRefusedAsDiscoveryRefusesIt) {
+  TempDir dir;
+  const fs::path root = CopyFixture(kIntelHugepages, dir);
+  HostModel host = DiscoverHost(root);
+  WriteFile(root / kNode0Pool2Mi / "free_hugepages", "99999999999999\n");
+  EXPECT_THROW(DiscoverHost(root), InputError);
+  ExpectRefreshRefuses(host, "node0/hugepages/hugepages-2048kB/free_hugepages",
+                       "99999999999999 free pages exceed the pool's 2048 + 0 surplus");
+}
+
+TEST(HostRefresh, MoreFreePagesThanThePoolHoldsAreRefusedAsDiscoveryRefusesThem) {
+  TempDir dir;
+  const fs::path root = CopyFixture(kIntelHugepages, dir);
+  HostModel host = DiscoverHost(root);
+  WriteFile(root / kNode0Pool2Mi / "free_hugepages", "2049\n");
+  EXPECT_THROW(DiscoverHost(root), InputError);
+  ExpectRefreshRefuses(host, "node0/hugepages/hugepages-2048kB/free_hugepages",
+                       "2049 free pages exceed the pool's 2048 + 0 surplus");
+}
+
+TEST(HostRefresh, ADeletedCountIsRefusedNotReadAsZero) {
+  TempDir dir;
+  const fs::path root = CopyFixture(kIntelHugepages, dir);
+  HostModel host = DiscoverHost(root);
+  fs::remove(root / kNode0Pool2Mi / "free_hugepages");
+  EXPECT_THROW(DiscoverHost(root), InputError);
+  ExpectRefreshRefuses(host, "node0/hugepages/hugepages-2048kB/free_hugepages", "missing");
+}
+
+TEST(HostRefresh, AGoodCountAfterARefusedOneIsReadAgain) {
+  TempDir dir;
+  const fs::path root = CopyFixture(kIntelHugepages, dir);
+  HostModel host = DiscoverHost(root);
+  WriteFile(root / kNode0Pool2Mi / "free_hugepages", "99999999999999\n");
+  EXPECT_THROW(RefreshVolatileFacts(host), InputError);
+  WriteFile(root / kNode0Pool2Mi / "free_hugepages", "1000\n");
+  EXPECT_EQ(RefreshVolatileFacts(host), HostRefresh::kChanged);
+  EXPECT_EQ(host.hugepages.NodePool(0, 2048)->free, 1000u);
+}
+
 }  // namespace
 }  // namespace kvhost

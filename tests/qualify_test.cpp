@@ -2,10 +2,12 @@
 // damaged ones refused with the reason, CPUs chosen as cnf-tests chooses them,
 // the verdict itemised, the history kept and the rt1 gate following it.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "agent/qualify/cpu_choice.h"
 #include "agent/qualify/history.h"
 #include "agent/qualify/oslat_output.h"
+#include "agent/qualify/qualification.h"
 #include "agent/qualify/run_text.h"
 #include "agent/qualify/verdict.h"
 #include "base/errors.h"
@@ -194,6 +196,29 @@ TEST(Verdict, FewerThreadsNonZeroReturnCodeOrABlockingFactNeverPass) {
   RealtimeReadiness thp = AllOk();
   thp.transparent_hugepages.verdict = Verdict::kWarn;
   EXPECT_EQ(Judged(out, choice, 20, thp).outcome(), v1::QUALIFY_WARN);
+}
+
+// oslat writes its JSON where it is told, and the oslat run is an admin's
+// setting: a FIFO there blocked the read for good, /dev/zero read without end.
+TEST(Verdict, AnOslatJsonThatIsNotARegularFileIsAnErrorNamingIt) {
+  TempDir dir;
+  const fs::path fifo = dir.path() / "oslat.json";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const fs::path zero = dir.path() / "zero.json";
+  fs::create_symlink("/dev/zero", zero);
+  for (const fs::path& json : {fifo, zero}) {
+    QualifyJob job;
+    job.choice = {.main_thread_cpu = 2,
+                  .measured = ParseCpuList("3"),
+                  .main_thread_shares_cpu = false,
+                  .qualifying = true};
+    OslatExit exited;
+    exited.how = OslatExit::How::kExited;
+    v1::QualificationRun run = NewRun(job.settings, job.choice);
+    RecordExit(job, exited, json, AllOk(), run);
+    EXPECT_EQ(run.outcome(), v1::QUALIFY_ERROR) << json;
+    EXPECT_NE(run.error().find(json.string() + ": is a"), std::string::npos) << run.error();
+  }
 }
 
 TEST(Verdict, NonIsolatedOrSharedMainThreadAtBestWarns) {

@@ -1,4 +1,5 @@
 // kvhost-agent: command-line entry. Wiring only; the work lives in the libraries.
+#include <google/protobuf/stubs/logging.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -70,6 +71,20 @@ std::string VersionLine() {
          kvhost::build_info::kGitCommit + ", " + kvhost::build_info::kBuildType + " build)";
 }
 
+// libprotobuf logs on its own (a string field that is not UTF-8, say) as
+// "[libprotobuf ERROR file:line] ..." on stderr, past the agent's format and
+// --log-level; its messages go through spdlog instead.
+void ForwardToSpdlog(google::protobuf::LogLevel level, const char* filename, int line,
+                     const std::string& message) {
+  using google::protobuf::LogLevel;
+  const auto spd_level = level == LogLevel::LOGLEVEL_INFO      ? spdlog::level::info
+                         : level == LogLevel::LOGLEVEL_WARNING ? spdlog::level::warn
+                         : level == LogLevel::LOGLEVEL_ERROR   ? spdlog::level::err
+                                                               : spdlog::level::critical;
+  const size_t end = message.find_last_not_of(" \n");
+  spdlog::log(spd_level, "libprotobuf: {} ({}:{})", message.substr(0, end + 1), filename, line);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -80,6 +95,7 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_color_st("kvhost-agent"));
   spdlog::set_pattern("%^%l%$: %v");
   spdlog::set_level(spdlog::level::warn);
+  google::protobuf::SetLogHandler(&ForwardToSpdlog);  // before any thread: it is not thread-safe
 
   CLI::App app{"kvhost-agent: KubeVirt hypervisor host agent (inspect, capacity, pinning)"};
   app.require_subcommand(1);

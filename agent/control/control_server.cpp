@@ -9,6 +9,10 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <cerrno>
+#include <cstring>
+#include <set>
+#include <utility>
 
 #include "agent/control/control_protocol.h"
 
@@ -22,10 +26,23 @@ struct Server::State : std::enable_shared_from_this<Server::State> {
 
   void Accept();
 
+  // Logs a refused peer the first time its uid is refused: a user retrying
+  // in a loop must not flood the log, and a bounded set cannot grow with it.
+  void LogRefusal(uid_t uid, pid_t pid) {
+    constexpr size_t kMaxLoggedUids = 64;
+    if (refused_uids.size() >= kMaxLoggedUids || !refused_uids.insert(uid).second) return;
+    spdlog::warn(
+        "control socket: refused uid {} (pid {}): only uid {} may pin; further refusals of "
+        "uid {} are not logged",
+        uid, pid, options.allowed_uid, uid);
+  }
+
   ServerOptions options;
   Handler handler;
   stream_protocol::acceptor acceptor;
   size_t sessions = 0;
+  std::set<uid_t> refused_uids;
+  bool peercred_failure_logged = false;
 };
 
 namespace {
@@ -44,10 +61,12 @@ class Session : public std::enable_shared_from_this<Session> {
       if (!ec) self->Close();
     });
     if (const std::string refusal = PeerRefusal(); !refusal.empty()) return Answer(Error(refusal));
+    // A peer that closed (or broke) frees its slot now, not at the deadline:
+    // eight that connect and close would otherwise refuse everyone for 5 s.
     boost::asio::async_read(
         socket_, boost::asio::buffer(header_),
         [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
-          if (!ec) self->ReadBody();
+          ec ? self->Close() : self->ReadBody();
         });
   }
 
@@ -63,12 +82,16 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string PeerRefusal() {
     ucred peer{};
     socklen_t length = sizeof peer;
-    if (getsockopt(socket_.native_handle(), SOL_SOCKET, SO_PEERCRED, &peer, &length) != 0)
+    if (getsockopt(socket_.native_handle(), SOL_SOCKET, SO_PEERCRED, &peer, &length) != 0) {
+      if (!std::exchange(server_->peercred_failure_logged, true))
+        spdlog::warn("control socket: refused a peer: SO_PEERCRED failed: {}",
+                     std::strerror(errno));
       return "cannot tell who is asking (SO_PEERCRED failed)";
-    if (peer.uid != server_->options.allowed_uid)
-      return "uid " + std::to_string(peer.uid) + " may not pin (only uid " +
-             std::to_string(server_->options.allowed_uid) + ")";
-    return "";
+    }
+    if (peer.uid == server_->options.allowed_uid) return "";
+    server_->LogRefusal(peer.uid, peer.pid);
+    return "uid " + std::to_string(peer.uid) + " may not pin (only uid " +
+           std::to_string(server_->options.allowed_uid) + ")";
   }
 
   void ReadBody() {
@@ -80,7 +103,7 @@ class Session : public std::enable_shared_from_this<Session> {
     boost::asio::async_read(
         socket_, boost::asio::buffer(body_),
         [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
-          if (!ec) self->Handle();
+          ec ? self->Close() : self->Handle();
         });
   }
 

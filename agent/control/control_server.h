@@ -1,8 +1,8 @@
 // The daemon's control socket: a unix stream socket (mode 0600) on the
 // daemon's io_context; one framed request and one framed response per
 // connection. Only root (SO_PEERCRED uid 0) is served: pinning moves other
-// VMs' CPUs. Bounded: a few sessions at once, each with a deadline, so a
-// client that connects and says nothing cannot hold the daemon.
+// VMs' CPUs; a refused uid is logged the first time. Bounded: a few sessions at once, each with a
+// deadline, so a client that connects and says nothing cannot hold the daemon.
 #pragma once
 
 #include <boost/asio/io_context.hpp>

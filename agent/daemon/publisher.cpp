@@ -1,6 +1,7 @@
 #include "agent/daemon/publisher.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 #include <set>
 #include <stdexcept>
@@ -9,6 +10,7 @@
 #include "agent/publish/nrt.h"
 #include "agent/publish/proto_yaml.h"
 #include "base/atomic_file.h"
+#include "base/regular_file.h"
 
 namespace kvhost {
 namespace {
@@ -17,6 +19,19 @@ namespace {
 // labels vanish within a minute or so; at least NFD's own 60 s rescan.
 constexpr int kExpiryRefreshPeriods = 6;
 constexpr std::chrono::seconds kMinExpiryWindow{60};
+
+// Whether the file this publisher wrote is still the one at `path`. Nothing
+// reads it back; an lstat per publish notices one taken away or replaced (a
+// FIFO, a symlink to /dev/zero), so it is written again and, when something
+// else stands there, the error names the file.
+bool StillOurs(const std::string& path) {
+  struct stat info {};
+  if (lstat(path.c_str(), &info) != 0) return false;
+  if (S_ISREG(info.st_mode)) return true;
+  spdlog::error("NodeResourceTopology: {} is {}, not the file this agent wrote; replacing it", path,
+                FileTypeName(info.st_mode));
+  return false;
+}
 
 }  // namespace
 
@@ -72,7 +87,7 @@ void Publisher::Publish(const v1::NodeReport& report) {
 void Publisher::WriteNrt(const v1::NodeReport& report) {
   try {
     const std::string text = publish::ToYaml(publish::BuildNodeResourceTopology(report));
-    if (text == last_nrt_) return;
+    if (text == last_nrt_ && StillOurs(nrt_path_)) return;
     const std::filesystem::path path(nrt_path_);
     WriteFileAtomically(path, text, "." + path.filename().string() + ".tmp");
     last_nrt_ = text;

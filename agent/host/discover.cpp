@@ -17,11 +17,12 @@ void RequireOnlineCpus(const SysfsRoot& root) {
     throw InputError(root.PathOf(kOnline), "lists no CPU (the boot CPU is always online)");
 }
 
-// A pool larger than its node's memory (the pages are part of MemTotal) is a
-// broken dump; believing it would advertise guests that cannot exist.
-void RequirePoolsWithinNodeMemory(const SysfsRoot& root, const HostModel& host) {
-  for (const auto& [node_id, pools] : host.hugepages.per_node) {
-    const NumaNode* node = host.numa.Find(node_id);
+}  // namespace
+
+void RequireHugepagesWithinNodeMemory(const SysfsRoot& root, const NumaTopology& numa,
+                                      const HugepageInventory& hugepages) {
+  for (const auto& [node_id, pools] : hugepages.per_node) {
+    const NumaNode* node = numa.Find(node_id);
     if (!node) continue;
     for (const HugepagePool& pool : pools) {
       const uint64_t fits = node->memory_kib / pool.size_kib;
@@ -38,8 +39,6 @@ void RequirePoolsWithinNodeMemory(const SysfsRoot& root, const HostModel& host) 
     }
   }
 }
-
-}  // namespace
 
 unsigned NrCpuIds(const SysfsRoot& root, const CpuTopology& cpu) {
   if (auto possible = root.ReadCpuListOptional("sys/devices/system/cpu/possible");
@@ -68,8 +67,8 @@ HostModel DiscoverHost(const std::filesystem::path& root_dir) {
   host.numa = ReadNumaTopology(root, hw.numa_nodes, host.cpu.online, host.warnings);
   std::vector<unsigned> node_ids;
   for (const auto& n : host.numa.nodes) node_ids.push_back(n.id);
-  host.hugepages = ReadHugepages(root, node_ids, host.warnings);
-  RequirePoolsWithinNodeMemory(root, host);
+  host.hugepages = ReadHugepages(root, node_ids);
+  RequireHugepagesWithinNodeMemory(root, host.numa, host.hugepages);
   host.isolation = ReadIsolation(root, NrCpuIds(root, host.cpu), host.warnings);
   host.realtime = ReadRealtime(root, host.isolation.isolated & host.cpu.online);
   return host;

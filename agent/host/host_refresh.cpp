@@ -1,5 +1,6 @@
 #include "agent/host/host_refresh.h"
 
+#include "agent/host/discover.h"
 #include "base/sysfs_root.h"
 #include "hugepages/hugepage_reader.h"
 #include "realtime/realtime.h"
@@ -10,8 +11,10 @@ HostRefresh RefreshVolatileFacts(HostModel& host) {
   const SysfsRoot root = host.root.Sysfs();
   const auto online = root.ReadCpuListOptional("sys/devices/system/cpu/online");
   if (online && !(*online == host.cpu.online)) return HostRefresh::kHotplug;
-  std::vector<std::string> warnings;  // discovery reported them once
-  HugepageInventory hugepages = RereadHugepageCounts(root, host.hugepages, warnings);
+  // Discovery's reader and checks: a count discovery refuses is refused here,
+  // before anything of the model changes.
+  HugepageInventory hugepages = RereadHugepageCounts(root, host.hugepages);
+  RequireHugepagesWithinNodeMemory(root, host.numa, hugepages);
   Isolation isolation = RereadIsolation(root, host.isolation);
   const bool isolation_changed = isolation.sysfs_isolated != host.isolation.sysfs_isolated;
   if (!isolation_changed && hugepages == host.hugepages) return HostRefresh::kUnchanged;

@@ -1,5 +1,9 @@
 #include "agent/publish/api_routes.h"
 
+#include <algorithm>
+#include <cctype>
+#include <string_view>
+
 #include "agent/publish/metrics.h"
 #include "agent/report/host_report.h"
 #include "publish.pb.h"
@@ -23,7 +27,37 @@ ApiResponse Answer(const ApiRequest& request, http::status status, const char* c
   return response;
 }
 
+// The path of an origin-form target ("/metrics?x=1") or of an absolute-form
+// one ("http://host:port/metrics?x=1", as proxies send it; RFC 9112 3.2.2),
+// without the query.
+std::string_view PathOf(std::string_view target) {
+  target = target.substr(0, target.find('?'));
+  if (target.starts_with('/')) return target;
+  const size_t scheme_end = target.find("://");
+  if (scheme_end == std::string_view::npos) return target;
+  const std::string_view scheme = target.substr(0, scheme_end);
+  const auto is = [&](std::string_view name) {
+    return scheme.size() == name.size() &&
+           std::equal(scheme.begin(), scheme.end(), name.begin(), [](char a, char b) {
+             return std::tolower(static_cast<unsigned char>(a)) == b;
+           });
+  };
+  if (!is("http") && !is("https")) return target;
+  const size_t path = target.find('/', scheme_end + 3);
+  return path == std::string_view::npos ? std::string_view("/") : target.substr(path);
+}
+
 }  // namespace
+
+ApiResponse RefuseUnreadRequest(http::status status, std::string body) {
+  ApiResponse response{status, 11};
+  response.set(http::field::server, "kvhost-agent");
+  response.set(http::field::content_type, "text/plain; charset=utf-8");
+  response.keep_alive(false);
+  response.body() = std::move(body);
+  response.prepare_payload();
+  return response;
+}
 
 ApiDocuments RenderApiDocuments(const v1::NodeReport& report) {
   return {
@@ -39,8 +73,7 @@ ApiResponse Route(const ApiRequest& request, const ApiDocuments* documents) {
     response.set(http::field::allow, "GET, HEAD");
     return response;
   }
-  std::string_view path(request.target().data(), request.target().size());
-  path = path.substr(0, path.find('?'));
+  const std::string_view path = PathOf({request.target().data(), request.target().size()});
   if (path == "/healthz") return Answer(request, http::status::ok, kText, "ok\n");
   const bool known = path == "/readyz" || path == "/metrics" || path == "/v1/report";
   if (!known) return Answer(request, http::status::not_found, kText, "no such endpoint\n");

@@ -21,7 +21,12 @@ using ApiResponse = boost::beast::http::response<boost::beast::http::string_body
 // /healthz, /readyz (ready once a publish happened whose capacity is known;
 // 503 with the reason otherwise), /metrics, /v1/report;
 // GET and HEAD only (405 otherwise), 404 elsewhere, 503 before the first publish.
+// Targets in absolute form ("http://host/healthz") are routed by their path.
 ApiResponse Route(const ApiRequest& request, const ApiDocuments* documents);
+
+// The answer to a request that was not read whole (431 headers, 414 target
+// over the limit): HTTP/1.1, and the connection closes after it.
+ApiResponse RefuseUnreadRequest(boost::beast::http::status status, std::string body);
 
 }  // namespace kvhost::publish
 

@@ -8,6 +8,7 @@
 #include <list>
 #include <optional>
 #include <stdexcept>
+#include <string_view>
 
 namespace kvhost::publish {
 
@@ -69,7 +70,8 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   void OnRead(beast::error_code ec) {
     waiting_ = false;
-    if (ec) return Close();  // timeout, limit, garbage or a closed peer: nothing to answer
+    if (ec == http::error::header_limit) return Refuse();
+    if (ec) return Close();  // timeout, body limit, garbage or a closed peer: nothing to answer
     response_ = Route(parser_->get(), state_->documents.get());
     stream_.expires_after(state_->options.write_timeout);
     http::async_write(
@@ -80,6 +82,42 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnWrite(beast::error_code ec) {
     if (ec || !response_.keep_alive() || state_->stopped) return Close();
     Read();
+  }
+
+  // Over the header limit the client is told why instead of finding the
+  // connection closed: 414 when even the request line did not end within it.
+  void Refuse() {
+    const std::string limit = std::to_string(state_->options.max_header_bytes) + " bytes\n";
+    // The parser takes the request line (and sets the target) once it ended.
+    response_ =
+        parser_->get().target().empty()
+            ? RefuseUnreadRequest(http::status::uri_too_long, "request target over " + limit)
+            : RefuseUnreadRequest(http::status::request_header_fields_too_large,
+                                  "request header over " + limit);
+    stream_.expires_after(state_->options.write_timeout);
+    http::async_write(stream_, response_,
+                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                        ec ? self->Close() : self->Linger();
+                      });
+  }
+
+  // Closing while the client's unread bytes are queued sends a reset that can
+  // destroy the answer before the client reads it: stop sending, then drop
+  // what it still sends until it closes, 64 KiB or a second, whichever first.
+  void Linger() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    buffer_.clear();
+    stream_.expires_after(std::chrono::seconds(1));
+    Drain(0);
+  }
+
+  void Drain(size_t dropped) {
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = shared_from_this(), dropped](beast::error_code ec, size_t n) {
+                              if (ec || dropped + n > 65536) return self->Close();
+                              self->Drain(dropped + n);
+                            });
   }
 
   beast::tcp_stream stream_;

@@ -1,10 +1,13 @@
 #include "agent/publish/feature_file_writer.h"
 
-#include <fstream>
-#include <sstream>
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+
+#include <optional>
 #include <stdexcept>
 
 #include "base/atomic_file.h"
+#include "base/regular_file.h"
 
 namespace kvhost::publish {
 
@@ -16,12 +19,19 @@ FeatureFileWriter::FeatureFileWriter(FeatureFileOptions options) : options_(std:
 }
 
 bool FeatureFileWriter::UpToDate(const Labels& labels, Clock::time_point now) const {
-  std::ifstream in(options_.path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (text.str().size() > kMaxFeatureFileSize) return false;
-  const ParsedFeatureFile current = ParseFeatureFile(text.str(), now);
+  std::optional<std::string> text;
+  try {
+    // Guarded as every read of a path an operator controls: a FIFO here froze
+    // the event loop in open(), a symlink to /dev/zero read without end.
+    text = ReadRegularFile(AT_FDCWD, options_.path.c_str(), kMaxFeatureFileSize);
+  } catch (const FileReadError& e) {
+    // Not the file this writer wrote; the rename of the new one replaces it.
+    spdlog::error("NFD feature file {}: {}; writing the labels in its place",
+                  options_.path.string(), e.what());
+    return false;
+  }
+  if (!text) return false;
+  const ParsedFeatureFile current = ParseFeatureFile(*text, now);
   return current.labels == labels && current.expiry &&
          *current.expiry - now > options_.expiry_window / 2;
 }

@@ -8,6 +8,9 @@
 // half the window remains: at most one rewrite per half window (30 s), never
 // one per refresh. A rewrite with the same labels changes only the local file;
 // NFD then finds the same labels and does not touch the Node.
+//
+// Whatever else stands at the path (a FIFO, a symlink to a device) is never
+// read past its type: it is logged as an error and replaced by the new file.
 #pragma once
 
 #include <chrono>

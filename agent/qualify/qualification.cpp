@@ -1,17 +1,18 @@
 #include "agent/qualify/qualification.h"
 
+#include <fcntl.h>
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <ctime>
-#include <fstream>
 #include <memory>
-#include <sstream>
+#include <optional>
 
 #include "agent/qualify/history.h"
 #include "base/errors.h"
+#include "base/regular_file.h"
 #include "base/temp_dir.h"
 
 namespace kvhost::qualify {
@@ -44,10 +45,20 @@ std::string ExitProblem(const OslatExit& exit, const QualifyJob& job) {
   return "";
 }
 
-// The JSON file when oslat wrote one, else its printed summary.
+// oslat's JSON of a run is a few KiB per CPU: more is not oslat's.
+constexpr size_t kMaxOslatJsonBytes = 16 << 20;
+
+// The JSON file when oslat wrote one, else its printed summary. Read guarded:
+// the oslat run is an admin's setting, and what it leaves at the path (a FIFO,
+// a symlink to /dev/zero) must not block or fill the daemon.
 OslatOutput ReadOutput(const std::filesystem::path& json_file, const std::string& printed) {
-  std::ifstream in(json_file, std::ios::binary);
-  if (!in) {
+  std::optional<std::string> bytes;
+  try {
+    bytes = ReadRegularFile(AT_FDCWD, json_file.c_str(), kMaxOslatJsonBytes);
+  } catch (const FileReadError& e) {
+    throw InputError(json_file, e.what());
+  }
+  if (!bytes) {
     try {
       return ParseOslatText(printed);
     } catch (const FormatError& e) {
@@ -55,10 +66,8 @@ OslatOutput ReadOutput(const std::filesystem::path& json_file, const std::string
                        std::string("missing, and oslat's summary unusable: ") + e.what());
     }
   }
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
   try {
-    return ParseOslatJson(bytes.str());
+    return ParseOslatJson(*bytes);
   } catch (const FormatError& e) {
     throw InputError(json_file, e.what());
   }

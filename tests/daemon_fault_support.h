@@ -15,36 +15,6 @@
 
 namespace kvhost::it {
 
-// One GET with Connection: close, given `within` to answer: "" when the
-// connection fails or the answer does not end in time.
-inline std::string HttpGetWithin(unsigned short port, const std::string& target,
-                                 std::chrono::milliseconds within = 2s) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  timeval timeout{};
-  timeout.tv_sec = within.count() / 1000;
-  timeout.tv_usec = (within.count() % 1000) * 1000;
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string answer;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
-    const std::string request =
-        "GET " + target + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
-    if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
-        static_cast<ssize_t>(request.size())) {
-      char buffer[65536];
-      ssize_t n = 0;
-      while ((n = recv(fd, buffer, sizeof buffer, 0)) > 0) answer.append(buffer, n);
-      if (n < 0) answer.clear();  // timed out: not a whole answer
-    }
-  }
-  close(fd);
-  return answer;
-}
-
 // The resident set of a process in KiB (VmRSS), 0 when it is gone.
 inline uint64_t ResidentKib(pid_t pid) {
   const std::string status = ReadFile("/proc/" + std::to_string(pid) + "/status");

@@ -6,8 +6,10 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 
+#include <chrono>
 #include <fstream>
 #include <mutex>
 
@@ -28,10 +30,16 @@ inline unsigned short FreeLoopbackPort() {
   return ntohs(address.sin_port);
 }
 
-// One GET over HTTP/1.1 with Connection: close; the whole answer, or "" when
-// the connection fails.
-inline std::string HttpGet(unsigned short port, const std::string& target) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+// One GET with Connection: close, given `within` to answer: "" when the
+// connection fails or the answer does not end in time.
+inline std::string HttpGetWithin(unsigned short port, const std::string& target,
+                                 std::chrono::milliseconds within = 2s) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  timeval timeout{};
+  timeout.tv_sec = within.count() / 1000;
+  timeout.tv_usec = (within.count() % 1000) * 1000;
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(port);
@@ -43,11 +51,19 @@ inline std::string HttpGet(unsigned short port, const std::string& target) {
     if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
         static_cast<ssize_t>(request.size())) {
       char buffer[65536];
-      for (ssize_t n; (n = recv(fd, buffer, sizeof buffer, 0)) > 0;) answer.append(buffer, n);
+      ssize_t n = 0;
+      while ((n = recv(fd, buffer, sizeof buffer, 0)) > 0) answer.append(buffer, n);
+      if (n < 0) answer.clear();  // timed out: not a whole answer
     }
   }
   close(fd);
   return answer;
+}
+
+// One GET over HTTP/1.1 with Connection: close; the whole answer, or "" when
+// the connection fails (bounded, so a frozen daemon fails a test, never hangs it).
+inline std::string HttpGet(unsigned short port, const std::string& target) {
+  return HttpGetWithin(port, target, std::chrono::seconds(30));
 }
 
 // The datagram socket systemd listens on (NOTIFY_SOCKET): every message kept.

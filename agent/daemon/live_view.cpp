@@ -31,17 +31,18 @@ HostRefresh LiveView::Refresh() {
 bool LiveView::Load() {
   const std::string was = unknown_;
   try {
+    LiveHost loaded = owner_.owner == PlacementOwner::kKubelet ? LoadLiveHost(sources_, host_)
+                                                               : LoadLiveHostShape(sources_, host_);
     // Pinning starts with the owner chosen at start: a host whose owner
     // changed under the daemon (auto, kubelet's checkpoint gone or come) is
-    // answered by neither until a restart.
-    const OwnerChoice now = ChoosePlacementOwner(sources_.root, sources_.config);
+    // answered by neither until a restart. The loader has chosen it anew.
+    const OwnerChoice& now = loaded.owner;
     if (now.owner != owner_.owner)
       throw InputError(sources_.root, std::string("the placement owner is now ") +
                                           PlacementOwnerName(now.owner) + " (" + now.why +
                                           "), not " + PlacementOwnerName(owner_.owner) +
                                           " as at start: restart kvhost-agent");
-    live_.emplace(owner_.owner == PlacementOwner::kKubelet ? LoadLiveHost(sources_, host_)
-                                                           : LoadLiveHostShape(sources_, host_));
+    live_.emplace(std::move(loaded));
     unknown_.clear();
   } catch (const InputError& e) {
     // Unknown is not a number: nothing of the last answer is kept.

@@ -116,6 +116,7 @@ NumaTopology ReadNumaTopology(const SysfsRoot& root, const std::vector<HwlocNuma
                               const CpuSet& online, std::vector<std::string>& warnings) {
   NumaTopology topo;
   const std::vector<unsigned> sysfs_ids = root.ListNumbered(kNodeDir, "node");
+  topo.sysfs_node_ids = sysfs_ids;
   const auto kernel_max = root.ReadIntOptional("sys/devices/system/cpu/kernel_max");
   if (kernel_max && *kernel_max < 0)
     throw InputError(root.PathOf("sys/devices/system/cpu/kernel_max"),
@@ -165,6 +166,24 @@ NumaTopology ReadNumaTopology(const SysfsRoot& root, const std::vector<HwlocNuma
     warnings.push_back("online CPUs " + topo.cpus_without_node.ToList() +
                        " belong to no NUMA node");
   return topo;
+}
+
+std::string NumaMemoryChange(const SysfsRoot& root, const NumaTopology& topo) {
+  const std::vector<unsigned> sysfs_ids = root.ListNumbered(kNodeDir, "node");
+  if (sysfs_ids != topo.sysfs_node_ids) {
+    CpuSet was, now;
+    for (unsigned id : topo.sysfs_node_ids) was.Add(id);
+    for (unsigned id : sysfs_ids) now.Add(id);
+    return "NUMA nodes " + now.ToList() + " (were " + was.ToList() + ")";
+  }
+  for (const auto& node : topo.nodes) {
+    if (!std::binary_search(sysfs_ids.begin(), sysfs_ids.end(), node.id)) continue;
+    const auto kib = ReadNodeMemTotal(root, node.id);
+    if (kib && *kib != node.memory_kib)
+      return "node" + std::to_string(node.id) + " memory " + std::to_string(*kib) + " kB (was " +
+             std::to_string(node.memory_kib) + " kB)";
+  }
+  return {};
 }
 
 }  // namespace kvhost

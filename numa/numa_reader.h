@@ -17,4 +17,9 @@ namespace kvhost {
 NumaTopology ReadNumaTopology(const SysfsRoot& root, const std::vector<HwlocNumaNode>& hwloc_nodes,
                               const CpuSet& online, std::vector<std::string>& warnings);
 
+// What moved in the NUMA memory since `topo` was read: a node directory come
+// or gone, or a node's MemTotal changed (memory hotplug, which changes no
+// CPU). Empty when nothing did. Throws InputError for a malformed meminfo.
+std::string NumaMemoryChange(const SysfsRoot& root, const NumaTopology& topo);
+
 }  // namespace kvhost

@@ -21,6 +21,9 @@ struct NumaNode {
 struct NumaTopology {
   std::vector<NumaNode> nodes;  // ordered by id
   CpuSet cpus_without_node;     // online CPUs that no node claims
+  // The kernel's node directories when read (hwloc may merge some into one
+  // node): a node coming or going with its memory changes this list alone.
+  std::vector<unsigned> sysfs_node_ids;
 
   const NumaNode* Find(unsigned id) const {
     for (const auto& n : nodes)

@@ -197,6 +197,24 @@ TEST_F(DaemonFault, AReloadWhoseControlSocketCannotBeMadeChangesNothing) {
   EXPECT_NE(r.err.find("done by the running daemon"), npos) << r.Describe() << Log();
 }
 
+// Memory hotplug changes no CPU: the node's new memory reaches the
+// NodeResourceTopology zone after a rediscovery the log names.
+TEST_F(DaemonFault, ANodeGainingMemoryWithoutACpuChangeIsRediscoveredAndPublished) {
+  auto daemon = Start(w() / "state");
+  const fs::path meminfo = root() / "sys/devices/system/node/node1/meminfo";
+  std::string text = ReadFile(meminfo);
+  ASSERT_NE(text.find(" 8388608 kB"), npos) << text;
+  ASSERT_EQ(ReadFile(nrt()).find("16Gi"), npos);
+  text.replace(text.find(" 8388608 kB"), 11, " 16777216 kB");
+  WriteText(meminfo, text);
+  EXPECT_TRUE(WaitUntil([&] { return Logged("node1 memory 16777216 kB (was 8388608 kB)"); }, 10s))
+      << Log();
+  EXPECT_TRUE(Logged("rediscovering the host")) << Log();
+  EXPECT_TRUE(WaitUntil([&] { return ReadFile(nrt()).find("16Gi") != npos; }, 10s))
+      << ReadFile(nrt());
+  EXPECT_FALSE(Ended(*daemon));
+}
+
 // A tmpfs of 64 KiB for the state dir, filled on demand (mounting needs root).
 class SmallStateFs {
  public:

@@ -67,6 +67,38 @@ TEST(HostRefresh, AChangedOnlineListAsksForARediscoveryAndTouchesNothing) {
   EXPECT_EQ(host.hugepages.NodePool(0, 2048)->free, 2048u);
 }
 
+// Memory hotplug changes no CPU: a node's memory that grew (or a node that
+// came with memory alone) asks for a rediscovery too, and says what moved.
+TEST(HostRefresh, ANodeGainingMemoryWithoutACpuChangeAsksForARediscovery) {
+  TempDir dir;
+  const fs::path root = CopyFixture(kIntelHugepages, dir);
+  HostModel host = DiscoverHost(root);
+  const fs::path meminfo = root / "sys/devices/system/node/node1/meminfo";
+  std::string text = ReadFile(meminfo);
+  text.replace(text.find("49519964"), 8, "99519964");
+  WriteFile(meminfo, text);
+  std::string why;
+  EXPECT_EQ(RefreshVolatileFacts(host, &why), HostRefresh::kHotplug);
+  EXPECT_EQ(why, "node1 memory 99519964 kB (was 49519964 kB)");
+  EXPECT_EQ(host.numa.Find(1)->memory_kib, 49519964u) << "the model is untouched";
+  HostModel again = DiscoverHost(root);
+  EXPECT_EQ(again.numa.Find(1)->memory_kib, 99519964u);
+  EXPECT_EQ(RefreshVolatileFacts(again), HostRefresh::kUnchanged);
+}
+
+TEST(HostRefresh, AMemoryOnlyNodeComingOnlineAsksForARediscovery) {
+  TempDir dir;
+  const fs::path root = CopyFixture(kIntelHugepages, dir);
+  HostModel host = DiscoverHost(root);
+  const fs::path node2 = root / "sys/devices/system/node/node2";
+  fs::create_directories(node2);
+  WriteFile(node2 / "meminfo", "Node 2 MemTotal:       8388608 kB\n");
+  WriteFile(node2 / "cpulist", "\n");
+  std::string why;
+  EXPECT_EQ(RefreshVolatileFacts(host, &why), HostRefresh::kHotplug);
+  EXPECT_EQ(why, "NUMA nodes 0-2 (were 0-1)");
+}
+
 TEST(HostRefresh, AMalformedCountNamesTheFileAndKeepsTheModel) {
   TempDir dir;
   const fs::path root = CopyFixture(kIntelHugepages, dir);

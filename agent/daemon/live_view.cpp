@@ -20,9 +20,10 @@ void LiveView::Rediscover() {
 }
 
 HostRefresh LiveView::Refresh() {
-  const HostRefresh refreshed = RefreshVolatileFacts(host_);
+  std::string moved;
+  const HostRefresh refreshed = RefreshVolatileFacts(host_, &moved);
   if (refreshed == HostRefresh::kHotplug) {
-    spdlog::info("online CPUs changed: rediscovering the host");
+    spdlog::info("{}: rediscovering the host", moved);
     Rediscover();
   }
   return refreshed;

@@ -3,14 +3,23 @@
 #include "agent/host/discover.h"
 #include "base/sysfs_root.h"
 #include "hugepages/hugepage_reader.h"
+#include "numa/numa_reader.h"
 #include "realtime/realtime.h"
 
 namespace kvhost {
 
-HostRefresh RefreshVolatileFacts(HostModel& host) {
+HostRefresh RefreshVolatileFacts(HostModel& host, std::string* hotplug_why) {
   const SysfsRoot root = host.root.Sysfs();
   const auto online = root.ReadCpuListOptional("sys/devices/system/cpu/online");
-  if (online && !(*online == host.cpu.online)) return HostRefresh::kHotplug;
+  std::string moved;
+  if (online && !(*online == host.cpu.online))
+    moved = "online CPUs " + online->ToList() + " (were " + host.cpu.online.ToList() + ")";
+  else
+    moved = NumaMemoryChange(root, host.numa);
+  if (!moved.empty()) {
+    if (hotplug_why) *hotplug_why = std::move(moved);
+    return HostRefresh::kHotplug;
+  }
   // Discovery's reader and checks: a count discovery refuses is refused here,
   // before anything of the model changes.
   HugepageInventory hugepages = RereadHugepageCounts(root, host.hugepages);

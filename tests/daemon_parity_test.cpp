@@ -101,6 +101,7 @@ std::string Line(const std::vector<std::string>& words) {
 
 TEST_F(DaemonParityTest, EveryCommandPrintsAndExitsTheSameDirectlyAndThroughTheDaemon) {
   // The daemon reconciles as it starts; the direct side's first reconcile is that start.
+  fs::create_directories(state());  // the daemon makes its own; a one-shot command does not
   const RunResult start = Cli({"reconcile"});
   ASSERT_TRUE(start.end.Exited(0)) << start.Describe();
   std::vector<RunResult> direct;

@@ -179,7 +179,9 @@ TEST_F(DaemonTest, LabelsFollowAHugepagePoolOfTheRootAtTheNextRefresh) {
   for (unsigned node = 0; node < 4; ++node) SetPool(node, 100, true);
   EXPECT_TRUE(WaitUntil([&] { return Labels().labels[kLargest2Mi] == "200Mi"; }, 5s))
       << ReadFile(features()) << Log();
-  EXPECT_NE(Log().find("recounting"), std::string::npos) << "a refresh, not a rediscovery";
+  EXPECT_EQ(Log().find("rediscovering the host"), std::string::npos)
+      << "a refresh, not a rediscovery\n"
+      << Log();
 }
 
 TEST_F(DaemonTest, PinnedVmsChangeTheLabelsAsTheCliComputesThem) {
@@ -275,6 +277,7 @@ TEST_F(DaemonTest, CliPinUnpinAndReconcileGoThroughTheRunningDaemon) {
   // Another state directory is not the daemon's: the CLI acts on it itself
   // (a CLI run against a test setup never reaches the host's daemon).
   const fs::path other = scratch.path() / "other-state";
+  fs::create_directories(other);
   const auto direct =
       Cli({"reconcile", "--config", config().string(), "--root", root().string(), "--connect",
            "test://" + SourceDir() + "/tests/data/libvirt/pinner-node.xml", "--state-dir",

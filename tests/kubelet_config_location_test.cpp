@@ -315,7 +315,7 @@ std::string DaemonLog(const fs::path& root, const fs::path& scratch,
   argv.insert(argv.end(), extra.begin(), extra.end());
   it::ChildProcess daemon(argv, {}, scratch / "out", scratch / "err");
   it::WaitUntil([&] {
-    return it::ReadFile(scratch / "err").find("kubelet config:") != std::string::npos ||
+    return it::ReadFile(scratch / "err").find("ready on root") != std::string::npos ||
            daemon.WaitFor(std::chrono::milliseconds(0)).has_value();
   });
   daemon.Stop(SIGTERM);
@@ -327,13 +327,13 @@ TEST(KubeletConfigLocation, RunTakesTheFlagBeforeTheConfigKey) {
   const fs::path root = CopyFixture(kIntelHugepages, tmp);
   ASSERT_NE(std::getenv("KVHOST_AGENT"), nullptr);
   const std::string by_key = DaemonLog(root, tmp.path(), {});
-  EXPECT_NE(by_key.find("kubelet config: " + (root / "etc/k8s/kubelet.yaml").string() +
-                        " (config " + (tmp.path() / "agent.yaml").string() + ": kubeletConfig)"),
+  EXPECT_NE(by_key.find("kubelet config " + (root / "etc/k8s/kubelet.yaml").string() + " (config " +
+                        (tmp.path() / "agent.yaml").string() + ": kubeletConfig)"),
             std::string::npos)
       << by_key;
   const std::string flagged = (tmp.path() / "kubelet.yaml").string();
   const std::string by_flag = DaemonLog(root, tmp.path(), {"--kubelet-config", flagged});
-  EXPECT_NE(by_flag.find("kubelet config: " + flagged + " (--kubelet-config)"), std::string::npos)
+  EXPECT_NE(by_flag.find("kubelet config " + flagged + " (--kubelet-config)"), std::string::npos)
       << by_flag;
 }
 

@@ -280,7 +280,7 @@ class RealAgentTest : public ::testing::Test {
   // connection, state directory, config and catalog.
   std::vector<std::string> AgentArgs(std::vector<std::string> words) const {
     // info: the watcher's log says what it reconciled, pinned and freed.
-    words.insert(words.begin(), {agent_, "--log-level", "info"});
+    words.insert(words.begin(), {agent_, "--log-level", "debug"});
     // A test killed by a signal runs no destructor: setpriv (which execs the
     // agent in place, same pid) makes the kernel stop the agent with it, so no
     // orphaned watcher goes on pinning the next tests' domains.

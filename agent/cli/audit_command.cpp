@@ -46,7 +46,7 @@ void AddAuditCommand(CLI::App& app, int& exit_code) {
     const LiveHost live = opt->LoadAuditView();
     ConnectionSet connections(
         opt->connect.empty() ? std::vector<std::string>{"qemu:///system"} : opt->connect,
-        std::nullopt);
+        std::nullopt, ConnectionSet::Retrying::kOnce);
     exit_code = PrintAudit(AuditWhatRuns(*opt, live, OpenConnections(connections)), opt->output);
   });
 }

@@ -47,6 +47,12 @@ struct HostOptions {
   // --state-dir, --connect and --kubelet-config, for the commands that count what runs.
   void AddLiveOptions(CLI::App* command);
   std::filesystem::path StateDir() const;
+  // A --state-dir that does not exist is most likely mistyped: "--state-dir X
+  // does not exist (did you mean 'Y'?)"; nullopt when it exists or was not given.
+  std::optional<std::string> MissingStateDir() const;
+  // pin, unpin and reconcile save where the daemon keeps its allocations:
+  // never in a directory a typo would create. Throws with MissingStateDir's words.
+  void RefuseMissingStateDir() const;
   AgentConfig LoadConfig() const;
   Catalog LoadCatalog() const;
   // What libvirt says runs behind --connect (see `connect`); nullopt when no

@@ -11,6 +11,7 @@
 #include "agent/yaml/yaml_catalog.h"
 #include "base/errors.h"
 #include "base/host_root.h"
+#include "base/nearest_name.h"
 
 namespace kvhost::cli {
 
@@ -47,22 +48,50 @@ std::filesystem::path HostOptions::StateDir() const {
                            : std::filesystem::path(state_dir);
 }
 
+std::optional<std::string> HostOptions::MissingStateDir() const {
+  if (state_dir.empty()) return std::nullopt;
+  const std::filesystem::path dir = std::filesystem::path(state_dir).lexically_normal();
+  std::error_code ec;
+  if (std::filesystem::is_directory(dir, ec)) return std::nullopt;
+  std::vector<std::string> siblings;
+  const std::filesystem::path parent =
+      dir.has_filename() ? dir.parent_path() : dir.parent_path().parent_path();
+  for (const auto& entry : std::filesystem::directory_iterator(parent, ec))
+    if (entry.is_directory(ec)) siblings.push_back((parent / entry.path().filename()).string());
+  const std::string given = dir.has_filename() ? dir.string() : dir.parent_path().string();
+  return "--state-dir " + state_dir + " does not exist" + DidYouMean(given, siblings);
+}
+
+void HostOptions::RefuseMissingStateDir() const {
+  if (const auto missing = MissingStateDir())
+    throw std::runtime_error(*missing +
+                             ": pin, unpin and reconcile keep allocations only where the daemon "
+                             "does (create it, or leave --state-dir out for " +
+                             (std::filesystem::path(root) / "var/lib/kvhost-agent").string() + ")");
+}
+
 std::optional<RunningDomains> HostOptions::ReadRunning(const Catalog& catalog) const {
   std::vector<std::string> uris = connect;
   // Asked before discovery: the rule a discovered HostModel keeps, applied to --root.
   if (uris.empty() && IsRealHostRoot(root)) uris.push_back("qemu:///system");
   if (uris.empty()) return std::nullopt;
-  ConnectionSet connections(uris, std::nullopt);
+  ConnectionSet connections(uris, std::nullopt, ConnectionSet::Retrying::kOnce);
   connections.Refresh(ConnectionSet::Clock::now(), nullptr);
   const std::vector<const LibvirtConnection*> open = connections.Open();
-  if (open.empty()) {
-    spdlog::warn("no libvirt connection answered: what runs is the state file's word alone");
+  if (!open.empty()) return GatherRunningDomains(open, catalog);
+  // kubelet's files say what it placed; the agent's allocations need libvirt
+  // to say what still runs (QEMU outlives a stopped libvirtd): unknown then.
+  if (ChoosePlacementOwner(root, LoadConfig()).owner == PlacementOwner::kKubelet) {
+    spdlog::warn("no libvirt connection answered: nothing to audit, kubelet's files place");
     return std::nullopt;
   }
-  return GatherRunningDomains(open, catalog);
+  throw std::runtime_error(
+      "no libvirt connection could be opened: in agent mode what runs, and so what is free, "
+      "is unknown (start libvirtd, or --connect the URI the VMs run under)");
 }
 
 LiveHost HostOptions::LoadLive(std::optional<RunningDomains> running) const {
+  if (const auto missing = MissingStateDir()) spdlog::warn("{}: read as an empty state", *missing);
   LiveHost live = LoadLiveHost({.root = root,
                                 .state_dir = StateDir(),
                                 .config = LoadConfig(),

@@ -66,6 +66,15 @@ std::string WithNearestFlag(const CLI::App& app, const CLI::ExtrasError& error) 
   return message + kvhost::DidYouMean(given, flags);
 }
 
+// The daemon speaks at the default level (its start, what changed, what
+// fails); a one-shot command prints its answer and only warnings beside it.
+std::string DefaultLogLevel(int argc, char** argv) {
+  const std::string command = RequestedCommand(argc, argv);
+  bool watch = false;
+  for (int i = 1; i < argc; ++i) watch = watch || std::string(argv[i]) == "--watch";
+  return command == "run" || (command == "pin" && watch) ? "info" : "warn";
+}
+
 std::string VersionLine() {
   return std::string("kvhost-agent ") + kvhost::build_info::kVersion + " (commit " +
          kvhost::build_info::kGitCommit + ", " + kvhost::build_info::kBuildType + " build)";
@@ -94,7 +103,8 @@ int main(int argc, char** argv) {
   // Logs go to stderr so JSON on stdout stays clean for pipes.
   spdlog::set_default_logger(spdlog::stderr_color_st("kvhost-agent"));
   spdlog::set_pattern("%^%l%$: %v");
-  spdlog::set_level(spdlog::level::warn);
+  std::string log_level = DefaultLogLevel(argc, argv);
+  spdlog::set_level(spdlog::level::from_str(log_level));
   google::protobuf::SetLogHandler(&ForwardToSpdlog);  // before any thread: it is not thread-safe
 
   CLI::App app{"kvhost-agent: KubeVirt hypervisor host agent (inspect, capacity, pinning)"};
@@ -103,8 +113,9 @@ int main(int argc, char** argv) {
   // Subcommands created from here on hand options they do not know (such as
   // --log-level written after the command) up to this app.
   app.fallthrough();
-  std::string log_level = "warn";
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off")
+  app.add_option("--log-level", log_level,
+                 "trace, debug, info, warn, error, critical or off (default: info for the daemon, "
+                 "warn otherwise)")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
       ->capture_default_str()
       ->each([](const std::string& level) { spdlog::set_level(spdlog::level::from_str(level)); });

@@ -33,7 +33,8 @@ struct PinOptions : HostOptions, ConnectOptions {
   }
   ConnectionSet Connections() const {
     return ConnectionSet(Uris(),
-                         kubevirt ? std::optional<std::string>(kubevirt_glob) : std::nullopt);
+                         kubevirt ? std::optional<std::string>(kubevirt_glob) : std::nullopt,
+                         ConnectionSet::Retrying::kOnce);
   }
   // The host through the one loader (agent/live); the pinner then charges it
   // itself from the state file and libvirt (reconcile), which the loader's
@@ -134,6 +135,7 @@ void AddPinCommand(CLI::App& app, int& exit_code) {
     }
     const LiveHost live = pin->Host();
     if (live.owner.owner == PlacementOwner::kKubelet) RefuseUnderKubelet("pin", live.owner);
+    pin->RefuseMissingStateDir();
     v1::ControlRequest request;
     request.mutable_pin()->set_domain(pin->domain);
     request.mutable_pin()->set_type(pin->type);
@@ -157,6 +159,7 @@ void AddReconcileCommand(CLI::App& app, int& exit_code) {
       exit_code = PrintAudit(AuditWhatRuns(*rec, live, OpenConnections(connections)), rec->output);
       return;
     }
+    rec->RefuseMissingStateDir();
     v1::ControlRequest request;
     request.mutable_reconcile();
     request.set_json(rec->output == "json");
@@ -173,6 +176,7 @@ void AddUnpinCommand(CLI::App& app, int& exit_code) {
   ucmd->callback([unpin, &exit_code] {
     const LiveHost live = unpin->Host();
     if (live.owner.owner == PlacementOwner::kKubelet) RefuseUnderKubelet("unpin", live.owner);
+    unpin->RefuseMissingStateDir();
     v1::ControlRequest request;
     request.mutable_unpin()->set_domain(unpin->domain);
     request.set_json(unpin->output == "json");

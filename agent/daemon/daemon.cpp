@@ -20,8 +20,10 @@
 #include "agent/daemon/reload.h"
 #include "agent/daemon/repin_retry.h"
 #include "agent/daemon/self_affinity.h"
+#include "agent/daemon/startup_line.h"
 #include "agent/daemon/startup_pages.h"
 #include "agent/daemon/watch_loop.h"
+#include "agent/daemon/watchdog.h"
 #include "agent/report/node_report.h"
 #include "agent/state/allocation_convert.h"
 #include "agent/state/state_lock.h"
@@ -48,10 +50,6 @@ class Daemon {
     const auto start = SteadyClock::now();
     view_.Load();
     last_refresh_seconds_ = SecondsSince(start);
-    spdlog::info("placement owner: {} ({})", PlacementOwnerName(view_.owner().owner),
-                 view_.owner().why);
-    if (const LiveHost* live = view_.live(); live && live->kubelet)
-      spdlog::info("kubelet config: {} ({})", live->kubelet->source, live->kubelet->source_why);
     // Before any thread starts (libvirt's loop): every thread inherits this.
     const CpuSet reserved = BuildHostResources(view_.host(), config_).reserved;
     if (!reserved.Empty()) BindSelfToCpus(reserved);
@@ -62,7 +60,7 @@ class Daemon {
       StartPinning();
     WaitForStop();
     WaitForReload();
-    StartWatchdog();
+    watchdog_.Start();
     boost::asio::post(io_, [this] { Tick(); });
     io_.run();
     outputs_.control.reset();
@@ -123,9 +121,7 @@ class Daemon {
       std::filesystem::permissions(path.parent_path(), std::filesystem::perms::owner_all, ec);
     auto server = std::make_shared<control::Server>(
         io_, control::ServerOptions{.path = path}, [this](const v1::ControlRequest& request) {
-          if (!request.state_dir().empty() &&
-              !SameDirectory(request.state_dir(), options_.state_dir))
-            return NotThisDaemon(request.state_dir());
+          if (auto refused = RefuseOtherStateDir(request, options_.state_dir)) return *refused;
           const auto response =
               request.has_reconcile()
                   ? repin_.Reconciling([&] { return ActForControlRequest(request, *pinner_); })
@@ -133,7 +129,7 @@ class Daemon {
           Publish();
           return response;
         });
-    spdlog::info("control socket {}", path.string());
+    spdlog::debug("control socket {}", path.string());
     return server;
   }
 
@@ -141,22 +137,6 @@ class Daemon {
   ControlSocketFactory ControlSockets() {
     if (!pinner_) return {};
     return [this](const std::filesystem::path& path) { return ControlSocket(path); };
-  }
-
-  static bool SameDirectory(const std::filesystem::path& a, const std::filesystem::path& b) {
-    std::error_code ec;
-    return std::filesystem::weakly_canonical(a, ec) == std::filesystem::weakly_canonical(b, ec);
-  }
-
-  // A CLI naming another state directory (a test, a second setup) is not this
-  // daemon's business: it acts on those allocations itself.
-  v1::ControlResponse NotThisDaemon(const std::string& asked) const {
-    v1::ControlResponse response;
-    response.set_not_this_daemon(true);
-    response.set_exit_code(2);
-    response.set_error("this daemon keeps its allocations in " + options_.state_dir.string() +
-                       ", not " + asked);
-    return response;
   }
 
   std::unique_ptr<Pinner> NewPinner() const {
@@ -185,25 +165,9 @@ class Daemon {
     });
   }
 
-  // systemd restarts a unit whose pings stop (WatchdogSec); half the period
-  // leaves room for one late tick.
-  void StartWatchdog() {
-    uint64_t usec = 0;
-    if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0) return;
-    watchdog_period_ = std::chrono::microseconds(usec / 2);
-    PingWatchdog();
-  }
-
-  void PingWatchdog() {
-    sd_notify(0, "WATCHDOG=1");
-    watchdog_timer_.expires_after(watchdog_period_);
-    watchdog_timer_.async_wait([this](const boost::system::error_code& ec) {
-      if (!ec) PingWatchdog();
-    });
-  }
-
   void Tick() {
     if (watch_) repin_.Run("libvirt", [this] { watch_->Refresh(); });
+    FollowLibvirt();
     Guarded("refresh", [this] { RefreshHost(); });
     Guarded("qualification", [this] { FollowQualification(); });
     Guarded("publish", [this] { Publish(); });
@@ -232,11 +196,23 @@ class Daemon {
     if (KubeletPlaces()) {
       view_.Load();
     } else if (refreshed != HostRefresh::kUnchanged) {
-      spdlog::info("hugepage pools, isolation or CPUs changed: recounting");
+      spdlog::debug("hugepage pools, isolation or CPUs changed: recounting");
       RebuildAllocator();
     }
     last_refresh_seconds_ = SecondsSince(start);
     if (refreshed == HostRefresh::kHotplug) ReleaseStartupPages();  // hwloc's, as after the start
+  }
+
+  // Agent mode: what runs is libvirt's word (QEMU outlives a stopped
+  // libvirtd), so while a URI does not answer the capacity is unknown.
+  void FollowLibvirt() {
+    const std::string now = watch_ ? connections_.Unanswered().value_or("") : "";
+    if (now == libvirt_unknown_) return;
+    if (now.empty())
+      spdlog::warn("capacity known again: every libvirt connection answers");
+    else
+      spdlog::error("capacity unknown, capacity labels withdrawn: {}", now);
+    libvirt_unknown_ = now;
   }
 
   // rt1 follows the verdict (a run ended, a pass aged out); a due run starts.
@@ -288,8 +264,9 @@ class Daemon {
         .refresh_duration_seconds = last_refresh_seconds_,
         .refreshes = refreshes_};
     const LiveHost* live = view_.live();
-    if (!live)
-      return BuildUnknownNodeReport(view_.host(), view_.Placement(), view_.unknown(), stats,
+    const std::string unknown = live ? libvirt_unknown_ : view_.unknown();
+    if (!unknown.empty())
+      return BuildUnknownNodeReport(view_.host(), view_.Placement(), unknown, stats,
                                     qualify_.History());
     if (pinner_) {
       for (const auto& [uuid, vm] : pinner_->vms())
@@ -317,15 +294,33 @@ class Daemon {
     if (ready_) return;
     ready_ = true;
     sd_notify(0, "READY=1");
-    spdlog::info("published; ready");
+    spdlog::info("{}", StartupLine(Startup(), config_.daemon));
     // Posted: it runs once this first tick has taken every path of the idle
     // loop (and made their lazy symbol bindings), so only start-up's pages go.
     boost::asio::post(io_, [] {
       Guarded("release", [] {
-        spdlog::info("released {} KiB that only start-up used", ReleaseStartupPages().file_kib);
+        spdlog::debug("released {} KiB that only start-up used", ReleaseStartupPages().file_kib);
       });
     });
     if (options_.on_ready) options_.on_ready(connections_.Open());
+  }
+
+  StartupFacts Startup() const {
+    const LiveHost* live = view_.live();
+    return {.version = options_.version,
+            .git_commit = options_.git_commit,
+            .build_type = options_.build_type,
+            .root = options_.root.string(),
+            .owner = PlacementOwnerName(view_.owner().owner),
+            .owner_why = view_.owner().why,
+            .kubelet_config = live && live->kubelet
+                                  ? live->kubelet->source + " (" + live->kubelet->source_why + ")"
+                                  : "",
+            .libvirt_uris = options_.connect,
+            .kubevirt_glob = options_.kubevirt_glob,
+            .kubelet_audit_interval = kKubeletAuditInterval,
+            .api_port = outputs_.publisher->api_port(),
+            .control_socket = outputs_.control != nullptr};
   }
 
   // sd_notify blocks while the manager's queue is full (net.unix.max_dgram_qlen,
@@ -345,8 +340,7 @@ class Daemon {
   boost::asio::signal_set stop_signals_{io_, SIGINT, SIGTERM};
   boost::asio::signal_set reload_signal_{io_, SIGHUP};
   boost::asio::steady_timer refresh_timer_{io_};
-  boost::asio::steady_timer watchdog_timer_{io_};
-  std::chrono::microseconds watchdog_period_{0};
+  SystemdWatchdog watchdog_{io_};
   DaemonOutputs outputs_;            // the publishers and the control socket
   std::unique_ptr<StateLock> lock_;  // agent mode: one process decides allocations
   ConnectionSet connections_;
@@ -362,6 +356,7 @@ class Daemon {
   uint64_t refreshes_ = 1;
   double last_refresh_seconds_ = 0;
   bool ready_ = false;
+  std::string libvirt_unknown_;  // agent mode: the libvirt URI that does not answer, and why
   std::string last_status_;
   // Last: a run still going stops before the pinner that lends its CPUs goes.
   QualifySchedule qualify_{io_, config_, options_.state_dir, [this] {
@@ -376,9 +371,14 @@ class Daemon {
 }  // namespace
 
 int RunDaemon(const DaemonOptions& options) {
-  spdlog::info("kvhost-agent {} (commit {}, {} build) starting on root {}", options.version,
-               options.git_commit, options.build_type, options.root.string());
-  return Daemon(options).Run();
+  // The version goes in the ready line (StartupLine), or in the error when it cannot start.
+  spdlog::debug("kvhost-agent {} (commit {}, {} build) starting on root {}", options.version,
+                options.git_commit, options.build_type, options.root.string());
+  try {
+    return Daemon(options).Run();
+  } catch (const std::exception& e) {
+    throw std::runtime_error("kvhost-agent " + options.version + " cannot start: " + e.what());
+  }
 }
 
 }  // namespace kvhost

@@ -34,8 +34,6 @@ KubeletWatch::KubeletWatch(boost::asio::io_context& io, ConnectionSet& connectio
       live_(std::move(live)),
       on_audited_(std::move(on_audited)),
       timer_(io) {
-  spdlog::info("placement owner is kubelet: watching by audit every {} s, nothing is re-pinned",
-               kKubeletAuditInterval.count());
   timer_.expires_after(std::chrono::seconds(0));
   Schedule();
 }
@@ -55,8 +53,12 @@ void KubeletWatch::Audit() {
   connections_.Refresh(ConnectionSet::Clock::now(), nullptr);
   try {
     last_ = AuditWhatRuns(*live, catalog_, state_dir_, connections_.Open());
-    spdlog::info("audited: {} running domain(s), {} finding(s)", last_.domains_checked(),
-                 last_.violations_size());
+    // At the default level only when the findings changed: every 30 s otherwise.
+    const bool changed = last_.violations_size() != findings_logged_;
+    spdlog::log(changed ? spdlog::level::info : spdlog::level::debug,
+                "audited: {} running domain(s), {} finding(s)", last_.domains_checked(),
+                last_.violations_size());
+    findings_logged_ = last_.violations_size();
     SteerIrqs(*live);
   } catch (const std::exception& e) {
     spdlog::warn("audit: {}", e.what());

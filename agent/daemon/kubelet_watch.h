@@ -48,6 +48,7 @@ class KubeletWatch {
   std::optional<KubeletIrqSteering> irqs_;
   bool irqs_decided_ = false;
   v1::AuditReport last_;
+  int findings_logged_ = 0;  // the findings count last said at the default level
 };
 
 }  // namespace kvhost

@@ -66,18 +66,47 @@ Publisher::Publisher(boost::asio::io_context& io, const DaemonSettings& settings
   }
 }
 
-void Publisher::Publish(const v1::NodeReport& report) {
-  if (features_) {
-    try {
-      const auto labels = publish::BuildNodeLabels(report, {});
-      if (features_->Publish(labels, publish::Clock::now())) {
-        ++files_written_;
-        spdlog::debug("wrote {}", features_->options().path.string());
-      }
-    } catch (const std::exception& e) {
-      spdlog::error("labels: {}", e.what());
-    }
+void Publisher::Failed(const std::string& output, const std::string& why,
+                       spdlog::level::level_enum level) {
+  auto [it, first] = failing_.try_emplace(output, why);
+  if (!first && it->second == why) {
+    spdlog::debug("{}: {}", output, why);
+    return;
   }
+  it->second = why;
+  spdlog::log(level, "{}: {}", output, why);
+}
+
+void Publisher::Worked(const std::string& output) {
+  if (failing_.erase(output)) spdlog::warn("{}: written again", output);
+}
+
+// NFD's nfd-worker makes features.d (its hostPath): without it the labels
+// wait, with one warning that says what is missing, not an error per refresh.
+void Publisher::WriteLabels(const v1::NodeReport& report) {
+  const std::filesystem::path& path = features_->options().path;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(path.parent_path(), ec)) {
+    Failed("labels",
+           "NFD's features.d directory " + path.parent_path().string() +
+               " does not exist: no labels until it does (node-feature-discovery's nfd-worker "
+               "makes it; or set featureFile)",
+           spdlog::level::warn);
+    return;
+  }
+  try {
+    if (features_->Publish(publish::BuildNodeLabels(report, {}), publish::Clock::now())) {
+      ++files_written_;
+      spdlog::debug("wrote {}", path.string());
+    }
+    Worked("labels");
+  } catch (const std::exception& e) {
+    Failed("labels", e.what());
+  }
+}
+
+void Publisher::Publish(const v1::NodeReport& report) {
+  if (features_) WriteLabels(report);
   if (!nrt_path_.empty()) report.capacity_unknown().empty() ? WriteNrt(report) : RemoveNrt();
   if (api_)
     api_->Publish(
@@ -92,8 +121,9 @@ void Publisher::WriteNrt(const v1::NodeReport& report) {
     WriteFileAtomically(path, text, "." + path.filename().string() + ".tmp");
     last_nrt_ = text;
     ++files_written_;
+    Worked("NodeResourceTopology");
   } catch (const std::exception& e) {
-    spdlog::error("NodeResourceTopology: {}", e.what());
+    Failed("NodeResourceTopology", e.what());
   }
 }
 
@@ -101,7 +131,7 @@ void Publisher::RemoveNrt() {
   std::error_code ec;
   if (std::filesystem::remove(nrt_path_, ec))
     spdlog::warn("removed {}: capacity unknown", nrt_path_);
-  if (ec) spdlog::error("NodeResourceTopology: cannot remove {}: {}", nrt_path_, ec.message());
+  if (ec) Failed("NodeResourceTopology", "cannot remove " + nrt_path_ + ": " + ec.message());
   last_nrt_.clear();
 }
 

@@ -4,8 +4,11 @@
 // them builds a new Publisher beside the running one (agent/daemon/reload.h).
 #pragma once
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,16 +31,22 @@ class Publisher {
             const Publisher* running = nullptr);
 
   // Writes the files whose content changed; logs (and keeps going) when one
-  // fails. A report whose capacity is unknown withdraws the capacity labels
-  // and removes the NRT file: a consumer then sees no figure, never an old one.
+  // fails, once per output and reason, and once when it works again. A report whose capacity is
+  // unknown withdraws the capacity labels and removes the NRT file: a consumer then sees no figure,
+  // never an old one.
   void Publish(const v1::NodeReport& report);
 
   unsigned short api_port() const { return api_ ? api_->port() : 0; }
   uint64_t files_written() const { return files_written_; }
 
  private:
+  void WriteLabels(const v1::NodeReport& report);
   void WriteNrt(const v1::NodeReport& report);
   void RemoveNrt();
+  // An output that fails at every refresh says so once, not every refresh.
+  void Failed(const std::string& output, const std::string& why,
+              spdlog::level::level_enum level = spdlog::level::err);
+  void Worked(const std::string& output);
 
   std::optional<publish::FeatureFileWriter> features_;
   std::string nrt_path_;
@@ -46,6 +55,7 @@ class Publisher {
   unsigned short api_port_ = 0;
   std::shared_ptr<publish::ApiServer> api_;
   uint64_t files_written_ = 0;
+  std::map<std::string, std::string> failing_;  // output -> the reason last logged
 };
 
 // systemd's one STATUS line: the smallest size of every dedicated series and

@@ -38,8 +38,35 @@ std::string SessionUriForSocket(const std::string& socket_path) {
 }
 
 ConnectionSet::ConnectionSet(std::vector<std::string> fixed_uris,
-                             std::optional<std::string> socket_glob)
-    : fixed_(std::move(fixed_uris)), glob_(std::move(socket_glob)) {}
+                             std::optional<std::string> socket_glob, Retrying retrying)
+    : fixed_(std::move(fixed_uris)), retrying_(retrying), glob_(std::move(socket_glob)) {}
+
+std::optional<std::string> ConnectionSet::Unanswered() const {
+  for (const auto& uri : fixed_) {
+    if (open_.count(uri)) continue;
+    const auto error = last_error_.find(uri);
+    return "libvirt " + uri + " does not answer" +
+           (error == last_error_.end() ? std::string(" yet") : ": " + error->second);
+  }
+  return std::nullopt;
+}
+
+// Said once per URI and reason: a daemon retrying for hours repeats neither.
+void ConnectionSet::Failed(const std::string& uri, const std::string& why, Retry& retry,
+                           Clock::time_point now) {
+  const auto [it, first] = last_error_.try_emplace(uri, why);
+  if (retrying_ == Retrying::kOnce) {
+    spdlog::warn("cannot connect to {}: {}", uri, why);
+  } else if (first || it->second != why) {
+    spdlog::warn("cannot connect to {} (retrying, backoff up to {} s): {}", uri,
+                 kMaxBackoff.count() / 1000, why);
+  } else {
+    spdlog::debug("cannot connect to {} (retry in {} ms): {}", uri, retry.delay.count(), why);
+  }
+  it->second = why;
+  retry.next = now + retry.delay;
+  retry.delay = std::min(retry.delay * 2, kMaxBackoff);
+}
 
 std::vector<std::string> ConnectionSet::WantedUris() const {
   std::vector<std::string> uris = fixed_;
@@ -67,6 +94,7 @@ ConnectionSet::Changes ConnectionSet::Refresh(
     }
     spdlog::warn("libvirt connection {} {}", it->first,
                  still_wanted ? "lost; reconnecting" : "gone (pod left)");
+    if (still_wanted) last_error_[it->first] = "connection lost";
     if (before_close) before_close(it->first);
     changes.closed.push_back(it->first);
     if (still_wanted) retry_[it->first] = {now, std::chrono::milliseconds(500)};
@@ -78,19 +106,22 @@ ConnectionSet::Changes ConnectionSet::Refresh(
     if (now < retry.next) continue;
     try {
       auto c = std::make_unique<LibvirtConnection>(LibvirtConnection::Open(uri));
-      spdlog::info("libvirt connection {} open", uri);
+      // At the default level only a connection that had failed or was lost.
+      spdlog::log(last_error_.erase(uri) ? spdlog::level::info : spdlog::level::debug,
+                  "libvirt connection {} open", uri);
       changes.opened.push_back(c.get());
       open_[uri] = std::move(c);
       retry_.erase(uri);
     } catch (const std::exception& e) {
-      spdlog::warn("cannot connect to {} (retry in {} ms): {}", uri, retry.delay.count(), e.what());
+      Failed(uri, e.what(), retry, now);
       changes.failed.push_back(uri);
-      retry.next = now + retry.delay;
-      retry.delay = std::min(retry.delay * 2, kMaxBackoff);
     }
   }
   for (auto it = retry_.begin(); it != retry_.end();)
     it = std::find(wanted.begin(), wanted.end(), it->first) == wanted.end() ? retry_.erase(it)
+                                                                            : std::next(it);
+  for (auto it = last_error_.begin(); it != last_error_.end();)
+    it = std::find(wanted.begin(), wanted.end(), it->first) == wanted.end() ? last_error_.erase(it)
                                                                             : std::next(it);
   return changes;
 }

@@ -25,7 +25,11 @@ class ConnectionSet {
  public:
   using Clock = std::chrono::steady_clock;
 
-  ConnectionSet(std::vector<std::string> fixed_uris, std::optional<std::string> socket_glob);
+  // A one-shot command tries each URI once; the daemon retries with backoff.
+  enum class Retrying { kWithBackoff, kOnce };
+
+  ConnectionSet(std::vector<std::string> fixed_uris, std::optional<std::string> socket_glob,
+                Retrying retrying = Retrying::kWithBackoff);
 
   struct Changes {
     std::vector<const LibvirtConnection*> opened;  // new or reopened: watch and reconcile them
@@ -39,13 +43,20 @@ class ConnectionSet {
 
   std::vector<const LibvirtConnection*> Open() const;
   std::vector<std::string> WantedUris() const;
+  // "libvirt qemu:///system does not answer: <why>" for the first fixed URI
+  // not open (a virt-launcher socket comes and goes with its pod: not one).
+  std::optional<std::string> Unanswered() const;
 
  private:
   struct Retry {
     Clock::time_point next;
     std::chrono::milliseconds delay{500};
   };
+  void Failed(const std::string& uri, const std::string& why, Retry& retry, Clock::time_point now);
+
   std::vector<std::string> fixed_;
+  Retrying retrying_;
+  std::map<std::string, std::string> last_error_;  // of each URI not open
   std::optional<std::string> glob_;
   std::map<std::string, std::unique_ptr<LibvirtConnection>> open_;
   std::map<std::string, Retry> retry_;

@@ -1,5 +1,6 @@
 // Reconcile: rebuild the allocations from the state file and libvirt, with
 // libvirt as the truth about which domains run and where they are pinned.
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -42,16 +43,30 @@ struct RunningDomain {
   DomainSummary summary;
 };
 
+// "2 re-pinned (a, b)": the domains a change was made to are named.
+static std::string Changed(const std::vector<std::string>& domains, const char* what) {
+  if (domains.empty()) return fmt::format("0 {}", what);
+  return fmt::format("{} {} ({})", domains.size(), what, fmt::join(domains, ", "));
+}
+
 std::string ReconcileSummary(const ReconcileReport& r) {
-  return fmt::format(
-      "reconciled: {} kept, {} adopted, {} placed, {} re-pinned, {} freed, {} left "
-      "unpinned{}",
-      r.kept.size(), r.adopted.size(), r.placed.size(), r.repinned.size(), r.freed.size(),
-      r.left_unpinned.size(), r.state_was_rebuilt ? " (state rebuilt from libvirt)" : "");
+  return fmt::format("reconciled: {} kept, {}, {}, {}, {}, {} left unpinned{}", r.kept.size(),
+                     Changed(r.adopted, "adopted"), Changed(r.placed, "placed"),
+                     Changed(r.repinned, "re-pinned"), Changed(r.freed, "freed"),
+                     r.left_unpinned.size(),
+                     r.state_was_rebuilt ? " (state rebuilt from libvirt)" : "");
+}
+
+// At the default level only a reconcile that changed something: the daemon
+// reconciles at every start, reconnect and rebuild.
+static bool ChangedSomething(const ReconcileReport& r) {
+  return !r.adopted.empty() || !r.placed.empty() || !r.repinned.empty() || !r.freed.empty() ||
+         r.state_was_rebuilt;
 }
 
 void LogReconcile(const ReconcileReport& r) {
-  spdlog::info("{}", ReconcileSummary(r));
+  spdlog::log(ChangedSomething(r) ? spdlog::level::info : spdlog::level::debug, "{}",
+              ReconcileSummary(r));
   for (const auto& p : r.problems) spdlog::warn("reconcile: {}", p);
 }
 
@@ -223,7 +238,8 @@ void Pinner::RepinDrifted(ReconcileReport& report) {
           vm.placement, ReadPinning(connection, domain, DomainDefinition::kCurrent),
           ReadStoredPinning(connection, domain));
       if (drift.Drifted()) {
-        spdlog::info("{} drifted from its allocation: {}", domain.Describe(), drift.Describe());
+        // The reconcile's one line names it; what drifted is for debugging.
+        spdlog::debug("{} drifted from its allocation: {}", domain.Describe(), drift.Describe());
         ApplyPlacement(connection, domain, vm.placement);
         report.repinned.push_back(vm.name);
       }

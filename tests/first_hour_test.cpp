@@ -19,6 +19,17 @@ constexpr auto npos = std::string::npos;
 
 bool Ended(ChildProcess& child) { return child.WaitFor(std::chrono::milliseconds(0)).has_value(); }
 
+// A libvirt daemon that crashed: its socket is there, nothing accepts on it.
+std::string RefusingSocketUri(const fs::path& path) {
+  const int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::snprintf(address.sun_path, sizeof address.sun_path, "%s", path.c_str());
+  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  close(fd);  // bound, never listened on, closed: connect() is refused
+  return "qemu+unix:///system?socket=" + path.string();
+}
+
 class FirstHour : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -118,10 +129,11 @@ TEST_F(FirstHour, ATakenApiPortNamesApiListenAndTheAddress) {
   EXPECT_NE(Log().find("cannot start"), npos) << "with its version\n" << Log();
 }
 
-// Agent mode: what runs is libvirt's word, so without it nothing is a number.
-TEST_F(FirstHour, AgentModeWithoutAnAnsweringLibvirtIsNotReadyAndSaysWhy) {
+// Agent mode: what runs is libvirt's word (QEMU outlives a crashed libvirtd),
+// so while it refuses nothing is a number.
+TEST_F(FirstHour, AgentModeWithARefusingLibvirtIsNotReadyAndSaysWhy) {
   fs::create_directories(features().parent_path());
-  const std::string uri = "qemu+unix:///system?socket=" + (w() / "no-libvirtd.sock").string();
+  const std::string uri = RefusingSocketUri(w() / "crashed-libvirtd.sock");
   auto daemon = Start(uri);
   const std::string readyz = HttpGet(port, "/readyz");
   EXPECT_NE(readyz.find("503"), npos) << readyz;
@@ -135,9 +147,25 @@ TEST_F(FirstHour, AgentModeWithoutAnAnsweringLibvirtIsNotReadyAndSaysWhy) {
   EXPECT_FALSE(Ended(*daemon));
 }
 
-TEST_F(FirstHour, AOneShotCapacityWithLibvirtUnreachableFailsWithoutPromisingARetry) {
+// No libvirt daemon at all (no socket: a KubeVirt host has none): nothing can
+// have been started through it, so the host is counted as running nothing.
+TEST_F(FirstHour, AgentModeWithoutAnyLibvirtDaemonIsReadyWithNothingRunning) {
+  fs::create_directories(features().parent_path());
+  const std::string uri = "qemu+unix:///system?socket=" + (w() / "absent.sock").string();
+  auto daemon = Start(uri);
+  const std::string readyz = HttpGet(port, "/readyz");
+  EXPECT_NE(readyz.find("200 OK"), npos) << readyz << Log();
+  EXPECT_EQ(ReadFile(features()).find("capacity-known=false"), npos) << ReadFile(features());
+  EXPECT_NE(ReadFile(features()).find("capacity.u1"), npos) << ReadFile(features());
+  EXPECT_NE(Log().find("no libvirt daemon at " + uri + " (no socket "), npos) << Log();
+  EXPECT_FALSE(notify.Received("STATUS=capacity unknown")) << Log();
+  Refreshes(2);
+  EXPECT_EQ(Count("no libvirt daemon at"), 1u) << Log();
+}
+
+TEST_F(FirstHour, AOneShotCapacityWithLibvirtRefusingFailsWithoutPromisingARetry) {
   const RunResult r = Agent({"capacity", "--root", root().string(), "--connect",
-                             "qemu+unix:///system?socket=" + (w() / "none.sock").string()});
+                             RefusingSocketUri(w() / "crashed.sock")});
   EXPECT_TRUE(r.end.Exited(1)) << r.Describe();
   EXPECT_NE(r.err.find("no libvirt connection could be opened"), npos) << r.Describe();
   EXPECT_EQ(r.err.find("retry"), npos) << r.Describe();

@@ -78,7 +78,8 @@ std::optional<RunningDomains> HostOptions::ReadRunning(const Catalog& catalog) c
   ConnectionSet connections(uris, std::nullopt, ConnectionSet::Retrying::kOnce);
   connections.Refresh(ConnectionSet::Clock::now(), nullptr);
   const std::vector<const LibvirtConnection*> open = connections.Open();
-  if (!open.empty()) return GatherRunningDomains(open, catalog);
+  // No libvirt daemon at any URI (no socket): nothing runs through one.
+  if (!open.empty() || !connections.Unanswered()) return GatherRunningDomains(open, catalog);
   // kubelet's files say what it placed; the agent's allocations need libvirt
   // to say what still runs (QEMU outlives a stopped libvirtd): unknown then.
   if (ChoosePlacementOwner(root, LoadConfig()).owner == PlacementOwner::kKubelet) {

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <filesystem>
 
 namespace kvhost {
 namespace {
@@ -37,13 +38,27 @@ std::string SessionUriForSocket(const std::string& socket_path) {
   return "qemu+unix:///session?socket=" + socket_path;
 }
 
+std::string AbsentLibvirtSocket(const std::string& uri) {
+  std::error_code ec;
+  const auto absent = [&ec](const std::string& path) {
+    return !std::filesystem::exists(path, ec) && !ec;
+  };
+  if (const auto at = uri.find("socket="); at != std::string::npos) {
+    const std::string path = uri.substr(at + 7, uri.find('&', at) - at - 7);
+    return absent(path) ? path : "";
+  }
+  if (uri != "qemu:///system" && uri != "qemu+unix:///system") return "";
+  const std::string monolithic = "/run/libvirt/libvirt-sock";
+  return absent(monolithic) && absent("/run/libvirt/virtqemud-sock") ? monolithic : "";
+}
+
 ConnectionSet::ConnectionSet(std::vector<std::string> fixed_uris,
                              std::optional<std::string> socket_glob, Retrying retrying)
     : fixed_(std::move(fixed_uris)), retrying_(retrying), glob_(std::move(socket_glob)) {}
 
 std::optional<std::string> ConnectionSet::Unanswered() const {
   for (const auto& uri : fixed_) {
-    if (open_.count(uri)) continue;
+    if (open_.count(uri) || absent_.count(uri)) continue;
     const auto error = last_error_.find(uri);
     return "libvirt " + uri + " does not answer" +
            (error == last_error_.end() ? std::string(" yet") : ": " + error->second);
@@ -55,7 +70,19 @@ std::optional<std::string> ConnectionSet::Unanswered() const {
 void ConnectionSet::Failed(const std::string& uri, const std::string& why, Retry& retry,
                            Clock::time_point now) {
   const auto [it, first] = last_error_.try_emplace(uri, why);
-  if (retrying_ == Retrying::kOnce) {
+  const std::string socket = AbsentLibvirtSocket(uri);
+  const bool newly_absent = !socket.empty() && !absent_.count(uri);
+  if (socket.empty())
+    absent_.erase(uri);
+  else
+    absent_[uri] = socket;
+  if (newly_absent) {
+    spdlog::log(retrying_ == Retrying::kOnce ? spdlog::level::warn : spdlog::level::info,
+                "no libvirt daemon at {} (no socket {}): nothing runs through it{}", uri, socket,
+                retrying_ == Retrying::kOnce ? "" : "; connecting when one starts");
+  } else if (!socket.empty()) {
+    spdlog::debug("still no libvirt daemon at {}", uri);
+  } else if (retrying_ == Retrying::kOnce) {
     spdlog::warn("cannot connect to {}: {}", uri, why);
   } else if (first || it->second != why) {
     spdlog::warn("cannot connect to {} (retrying, backoff up to {} s): {}", uri,
@@ -109,6 +136,7 @@ ConnectionSet::Changes ConnectionSet::Refresh(
       // At the default level only a connection that had failed or was lost.
       spdlog::log(last_error_.erase(uri) ? spdlog::level::info : spdlog::level::debug,
                   "libvirt connection {} open", uri);
+      absent_.erase(uri);
       changes.opened.push_back(c.get());
       open_[uri] = std::move(c);
       retry_.erase(uri);
@@ -122,6 +150,9 @@ ConnectionSet::Changes ConnectionSet::Refresh(
                                                                             : std::next(it);
   for (auto it = last_error_.begin(); it != last_error_.end();)
     it = std::find(wanted.begin(), wanted.end(), it->first) == wanted.end() ? last_error_.erase(it)
+                                                                            : std::next(it);
+  for (auto it = absent_.begin(); it != absent_.end();)
+    it = std::find(wanted.begin(), wanted.end(), it->first) == wanted.end() ? absent_.erase(it)
                                                                             : std::next(it);
   return changes;
 }

@@ -21,6 +21,13 @@ inline constexpr char kKubevirtSocketGlob[] =
 // "qemu+unix:///session?socket=PATH": how a per-pod virtqemud is reached.
 std::string SessionUriForSocket(const std::string& socket_path);
 
+// The socket a local URI is reached through, when none exists: "/run/libvirt/
+// libvirt-sock" for qemu:///system with neither libvirtd's nor virtqemud's
+// socket there, PATH for ?socket=PATH. Empty when one exists or the URI is not
+// a local socket's (test:///, remote). A libvirt daemon that crashed or is
+// socket-activated keeps its socket (the connection is then refused).
+std::string AbsentLibvirtSocket(const std::string& uri);
+
 class ConnectionSet {
  public:
   using Clock = std::chrono::steady_clock;
@@ -45,6 +52,8 @@ class ConnectionSet {
   std::vector<std::string> WantedUris() const;
   // "libvirt qemu:///system does not answer: <why>" for the first fixed URI
   // not open (a virt-launcher socket comes and goes with its pod: not one).
+  // A URI whose socket does not exist is not one either: no libvirt daemon
+  // runs there, so no VM can have been started or be started through it.
   std::optional<std::string> Unanswered() const;
 
  private:
@@ -57,6 +66,7 @@ class ConnectionSet {
   std::vector<std::string> fixed_;
   Retrying retrying_;
   std::map<std::string, std::string> last_error_;  // of each URI not open
+  std::map<std::string, std::string> absent_;      // URI -> its socket that does not exist
   std::optional<std::string> glob_;
   std::map<std::string, std::unique_ptr<LibvirtConnection>> open_;
   std::map<std::string, Retry> retry_;

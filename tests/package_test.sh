@@ -21,7 +21,7 @@ dpkg-deb -x "$deb" "$work/root"
 for f in usr/bin/kvhost-agent usr/lib/systemd/system/kvhost-agent.service \
          etc/kvhost-agent/config.yaml usr/share/doc/kvhost-agent/README.md \
          usr/share/doc/kvhost-agent/copyright usr/share/doc/kvhost-agent/changelog.gz \
-         usr/share/man/man8/kvhost-agent.8.gz \
+         usr/share/man/man8/kvhost-agent.8.gz usr/lib/tmpfiles.d/kvhost-agent.conf \
          usr/share/doc/kvhost-agent/CONFIG.md usr/share/doc/kvhost-agent/examples/kvhost-agent.conf \
          usr/share/bash-completion/completions/kvhost-agent; do
   [ -f "$work/root/$f" ] || fail "$f missing from the package"

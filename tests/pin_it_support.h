@@ -31,6 +31,7 @@
 #include "base/cpu_set.h"
 #include "base/regular_file.h"
 #include "it_accelerator.h"
+#include "it_harness.h"
 #include "qemu_proc_support.h"
 
 namespace kvhost::it {
@@ -39,6 +40,16 @@ constexpr char kUri[] = "qemu:///system";
 constexpr char kSetpriv[] = "/usr/bin/setpriv";  // util-linux, essential on Debian
 
 inline std::string DomainPrefix() { return "kvhost-it-" + std::to_string(getpid()) + "-"; }
+
+// The domains, running or not, of `connection` that are not the tests' own
+// (kvhost-it-*), as "a, b"; empty when there is none.
+inline std::string ForeignDomains(const LibvirtConnection& connection) {
+  std::string foreign;
+  for (const auto& domain : connection.ListDomainSummaries())
+    if (domain.name.rfind("kvhost-it-", 0) != 0)
+      foreign += (foreign.empty() ? "" : ", ") + domain.name;
+  return foreign;
+}
 
 // The test's domains, destroyed and undefined with the object, whatever the
 // test did. Domains are looked up by name at every use, so they stay
@@ -243,6 +254,7 @@ class RealAgentTest : public ::testing::Test {
     // the tests needing its fixture: they skip too, rather than fail. Without
     // /dev/kvm the domains run under TCG (tests/it_accelerator.h).
     if (geteuid() != 0) GTEST_SKIP() << "needs root for qemu:///system";
+    if (const auto why = testing::HarnessSkipReason()) GTEST_SKIP() << *why;
     // libvirt's client writes to its socket with write(): a call on a
     // connection to a libvirtd that restarted would kill the test with SIGPIPE.
     // libvirt leaves that signal to the application (virsh ignores it too).
@@ -268,6 +280,11 @@ class RealAgentTest : public ::testing::Test {
     ASSERT_TRUE(WaitUntil([&] { return flock(lock_fd_, LOCK_EX | LOCK_NB) == 0; }, 600s))
         << "lock held for 10 min";
     hv_.emplace();
+    // The harness's guard (tests/harness/foreign_domains.sh) again, for a test
+    // binary run by hand: never beside a VM these tests did not define.
+    if (const std::string foreign = ForeignDomains(hv_->connection()); !foreign.empty())
+      GTEST_SKIP() << kUri << " has domains these tests did not define (" << foreign
+                   << "): they would re-pin them; run them where libvirt has no other domain";
     if (OnlineCpus().Count() < 2) GTEST_SKIP() << "needs a host with 2 or more CPUs";
   }
   void TearDown() override {

@@ -22,6 +22,7 @@
 #include <string>
 #include <thread>
 
+#include "agent/config/config_loader.h"
 #include "agent/libvirt/connection.h"
 #include "agent/libvirt/libvirt_error.h"
 #include "agent/libvirt/pinning_reader.h"
@@ -37,6 +38,8 @@
 namespace kvhost::it {
 
 constexpr char kUri[] = "qemu:///system";
+// The config's `domains` in every test's agent: the tests' domains and no other.
+constexpr char kItDomains[] = "kvhost-it-*";
 constexpr char kSetpriv[] = "/usr/bin/setpriv";  // util-linux, essential on Debian
 
 inline std::string DomainPrefix() { return "kvhost-it-" + std::to_string(getpid()) + "-"; }
@@ -44,10 +47,10 @@ inline std::string DomainPrefix() { return "kvhost-it-" + std::to_string(getpid(
 // The domains, running or not, of `connection` that are not the tests' own
 // (kvhost-it-*), as "a, b"; empty when there is none.
 inline std::string ForeignDomains(const LibvirtConnection& connection) {
+  const DomainFilter ours({kItDomains}, "the tests' domains");
   std::string foreign;
   for (const auto& domain : connection.ListDomainSummaries())
-    if (domain.name.rfind("kvhost-it-", 0) != 0)
-      foreign += (foreign.empty() ? "" : ", ") + domain.name;
+    if (!ours.Manages(domain.name)) foreign += (foreign.empty() ? "" : ", ") + domain.name;
   return foreign;
 }
 
@@ -272,6 +275,8 @@ class RealAgentTest : public ::testing::Test {
     config_ = logs_.path() / "config.yaml";
     std::ofstream(config_) << ReadFile(data_ / "config.yaml")
                            << "controlSocket: " << control_socket().string() << "\n";
+    ASSERT_EQ(LoadAgentConfig(config_, true).domains, std::vector<std::string>{kItDomains})
+        << "the tests' agent must see no domain but theirs";
     // RESOURCE_LOCK serialises tests of one ctest only. The agent places every
     // it.* domain of the host, so a second build tree's run would take this
     // test's CPUs: one run at a time, machine-wide.

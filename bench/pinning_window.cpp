@@ -33,6 +33,9 @@ using namespace std::chrono_literals;
 constexpr char kUri[] = "qemu:///system";
 constexpr char kType[] = "bench.dedicated";
 
+// The domains this bench defines, and the only ones its agent sees (`domains`).
+std::string BenchDomainPrefix() { return "kvhost-it-bench-" + std::to_string(getpid()) + "-"; }
+
 double MsBetween(TimePoint from, TimePoint to) {
   return std::chrono::duration<double, std::milli>(to - from).count();
 }
@@ -236,7 +239,7 @@ void RunStarts(const WindowOptions& options, Moments& moments) {
     if (e.event == VIR_DOMAIN_EVENT_STARTED) moments.Note("started " + e.domain_name);
   });
   WindowRun run(connection, moments, options.domain_type);
-  const std::string prefix = "kvhost-it-bench-" + std::to_string(getpid()) + "-";
+  const std::string prefix = BenchDomainPrefix();
   std::vector<StartSample> after, before;
   for (int i = 0; i < options.starts; ++i)
     after.push_back(run.Start(prefix + "a" + std::to_string(i), CpuSet()));
@@ -257,8 +260,8 @@ void RunStarts(const WindowOptions& options, Moments& moments) {
   PrintRow("<cputune> " + placement.ToList() + " defined before start", before);
 }
 
-// The lock the real-libvirtd pin tests hold (tests/pin_it_support.h): this
-// bench's agent places every domain it sees, and so would theirs.
+// The lock the real-libvirtd pin tests hold (tests/pin_it_support.h): their
+// agents place every kvhost-it-* domain they see, so this bench's would be taken.
 class PinTestsLock {
  public:
   PinTestsLock() : fd_(open(kPath, O_CREAT | O_RDWR | O_CLOEXEC, 0644)) {
@@ -276,17 +279,34 @@ class PinTestsLock {
   int fd_;
 };
 
+// The harness's guard (tests/harness/foreign_domains.sh) for this bench: it
+// starts an agent on qemu:///system, so it runs only where libvirt has no
+// domain but the real-libvirtd tests' and its own (kvhost-it-*).
+void RefuseBesideForeignDomains() {
+  const DomainFilter tests({"kvhost-it-*"}, "the tests' and this bench's domains");
+  std::string foreign;
+  for (const DomainSummary& d : LibvirtConnection::Open(kUri).ListDomainSummaries())
+    if (!tests.Manages(d.name)) foreign += (foreign.empty() ? "" : ", ") + d.name;
+  if (foreign.empty()) return;
+  throw std::runtime_error(
+      std::string(kUri) + " has domains this bench did not define: " + foreign +
+      ". Its agent pins the domains it starts (and sees no other), but it refuses to run beside "
+      "VMs it could re-pin by mistake: run it on a machine or VM without other domains");
+}
+
 }  // namespace
 
 void PrintUnpinnedWindow(const WindowOptions& options) {
   spdlog::set_level(spdlog::level::warn);  // the table goes to stdout
   const PinTestsLock lock;
+  RefuseBesideForeignDomains();
   AgentConfig config;  // defaults: the first core of each node reserved
   auto host = std::make_shared<const HostResources>(BuildHostResources(DiscoverHost("/"), config));
   TempDir state;
   Pinner pinner(host, BenchCatalog(), StateStore(state.path()));
   pinner.SetLocalRoot("/");
-  ConnectionSet connections({kUri}, std::nullopt);
+  ConnectionSet connections({kUri}, std::nullopt, ConnectionSet::Retrying::kWithBackoff,
+                            DomainFilter({BenchDomainPrefix() + "*"}, "bench/pinning_window"));
 
   Moments moments;
   std::atomic<bool> stop{false};

@@ -151,6 +151,21 @@ TEST(AgentConfig, KubeletConfigIsAnAbsolutePathOnTheHost) {
                     "'etc/kubelet.yaml'");
 }
 
+TEST(AgentConfig, DomainsIsAGlobOrAListOfThemOnDomainNames) {
+  EXPECT_EQ(ParseAgentConfigYaml("", "config.yaml").domains, (std::vector<std::string>{"*"}));
+  EXPECT_EQ(ParseAgentConfigYaml("domains: kvhost-*\n", "config.yaml").domains,
+            (std::vector<std::string>{"kvhost-*"}));
+  EXPECT_EQ(ParseAgentConfigYaml("domains:\n  - tenant-*\n  - \"db-?\"\n", "config.yaml").domains,
+            (std::vector<std::string>{"tenant-*", "db-?"}));
+  EXPECT_EQ(ParseAgentConfigYaml("domains:\n", "config.yaml").domains,
+            (std::vector<std::string>{"*"}));
+  ExpectConfigError("domains: \"\"\n", 1, "domains is empty: a glob on libvirt domain names");
+  ExpectConfigError("domains: []\n", 1, "domains: an empty list manages no domain");
+  ExpectConfigError("domains:\n  - a-*\n  - \"\"\n", 3, "domains[1] is empty");
+  ExpectConfigError("domains:\n  tenant: a-*\n", 2, "domains must be a single value");
+  ExpectConfigError("domain: kvhost-*\n", 1, "unknown key 'domain' (did you mean 'domains'?)");
+}
+
 TEST(AgentConfig, TheFileIsOneMappingWithoutRepeatedKeys) {
   ExpectConfigError("- reservedCpus: 0\n", 1, "config must be a mapping");
   ExpectConfigError("sharedCpuRatio: 2\nsharedCpuRatio: 3\n", 2,

@@ -23,6 +23,7 @@
 #include "agent/libvirt/lifecycle_watcher.h"
 #include "agent/libvirt/placement_applier.h"
 #include "it_accelerator.h"
+#include "it_harness.h"
 #include "qemu_proc_support.h"
 
 namespace kvhost {
@@ -178,6 +179,7 @@ class RealLibvirtd : public ::testing::Test {
     // The harness skips (exit 77) in this case, and ctest still runs the
     // tests that need its fixture: skip here too rather than fail.
     if (geteuid() != 0) GTEST_SKIP() << "needs root for qemu:///system";
+    if (const auto why = testing::HarnessSkipReason()) GTEST_SKIP() << *why;
     // The event loop must be registered before the connection whose events we want.
     loop_.emplace();
     connection_.emplace(LibvirtConnection::Open(kUri));

@@ -22,6 +22,7 @@
 #include <string>
 #include <thread>
 
+#include "agent/config/config_loader.h"
 #include "agent/libvirt/connection.h"
 #include "agent/libvirt/libvirt_error.h"
 #include "agent/libvirt/pinning_reader.h"
@@ -31,14 +32,27 @@
 #include "base/cpu_set.h"
 #include "base/regular_file.h"
 #include "it_accelerator.h"
+#include "it_harness.h"
 #include "qemu_proc_support.h"
 
 namespace kvhost::it {
 
 constexpr char kUri[] = "qemu:///system";
+// The config's `domains` in every test's agent: the tests' domains and no other.
+constexpr char kItDomains[] = "kvhost-it-*";
 constexpr char kSetpriv[] = "/usr/bin/setpriv";  // util-linux, essential on Debian
 
 inline std::string DomainPrefix() { return "kvhost-it-" + std::to_string(getpid()) + "-"; }
+
+// The domains, running or not, of `connection` that are not the tests' own
+// (kvhost-it-*), as "a, b"; empty when there is none.
+inline std::string ForeignDomains(const LibvirtConnection& connection) {
+  const DomainFilter ours({kItDomains}, "the tests' domains");
+  std::string foreign;
+  for (const auto& domain : connection.ListDomainSummaries())
+    if (!ours.Manages(domain.name)) foreign += (foreign.empty() ? "" : ", ") + domain.name;
+  return foreign;
+}
 
 // The test's domains, destroyed and undefined with the object, whatever the
 // test did. Domains are looked up by name at every use, so they stay
@@ -243,6 +257,7 @@ class RealAgentTest : public ::testing::Test {
     // the tests needing its fixture: they skip too, rather than fail. Without
     // /dev/kvm the domains run under TCG (tests/it_accelerator.h).
     if (geteuid() != 0) GTEST_SKIP() << "needs root for qemu:///system";
+    if (const auto why = testing::HarnessSkipReason()) GTEST_SKIP() << *why;
     // libvirt's client writes to its socket with write(): a call on a
     // connection to a libvirtd that restarted would kill the test with SIGPIPE.
     // libvirt leaves that signal to the application (virsh ignores it too).
@@ -260,6 +275,8 @@ class RealAgentTest : public ::testing::Test {
     config_ = logs_.path() / "config.yaml";
     std::ofstream(config_) << ReadFile(data_ / "config.yaml")
                            << "controlSocket: " << control_socket().string() << "\n";
+    ASSERT_EQ(LoadAgentConfig(config_, true).domains, std::vector<std::string>{kItDomains})
+        << "the tests' agent must see no domain but theirs";
     // RESOURCE_LOCK serialises tests of one ctest only. The agent places every
     // it.* domain of the host, so a second build tree's run would take this
     // test's CPUs: one run at a time, machine-wide.
@@ -268,6 +285,11 @@ class RealAgentTest : public ::testing::Test {
     ASSERT_TRUE(WaitUntil([&] { return flock(lock_fd_, LOCK_EX | LOCK_NB) == 0; }, 600s))
         << "lock held for 10 min";
     hv_.emplace();
+    // The harness's guard (tests/harness/foreign_domains.sh) again, for a test
+    // binary run by hand: never beside a VM these tests did not define.
+    if (const std::string foreign = ForeignDomains(hv_->connection()); !foreign.empty())
+      GTEST_SKIP() << kUri << " has domains these tests did not define (" << foreign
+                   << "): they would re-pin them; run them where libvirt has no other domain";
     if (OnlineCpus().Count() < 2) GTEST_SKIP() << "needs a host with 2 or more CPUs";
   }
   void TearDown() override {

@@ -25,12 +25,13 @@ class RealLibvirtdDaemon : public RealAgentTest {
     fs::create_directories(run_.path() / "features.d");
     port_ = FreeLoopbackPort();
     const fs::path config = run_.path() / "config.yaml";
-    // As tests/data/it/config.yaml (no reserved CPUs: see there), publishing.
+    // As tests/data/it/config.yaml (no reserved CPUs, only the tests' domains:
+    // see there), publishing.
     WriteText(config,
               "reservedCpus: \"\"\nrefreshInterval: 500ms\nnodeName: it-node\nfeatureFile: " +
                   features().string() + "\nnrtFile: " + (run_.path() / "nrt.yaml").string() +
-                  "\napiListen: 127.0.0.1:" + std::to_string(port_) +
-                  "\ncontrolSocket: " + (run_.path() / "control.sock").string() + "\n");
+                  "\napiListen: 127.0.0.1:" + std::to_string(port_) + "\ncontrolSocket: " +
+                  (run_.path() / "control.sock").string() + "\ndomains: \"" + kItDomains + "\"\n");
     std::vector<std::string> args = AgentArgs({"run"});
     *(std::find(args.begin(), args.end(), "--config") + 1) = config.string();
     daemon_.emplace(args, std::vector<std::string>{notify_.Env()}, run_.path() / "out",

@@ -14,7 +14,10 @@ namespace {
 std::string Format(const v1::AuditReport& r) {
   std::ostringstream out;
   out << r.domains_checked() << " running domain(s) checked, " << r.violations_size()
-      << " violation(s)\n";
+      << " violation(s)";
+  if (r.domains_not_managed() > 0)
+    out << "; " << r.domains_not_managed() << " outside `domains`, not checked";
+  out << "\n";
   for (const auto& v : r.violations())
     out << "- " << v.domain() << " [" << v.rule() << "] CPUs " << v.cpus() << ": " << v.detail()
         << "\n    fix: " << v.fix() << "\n";
@@ -46,7 +49,7 @@ void AddAuditCommand(CLI::App& app, int& exit_code) {
     const LiveHost live = opt->LoadAuditView();
     ConnectionSet connections(
         opt->connect.empty() ? std::vector<std::string>{"qemu:///system"} : opt->connect,
-        std::nullopt, ConnectionSet::Retrying::kOnce);
+        std::nullopt, ConnectionSet::Retrying::kOnce, opt->ManagedDomains());
     exit_code = PrintAudit(AuditWhatRuns(*opt, live, OpenConnections(connections)), opt->output);
   });
 }

@@ -54,6 +54,8 @@ struct HostOptions {
   // never in a directory a typo would create. Throws with MissingStateDir's words.
   void RefuseMissingStateDir() const;
   AgentConfig LoadConfig() const;
+  // The config's `domains`: the only domains the command lists or looks up.
+  DomainFilter ManagedDomains() const;
   Catalog LoadCatalog() const;
   // What libvirt says runs behind --connect (see `connect`); nullopt when no
   // URI applies or none answered (logged): the state file is then all there is.

@@ -70,12 +70,14 @@ void HostOptions::RefuseMissingStateDir() const {
                              (std::filesystem::path(root) / "var/lib/kvhost-agent").string() + ")");
 }
 
+DomainFilter HostOptions::ManagedDomains() const { return kvhost::ManagedDomains(LoadConfig()); }
+
 std::optional<RunningDomains> HostOptions::ReadRunning(const Catalog& catalog) const {
   std::vector<std::string> uris = connect;
   // Asked before discovery: the rule a discovered HostModel keeps, applied to --root.
   if (uris.empty() && IsRealHostRoot(root)) uris.push_back("qemu:///system");
   if (uris.empty()) return std::nullopt;
-  ConnectionSet connections(uris, std::nullopt, ConnectionSet::Retrying::kOnce);
+  ConnectionSet connections(uris, std::nullopt, ConnectionSet::Retrying::kOnce, ManagedDomains());
   connections.Refresh(ConnectionSet::Clock::now(), nullptr);
   const std::vector<const LibvirtConnection*> open = connections.Open();
   // No libvirt daemon at any URI (no socket): nothing runs through one.

@@ -34,7 +34,7 @@ struct PinOptions : HostOptions, ConnectOptions {
   ConnectionSet Connections() const {
     return ConnectionSet(Uris(),
                          kubevirt ? std::optional<std::string>(kubevirt_glob) : std::nullopt,
-                         ConnectionSet::Retrying::kOnce);
+                         ConnectionSet::Retrying::kOnce, ManagedDomains());
   }
   // The host through the one loader (agent/live); the pinner then charges it
   // itself from the state file and libvirt (reconcile), which the loader's

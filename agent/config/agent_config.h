@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/cpu_set.h"
 
@@ -74,6 +75,9 @@ struct AgentConfig {
   // this many hours (agent/qualify); off by default.
   bool require_qualification = false;
   unsigned qualification_max_age_hours = 24 * 7;
+  // The libvirt domains the agent manages: fnmatch globs on domain names. The
+  // others are left alone, as if absent (agent/libvirt/domain_filter.h).
+  std::vector<std::string> domains{"*"};
   DaemonSettings daemon;
   QualifyScheduleSettings qualify_schedule;
 

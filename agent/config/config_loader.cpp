@@ -12,7 +12,7 @@
 namespace kvhost {
 namespace {
 
-constexpr std::array<std::string_view, 13> kAllocatorKeys = {"reservedCpus",
+constexpr std::array<std::string_view, 14> kAllocatorKeys = {"reservedCpus",
                                                              "reservedMemoryPerNode",
                                                              "reservedMemoryByNode",
                                                              "dedicatedCpus",
@@ -24,7 +24,8 @@ constexpr std::array<std::string_view, 13> kAllocatorKeys = {"reservedCpus",
                                                              "kubevirtCpuAllocationRatio",
                                                              "kubevirtAlignCpus",
                                                              "requireQualification",
-                                                             "qualificationMaxAgeHours"};
+                                                             "qualificationMaxAgeHours",
+                                                             "domains"};
 
 constexpr auto kKnownKeys = [] {
   std::array<std::string_view,
@@ -107,6 +108,8 @@ class ConfigReader {
                          "to 8784, got " +
                              value.Scalar());
             config_.qualification_max_age_hours = static_cast<unsigned>(hours);
+          } else if (key == "domains") {
+            ReadDomains(value);
           } else if (key.starts_with("qualify")) {
             ReadQualifyScheduleSetting(yaml_, key, value, config_.qualify_schedule);
             if (key == "qualifyDuration" || key == "qualifyInterval")
@@ -137,6 +140,30 @@ class ConfigReader {
             yaml_.Fail(key_node,
                        "reservedMemoryByNode names node " + std::to_string(node) + " twice");
         });
+  }
+
+  // One glob or a list of them; an empty one matches no libvirt domain name, so
+  // it can only be a mistake, as is a list with none.
+  void ReadDomains(const YAML::Node& value) {
+    config_.domains.clear();
+    if (value.IsSequence()) {
+      if (value.size() == 0)
+        yaml_.Fail(value,
+                   "domains: an empty list manages no domain; leave the key out (or \"*\") "
+                   "for every domain");
+      for (size_t i = 0; i < value.size(); ++i)
+        config_.domains.push_back(DomainGlob(value[i], "domains[" + std::to_string(i) + "]"));
+    } else {
+      config_.domains.push_back(DomainGlob(value, "domains"));
+    }
+  }
+  std::string DomainGlob(const YAML::Node& value, const std::string& field) const {
+    std::string glob = yaml_.Text(value, field);
+    if (glob.empty())
+      yaml_.Fail(value, field +
+                            " is empty: a glob on libvirt domain names (\"kvhost-*\"), "
+                            "\"*\" for every domain");
+    return glob;
   }
 
   // A file on the host, read under --root: relative to what would be unclear.

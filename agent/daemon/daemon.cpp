@@ -24,6 +24,7 @@
 #include "agent/daemon/startup_pages.h"
 #include "agent/daemon/watch_loop.h"
 #include "agent/daemon/watchdog.h"
+#include "agent/pinning/live_domains.h"
 #include "agent/report/node_report.h"
 #include "agent/state/allocation_convert.h"
 #include "agent/state/state_lock.h"
@@ -44,7 +45,8 @@ class Daemon {
         config_(LoadConfig()),
         catalog_(options.load_catalog()),
         view_(Sources()),
-        connections_(options.connect, options.kubevirt_glob) {}
+        connections_(options.connect, options.kubevirt_glob, ConnectionSet::Retrying::kWithBackoff,
+                     ManagedDomains(config_)) {}
 
   int Run() {
     const auto start = SteadyClock::now();
@@ -240,6 +242,8 @@ class Daemon {
       config_ = std::move(next);
       view_.UseConfig(config_);
       outputs_ = std::move(outputs);  // what it replaced closes here
+      // The allocator's rebuild below reconciles with the new `domains`.
+      connections_.UseDomainFilter(ManagedDomains(config_));
     } catch (const std::exception& e) {
       spdlog::error("SIGHUP: keeping the running config: {}", e.what());
     }

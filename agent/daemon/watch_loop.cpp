@@ -32,6 +32,9 @@ void LibvirtWatch::Handle(const std::string& uri, const DomainLifecycleEvent& e)
       if (pinner_->Forget(e.domain_uuid))
         spdlog::info("{} {}: freed its CPUs", e.domain_name, LifecycleEventName(e.event));
     }
+  } catch (const DomainNotManaged& ex) {
+    spdlog::debug("{}: {}", what, ex.what());  // another's VM: its events are none of ours
+    what += " (not managed)";
   } catch (const std::exception& ex) {
     spdlog::error("{}: {}", what, ex.what());
     what += " (failed: " + std::string(ex.what()) + ")";

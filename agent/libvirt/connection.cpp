@@ -31,12 +31,12 @@ bool LooksLikeUuid(std::string_view key) {
 
 }  // namespace
 
-LibvirtConnection LibvirtConnection::Open(const std::string& uri) {
+LibvirtConnection LibvirtConnection::Open(const std::string& uri, DomainFilter filter) {
   EnsureLibvirtInitialized();
   ConnectionHandle handle(virConnectOpen(uri.c_str()));
   if (!handle) ThrowLastLibvirtError("open libvirt connection '" + uri + "'");
   HypervisorDriver driver = DetectDriver(handle.get());
-  return LibvirtConnection(std::move(handle), uri, driver);
+  return LibvirtConnection(std::move(handle), uri, driver, std::move(filter));
 }
 
 ConnectionHandle LibvirtConnection::NewReference() const {
@@ -57,8 +57,23 @@ unsigned LibvirtConnection::HostCpuCount() const {
 }
 
 std::vector<LibvirtDomain> LibvirtConnection::ListAllDomains() const {
+  std::vector<LibvirtDomain> managed;
+  for (LibvirtDomain& domain : ListEveryDomain(0))
+    if (filter_.Manages(domain.name())) managed.push_back(std::move(domain));
+  return managed;
+}
+
+std::vector<LibvirtDomain> LibvirtConnection::ListRunningUnmanagedDomains() const {
+  std::vector<LibvirtDomain> unmanaged;
+  if (filter_.ManagesEvery()) return unmanaged;
+  for (LibvirtDomain& domain : ListEveryDomain(VIR_CONNECT_LIST_DOMAINS_ACTIVE))
+    if (!filter_.Manages(domain.name())) unmanaged.push_back(std::move(domain));
+  return unmanaged;
+}
+
+std::vector<LibvirtDomain> LibvirtConnection::ListEveryDomain(unsigned flags) const {
   virDomainPtr* raw_domains = nullptr;
-  int count = virConnectListAllDomains(raw(), &raw_domains, 0);
+  int count = virConnectListAllDomains(raw(), &raw_domains, flags);
   if (count < 0) ThrowLastLibvirtError("list the domains of '" + uri_ + "'");
   // Take ownership of every handle before anything can throw, then free the array.
   std::vector<DomainHandle> handles;
@@ -90,7 +105,9 @@ LibvirtDomain LibvirtConnection::LookupDomain(std::string_view key) const {
   DomainHandle handle(LooksLikeUuid(key) ? virDomainLookupByUUIDString(raw(), text.c_str())
                                          : virDomainLookupByName(raw(), text.c_str()));
   if (!handle) ThrowLastLibvirtError("look up domain '" + text + "' on '" + uri_ + "'");
-  return LibvirtDomain(std::move(handle));
+  LibvirtDomain domain(std::move(handle));
+  if (!filter_.Manages(domain.name())) throw DomainNotManaged(domain.name(), filter_);
+  return domain;
 }
 
 }  // namespace kvhost

@@ -53,8 +53,17 @@ std::string AbsentLibvirtSocket(const std::string& uri) {
 }
 
 ConnectionSet::ConnectionSet(std::vector<std::string> fixed_uris,
-                             std::optional<std::string> socket_glob, Retrying retrying)
-    : fixed_(std::move(fixed_uris)), retrying_(retrying), glob_(std::move(socket_glob)) {}
+                             std::optional<std::string> socket_glob, Retrying retrying,
+                             DomainFilter domains)
+    : fixed_(std::move(fixed_uris)),
+      retrying_(retrying),
+      glob_(std::move(socket_glob)),
+      domains_(std::move(domains)) {}
+
+void ConnectionSet::UseDomainFilter(const DomainFilter& domains) {
+  domains_ = domains;
+  for (auto& [uri, connection] : open_) connection->UseDomainFilter(domains_);
+}
 
 std::optional<std::string> ConnectionSet::Unanswered() const {
   for (const auto& uri : fixed_) {
@@ -132,7 +141,7 @@ ConnectionSet::Changes ConnectionSet::Refresh(
     Retry& retry = retry_[uri];
     if (now < retry.next) continue;
     try {
-      auto c = std::make_unique<LibvirtConnection>(LibvirtConnection::Open(uri));
+      auto c = std::make_unique<LibvirtConnection>(LibvirtConnection::Open(uri, domains_));
       // At the default level only a connection that had failed or was lost.
       spdlog::log(last_error_.erase(uri) ? spdlog::level::info : spdlog::level::debug,
                   "libvirt connection {} open", uri);

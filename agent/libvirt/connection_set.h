@@ -35,8 +35,12 @@ class ConnectionSet {
   // A one-shot command tries each URI once; the daemon retries with backoff.
   enum class Retrying { kWithBackoff, kOnce };
 
+  // Every connection it opens carries `domains`: the agent sees no other domain.
   ConnectionSet(std::vector<std::string> fixed_uris, std::optional<std::string> socket_glob,
-                Retrying retrying = Retrying::kWithBackoff);
+                Retrying retrying = Retrying::kWithBackoff, DomainFilter domains = {});
+
+  // A new config's `domains` (SIGHUP), for the open connections and the next.
+  void UseDomainFilter(const DomainFilter& domains);
 
   struct Changes {
     std::vector<const LibvirtConnection*> opened;  // new or reopened: watch and reconcile them
@@ -68,6 +72,7 @@ class ConnectionSet {
   std::map<std::string, std::string> last_error_;  // of each URI not open
   std::map<std::string, std::string> absent_;      // URI -> its socket that does not exist
   std::optional<std::string> glob_;
+  DomainFilter domains_;
   std::map<std::string, std::unique_ptr<LibvirtConnection>> open_;
   std::map<std::string, Retry> retry_;
 };

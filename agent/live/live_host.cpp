@@ -64,6 +64,11 @@ bool SavedStillHolds(const SavedAllocation& entry, const RunningDomains& running
          running.connected_uris.end();
 }
 
+bool OutsideDomains(const SavedAllocation& entry, const RunningDomains& running) {
+  return std::find(running.not_managed_uuids.begin(), running.not_managed_uuids.end(), entry.key) !=
+         running.not_managed_uuids.end();
+}
+
 // Running domains the state lacks: a dedicated one pinned by someone holds
 // its CPUs, memory and hugepages as surely as one the agent placed.
 void CommitPinnedUnknown(const RunningDomains& running, const std::set<std::string>& saved_keys,
@@ -92,6 +97,12 @@ void CommitAgentAllocations(const LiveSources& sources, LiveHost& live) {
   std::set<std::string> saved_keys;
   for (auto& entry : saved) {
     saved_keys.insert(entry.key);
+    if (sources.running && OutsideDomains(entry, *sources.running)) {
+      live.warnings.push_back(store.file().string() + ": allocation of '" + entry.name + "' (" +
+                              entry.placement.instance_type +
+                              ") ignored: the domain is outside the config's `domains`");
+      continue;
+    }
     if (sources.running && !SavedStillHolds(entry, *sources.running)) {
       live.warnings.push_back(store.file().string() + ": allocation of '" + entry.name + "' (" +
                               entry.placement.instance_type +

@@ -28,7 +28,11 @@ struct RunningDomains {
   // The connections that answered: a saved allocation behind any other URI is
   // kept, since an unreachable libvirt says nothing about its domains.
   std::vector<std::string> connected_uris;
-  std::vector<LiveDomain> domains;  // active domains only
+  std::vector<LiveDomain> domains;  // active domains only, those the config's `domains` manages
+  // UUIDs of the active domains outside `domains`: like any domain the agent
+  // did not place and that holds no CPUs of its own, they are charged nothing,
+  // and a saved allocation of one (the key changed since) is not counted.
+  std::vector<std::string> not_managed_uuids = {};
 };
 
 // The placement a dedicated domain holds, read from its pinning: one CPU per

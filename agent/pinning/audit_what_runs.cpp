@@ -40,7 +40,12 @@ v1::AuditReport AuditWhatRuns(const LiveHost& live, const Catalog& catalog,
           : AuditPinning(*live.resources, domains, &live.host.numa);
   for (const auto& v : violations)
     spdlog::warn("audit: {} [{}] CPUs {}: {}", v.domain, v.rule, v.cpus.ToList(), v.detail);
-  return AuditReportToProto(violations, checked);
+  v1::AuditReport report = AuditReportToProto(violations, checked);
+  size_t not_managed = 0;
+  for (const LibvirtConnection* c : connections)
+    not_managed += c->ListRunningUnmanagedDomains().size();
+  report.set_domains_not_managed(static_cast<uint32_t>(not_managed));
+  return report;
 }
 
 }  // namespace kvhost

@@ -21,6 +21,11 @@ std::optional<InstanceType> KnownType(const DomainSummary& s, const Catalog& cat
 
 }  // namespace
 
+DomainFilter ManagedDomains(const AgentConfig& config) {
+  return DomainFilter(config.domains,
+                      config.source == "defaults" ? "the default" : "config " + config.source);
+}
+
 RunningDomains GatherRunningDomains(const std::vector<const LibvirtConnection*>& connections,
                                     const Catalog& catalog) {
   RunningDomains running;
@@ -36,6 +41,8 @@ RunningDomains GatherRunningDomains(const std::vector<const LibvirtConnection*>&
         if (!e.DomainVanished()) throw;
       }
     }
+    for (const LibvirtDomain& d : c->ListRunningUnmanagedDomains())
+      running.not_managed_uuids.push_back(d.uuid());
   }
   return running;
 }

@@ -51,6 +51,7 @@ v1::ReconcileResult ReconcileResultOf(const ReconcileReport& r) {
   for (const auto& n : r.repinned) out.add_repinned(n);
   for (const auto& n : r.freed) out.add_freed(n);
   for (const auto& n : r.left_unpinned) out.add_left_unpinned(n);
+  for (const auto& n : r.not_managed) out.add_not_managed(n);
   for (const auto& p : r.problems) out.add_problems(p);
   out.set_state_rebuilt(r.state_was_rebuilt);
   out.set_state_corrupt(r.state_corrupt);
@@ -75,6 +76,8 @@ std::string DescribeReconcile(const v1::ReconcileResult& r) {
   list("re-pinned", r.repinned());
   list("freed", r.freed());
   list("left unpinned", r.left_unpinned());
+  // Only where `domains` leaves some out: a host the agent has alone reads as before.
+  if (r.not_managed_size() > 0) list("not managed (outside `domains`)", r.not_managed());
   for (const auto& p : r.problems()) out << "problem: " << p << "\n";
   return out.str();
 }

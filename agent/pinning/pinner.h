@@ -43,6 +43,7 @@ struct ReconcileReport {
   std::vector<std::string> repinned;  // libvirt drifted from the allocation: re-applied
   std::vector<std::string> freed;     // saved allocation of a domain that no longer runs
   std::vector<std::string> left_unpinned;  // unpinned by the operator and not restarted since
+  std::vector<std::string> not_managed;    // running, outside the config's `domains`: left alone
   std::vector<std::string> problems;       // domains left as they are, and why
   bool state_was_rebuilt = false;          // the state file was missing or corrupt
   std::string state_corrupt;               // corrupt: what was wrong with it
@@ -160,7 +161,10 @@ class Pinner {
   // Reconcile's three phases: saved allocations of running domains first, in
   // full; then running domains the state does not know (adopted or placed);
   // then every domain whose libvirt pinning drifted is re-pinned.
+  // `unmanaged`: running domains outside `domains`, name by UUID; a saved
+  // allocation of one (the filter changed) is dropped, not freed as gone.
   std::vector<const RunningDomain*> RestoreSaved(const std::vector<RunningDomain>& running,
+                                                 std::map<std::string, std::string>& unmanaged,
                                                  PinnedVmsDraft& draft,
                                                  ReconcileReport& report) const;
   void PlaceUnknown(const std::vector<const RunningDomain*>& unplaced,

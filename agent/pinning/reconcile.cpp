@@ -50,11 +50,12 @@ static std::string Changed(const std::vector<std::string>& domains, const char* 
 }
 
 std::string ReconcileSummary(const ReconcileReport& r) {
-  return fmt::format("reconciled: {} kept, {}, {}, {}, {}, {} left unpinned{}", r.kept.size(),
-                     Changed(r.adopted, "adopted"), Changed(r.placed, "placed"),
-                     Changed(r.repinned, "re-pinned"), Changed(r.freed, "freed"),
-                     r.left_unpinned.size(),
-                     r.state_was_rebuilt ? " (state rebuilt from libvirt)" : "");
+  return fmt::format(
+      "reconciled: {} kept, {}, {}, {}, {}, {} left unpinned{}{}", r.kept.size(),
+      Changed(r.adopted, "adopted"), Changed(r.placed, "placed"), Changed(r.repinned, "re-pinned"),
+      Changed(r.freed, "freed"), r.left_unpinned.size(),
+      r.not_managed.empty() ? "" : fmt::format(", {} not managed", r.not_managed.size()),
+      r.state_was_rebuilt ? " (state rebuilt from libvirt)" : "");
 }
 
 // At the default level only a reconcile that changed something: the daemon
@@ -93,6 +94,7 @@ bool Pinner::Adopt(const RunningDomain& r, const LibvirtDomain& d, const Resolve
 ReconcileReport Pinner::Reconcile(const std::string& leave_unplaced) {
   ReconcileReport report;
   std::vector<RunningDomain> running;
+  std::map<std::string, std::string> unmanaged;
   for (const auto& [uri, connection] : connections_) {
     std::vector<DomainSummary> listed = connection->ListDomainSummaries();
     // libvirt lists in the order of its hash table, which differs from one
@@ -101,9 +103,14 @@ ReconcileReport Pinner::Reconcile(const std::string& leave_unplaced) {
               [](const DomainSummary& a, const DomainSummary& b) { return a.name < b.name; });
     for (auto& s : listed)
       if (s.active) running.push_back({connection, std::move(s)});
+    for (const LibvirtDomain& d : connection->ListRunningUnmanagedDomains())
+      unmanaged[d.uuid()] = d.name();
   }
   PinnedVmsDraft draft(host_);
-  const std::vector<const RunningDomain*> unplaced = RestoreSaved(running, draft, report);
+  const std::vector<const RunningDomain*> unplaced =
+      RestoreSaved(running, unmanaged, draft, report);
+  for (const auto& [uuid, name] : unmanaged) report.not_managed.push_back(name);
+  std::sort(report.not_managed.begin(), report.not_managed.end());
   // After the saved allocations, which keep what they hold, before any placement.
   CommitOthersHold(draft.allocator);
   PlaceUnknown(unplaced, leave_unplaced, draft, report);
@@ -122,9 +129,9 @@ ReconcileReport Pinner::Reconcile(const std::string& leave_unplaced) {
 
 // 1: saved allocations of domains that still run come first, in full; those
 // behind an unreachable connection are kept; the rest are freed.
-std::vector<const RunningDomain*> Pinner::RestoreSaved(const std::vector<RunningDomain>& running,
-                                                       PinnedVmsDraft& draft,
-                                                       ReconcileReport& report) const {
+std::vector<const RunningDomain*> Pinner::RestoreSaved(
+    const std::vector<RunningDomain>& running, std::map<std::string, std::string>& unmanaged,
+    PinnedVmsDraft& draft, ReconcileReport& report) const {
   const LoadedState loaded = vms_.store().Load();
   report.state_was_rebuilt = loaded.rebuild_from_libvirt_needed();
   if (loaded.status == StateLoadStatus::kCorrupt) {
@@ -155,6 +162,13 @@ std::vector<const RunningDomain*> Pinner::RestoreSaved(const std::vector<Running
   for (auto& [uuid, vm] : saved) {
     const std::string name = vm.name.empty() ? vm.placement.vm : vm.name;
     const std::string type = vm.placement.instance_type;
+    if (auto outside = unmanaged.find(uuid); outside != unmanaged.end()) {
+      // Still running, and pinned as it was: only the agent lets go of it.
+      report.not_managed.push_back(outside->second + " (" + type +
+                                   " allocation dropped, its pinning left as it is)");
+      unmanaged.erase(outside);
+      continue;
+    }
     if (!vm.uri.empty() && !connections_.count(vm.uri)) {
       // Its libvirt is not reachable now: no news is not death. Keep it whole.
       const std::string uri = vm.uri;

@@ -4,7 +4,9 @@
 #                           libvirtd already runs: then use that one as it is), wait until
 #                           qemu:///system answers and offers the tests' domain type: kvm
 #                           where /dev/kvm works, else qemu (TCG; KVHOST_IT_FORCE_TCG=1
-#                           takes it on a machine with KVM too). Exit 77 (skip) without root.
+#                           takes it on a machine with KVM too). Exit 77 (skip) without root
+#                           or where libvirt has, or would load, a domain the tests did not
+#                           define (foreign_domains.sh); DIR/skipped says why, for the tests.
 #   libvirtd.sh stop DIR    remove kvhost-it-* domains, stop only what start started,
 #                           restore /etc/libvirt/qemu.conf and the qemu user as they were.
 #   libvirtd.sh restart DIR stop and start the libvirtd that start started (running QEMU
@@ -46,8 +48,12 @@ die() {
 }
 skip() {
   echo "libvirtd.sh: skipping the real libvirtd tests: $*"
+  # ctest runs the tests of a skipped fixture all the same: they read why here and skip too.
+  [ -z "${SKIPPED_NOTE:-}" ] || echo "$*" >"$SKIPPED_NOTE"
   exit "$SKIP"
 }
+# shellcheck source=tests/harness/foreign_domains.sh
+. "$(dirname "${BASH_SOURCE[0]}")/foreign_domains.sh"
 
 # Start time of a process (field 22 of /proc/PID/stat, after the parenthesised name),
 # so a recorded PID that the kernel reused for another process is not taken for ours.
@@ -95,7 +101,9 @@ answers() { timeout 10 virsh -c "$URI" version >/dev/null 2>&1; }
 
 lock() {
   mkdir -p "$(dirname "$LOCK")"
-  exec 9>"$LOCK"
+  # A caller holding the lock passes it as fd 9 (the guard's test keeps other trees'
+  # starts out while its foreign domain exists): flock on that open file succeeds at once.
+  if ! [ /proc/self/fd/9 -ef "$LOCK" ]; then exec 9>"$LOCK"; fi
   # A first start installs packages while holding the lock: wait that long.
   flock -w 900 9 || die "another kvhost test harness held $LOCK for 15 minutes"
 }
@@ -256,6 +264,8 @@ choose_domain_type() {
 }
 
 start() {
+  SKIPPED_NOTE=$DIR/skipped
+  rm -f "$SKIPPED_NOTE"
   [ "$(id -u)" -eq 0 ] || skip "they need root (packages, /etc/libvirt, the system libvirtd)"
   local DOMAIN_TYPE ACCELERATOR_WHY
   choose_domain_type
@@ -271,6 +281,10 @@ start() {
     # A real hypervisor's daemon: neither reconfigured nor restarted, and stop leaves it.
     log "a libvirtd this harness did not start is running: using it as it is"
   elif [ -z "$(recorded_pid "$STATE/libvirtd.pid")" ]; then
+    # A libvirtd started now loads every persistent definition, starts those marked
+    # autostart and reconnects to the domains still running: refuse before, not after.
+    refuse_foreign_domains "libvirtd is not running, and starting it would load" \
+      "$(configured_foreign_domains /etc/libvirt/qemu /run/libvirt/qemu)"
     ensure_qemu_user
     configure_qemu_conf
     if [ -z "$(foreign_pids virtlogd)" ] && [ -z "$(recorded_pid "$STATE/virtlogd.pid")" ]; then
@@ -290,6 +304,11 @@ start() {
     ((SECONDS < deadline)) || die "$URI did not answer within $START_TIMEOUT s; see $DIR/libvirtd.log"
     sleep 0.2
   done
+  # Whichever libvirtd answers; one started above again, for a domain defined meanwhile
+  # (the fixture's stop, which ctest runs after a skipped start too, stops it then).
+  local foreign
+  foreign=$(listed_foreign_domains "$URI") || die "$URI answers but does not list its domains"
+  refuse_foreign_domains "$URI has" "$foreign"
   # Read it whole before matching: `virsh ... | grep -q` under pipefail fails now and then,
   # when grep exits at the first match and virsh dies of SIGPIPE writing the rest.
   local caps

@@ -61,6 +61,7 @@ struct Settings {
   unsigned short api_port = 0;
   std::string feature_file;
   fs::path control_socket;
+  std::string refresh = "1s";
 };
 
 class DaemonFault : public ::testing::Test {
@@ -89,7 +90,7 @@ class DaemonFault : public ::testing::Test {
 
   void WriteConfig(const Settings& s) {
     WriteText(config(),
-              "refreshInterval: 1s\nfeatureFile: " + s.feature_file + "\nnrtFile: " +
+              "refreshInterval: " + s.refresh + "\nfeatureFile: " + s.feature_file + "\nnrtFile: " +
                   nrt().string() + "\napiListen: 127.0.0.1:" + std::to_string(s.api_port) +
                   "\nnodeName: test-node\ncontrolSocket: " + s.control_socket.string() + "\n");
   }
@@ -213,6 +214,38 @@ TEST_F(DaemonFault, ANodeGainingMemoryWithoutACpuChangeIsRediscoveredAndPublishe
   EXPECT_TRUE(WaitUntil([&] { return ReadFile(nrt()).find("16Gi") != npos; }, 10s))
       << ReadFile(nrt());
   EXPECT_FALSE(Ended(*daemon));
+}
+
+// A reload that shortens refreshInterval holds at once, not after the old
+// interval ran out (found by the e2e boot: a hotplug in that window was missed).
+TEST_F(DaemonFault, AReloadedShorterRefreshIntervalHoldsAtOnce) {
+  settings.refresh = "10m";
+  WriteConfig(settings);
+  auto daemon = Start(w() / "state");
+  settings.refresh = "1s";
+  WriteConfig(settings);
+  kill(daemon->pid(), SIGHUP);
+  ASSERT_TRUE(WaitUntil([&] { return Logged("SIGHUP: reloading"); }, 5s)) << Log();
+  const std::string before = Largest2Mi();
+  for (unsigned node = 0; node < 4; ++node) SetFreePages(node, 100);
+  EXPECT_TRUE(WaitUntil([&] { return Largest2Mi() == "200Mi"; }, 5s))
+      << before << " -> " << Largest2Mi() << "\n"
+      << Log();
+}
+
+// A CPU taken offline: the daemon rediscovers and the report has the new list.
+TEST_F(DaemonFault, ACpuTakenOfflineIsRediscoveredAndPublished) {
+  auto daemon = Start(w() / "state");
+  WriteText(root() / "sys/devices/system/cpu/online", "0-14\n");
+  WriteText(root() / "sys/devices/system/cpu/cpu15/online", "0\n");
+  EXPECT_TRUE(WaitUntil([&] { return Logged("online CPUs 0-14 (were 0-15): rediscovering"); }, 10s))
+      << Log();
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        return HttpGet(settings.api_port, "/v1/report").find("\"onlineCpus\": \"0-14\"") != npos;
+      },
+      10s))
+      << HttpGet(settings.api_port, "/v1/report").substr(0, 2000) << Log();
 }
 
 // A tmpfs of 64 KiB for the state dir, filled on demand (mounting needs root).

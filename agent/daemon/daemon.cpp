@@ -173,6 +173,11 @@ class Daemon {
     Guarded("refresh", [this] { RefreshHost(); });
     Guarded("qualification", [this] { FollowQualification(); });
     Guarded("publish", [this] { Publish(); });
+    ScheduleTick();
+  }
+
+  // expires_after cancels a wait already pending: a reload re-arms with its interval.
+  void ScheduleTick() {
     refresh_timer_.expires_after(config_.daemon.refresh_interval);
     refresh_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (!ec) Tick();
@@ -239,9 +244,12 @@ class Daemon {
       AgentConfig next = LoadConfig();
       DaemonOutputs outputs =
           ReloadOutputs(io_, config_.daemon, next.daemon, outputs_, ControlSockets());
+      const bool new_interval = next.daemon.refresh_interval != config_.daemon.refresh_interval;
       config_ = std::move(next);
       view_.UseConfig(config_);
       outputs_ = std::move(outputs);  // what it replaced closes here
+      // A shorter refreshInterval holds from now, not after the old one ran out.
+      if (new_interval) ScheduleTick();
       // The allocator's rebuild below reconciles with the new `domains`.
       connections_.UseDomainFilter(ManagedDomains(config_));
     } catch (const std::exception& e) {

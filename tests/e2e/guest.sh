@@ -52,7 +52,9 @@ reloaded() { http_get /v1/report | grep -q '"nodeName": "e2e-reloaded"'; }
 rediscovered() { journalctl -u kvhost-agent --no-pager | grep -q 'online CPUs .*rediscovering the host'; }
 serves() { http_get "$1" | grep -q '200 OK'; }
 online_is() { http_get /v1/report | grep -q "\"onlineCpus\": \"$1\""; }
-state_sum() { (cd /var/lib/kvhost-agent && find . -type f ! -name lock -exec md5sum {} + | sort); }
+# What the agent keeps (allocations, qualification history), not what it
+# publishes there (the NRT file, rewritten at start).
+state_sum() { (cd /var/lib/kvhost-agent && find . -type f ! -name lock ! -name 'noderesourcetopology*' -exec md5sum {} + | sort); }
 # timed SECONDS COMMAND...: waits like wait_for and leaves the time taken in $took.
 timed() {
   local start=$EPOCHREALTIME
@@ -122,8 +124,11 @@ rm -f /etc/kubernetes/node-feature-discovery/features.d/.e2e
 before=$(labels_now)
 if [ -n "${HOTPLUG_CPU:-}" ]; then
   echo 0 >"/sys/devices/system/cpu/cpu$HOTPLUG_CPU/online"
-  if timed 3 rediscovered && timed 3 labels_moved && labels_follow && online_is "$OFFLINE_LIST"; then
-    pass cpu-offline "cpu$HOTPLUG_CPU offline: rediscovered, labels changed $took ms after (refresh 1 s)"
+  # The labels then are what the one-shot command computes for the host with
+  # the CPU gone; whether one changes is the layout's capacity (said as a NOTE).
+  if timed 3 rediscovered && online_is "$OFFLINE_LIST" && labels_follow; then
+    pass cpu-offline "cpu$HOTPLUG_CPU offline: rediscovered and the labels follow, $took ms after (refresh 1 s)"
+    labels_moved && say "NOTE cpu-offline: $(labels_now | diff <(echo "$before") - | grep '^[<>]' | tr '\n' ' ')"
   else
     fail cpu-offline "cpu$HOTPLUG_CPU offline: $(labels_now | diff <(echo "$before") - | head -5)"
   fi
@@ -134,14 +139,15 @@ if [ -n "${HOTPLUG_CPU:-}" ]; then
     fail cpu-online "cpu$HOTPLUG_CPU back online: $(labels_now | diff <(echo "$before") - | head -5)"
   fi
 fi
-pool=/sys/devices/system/node/node0/hugepages/hugepages-2048kB/nr_hugepages
+# The node whose 2Mi pool is the largest free block: halving it moves the label.
+pool=/sys/devices/system/node/node${POOL_NODE:-0}/hugepages/hugepages-2048kB/nr_hugepages
 if [ -e "$pool" ]; then
   was=$(cat "$pool")
   echo $((was / 2)) >"$pool"
   if timed 2 labels_moved && labels_follow; then
-    pass pool-resize "node0's 2Mi pool $was -> $(cat "$pool"): labels followed in $took ms (refresh 1 s)"
+    pass pool-resize "node${POOL_NODE:-0}'s 2Mi pool $was -> $(cat "$pool"): labels followed in $took ms (refresh 1 s)"
   else
-    fail pool-resize "node0's 2Mi pool $was -> $(cat "$pool"): $(labels_now | diff <(echo "$before") - | head -5)"
+    fail pool-resize "node${POOL_NODE:-0}'s 2Mi pool $was -> $(cat "$pool"): $(labels_now | diff <(echo "$before") - | head -5)"
   fi
   echo "$was" >"$pool"
 fi

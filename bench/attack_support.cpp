@@ -227,4 +227,13 @@ long AttackTarget::ValgrindErrors() const {
   return errors;
 }
 
+void AttackTarget::CopyLogs(const fs::path& dir) const {
+  fs::create_directories(dir);
+  for (const auto& entry : fs::directory_iterator(w())) {
+    const std::string name = entry.path().filename().string();
+    if (name.ends_with(".err") || name.ends_with(".log"))
+      fs::copy_file(entry.path(), dir / name, fs::copy_options::overwrite_existing);
+  }
+}
+
 }  // namespace kvhost::bench

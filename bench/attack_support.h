@@ -146,8 +146,11 @@ class AttackTarget {
   std::string Get(const std::string& target) const;
   // The value of the first /metrics line that starts with `series` ("" if none).
   std::string Metric(const std::string& series) const;
-  // The ERROR SUMMARY count of every valgrind log, -1 when a log has none.
+  // The errors of every valgrind log: its ERROR SUMMARY, or (a start ended by
+  // SIGKILL writes none) the error reports it holds.
   long ValgrindErrors() const;
+  // Copies the daemon's and valgrind's logs of every start into `dir`.
+  void CopyLogs(const fs::path& dir) const;
 
  private:
   double StatusMib(const std::string& field) const;  // of /proc/PID/status, 0 when gone

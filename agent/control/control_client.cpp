@@ -44,6 +44,19 @@ void ReadExactly(int fd, char* data, size_t size, const std::filesystem::path& p
   }
 }
 
+v1::ControlResponse ReadResponse(int fd, const std::filesystem::path& path) {
+  char header[4];
+  ReadExactly(fd, header, sizeof header, path);
+  std::string why;
+  const auto length = FrameLength(std::string_view(header, 4), kMaxResponseBytes, &why);
+  if (!length) Fail(path, "bad answer: " + why);
+  std::string payload(*length, '\0');
+  ReadExactly(fd, payload.data(), payload.size(), path);
+  v1::ControlResponse response;
+  if (!response.ParseFromString(payload)) Fail(path, "bad answer: not a ControlResponse");
+  return response;
+}
+
 }  // namespace
 
 std::optional<v1::ControlResponse> AskDaemon(const std::filesystem::path& path,
@@ -62,19 +75,19 @@ std::optional<v1::ControlResponse> AskDaemon(const std::filesystem::path& path,
   const timeval wait{.tv_sec = static_cast<time_t>(timeout.count()), .tv_usec = 0};
   setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
   const std::string frame = EncodeFrame(request);
-  if (send(fd.get(), frame.data(), frame.size(), MSG_NOSIGNAL) !=
-      static_cast<ssize_t>(frame.size()))
-    Fail(path, std::string("sending the request: ") + std::strerror(errno));
-  char header[4];
-  ReadExactly(fd.get(), header, sizeof header, path);
-  std::string why;
-  const auto length = FrameLength(std::string_view(header, 4), kMaxResponseBytes, &why);
-  if (!length) Fail(path, "bad answer: " + why);
-  std::string payload(*length, '\0');
-  ReadExactly(fd.get(), payload.data(), payload.size(), path);
-  v1::ControlResponse response;
-  if (!response.ParseFromString(payload)) Fail(path, "bad answer: not a ControlResponse");
-  return response;
+  const ssize_t sent = send(fd.get(), frame.data(), frame.size(), MSG_NOSIGNAL);
+  if (sent == static_cast<ssize_t>(frame.size())) return ReadResponse(fd.get(), path);
+  // The daemon refuses some peers before it reads (another uid; a frame over
+  // its limit): it answers and closes at once, so the send can fail (EPIPE)
+  // with the answer, which says why, already here to read.
+  const std::string send_error =
+      sent < 0 ? std::strerror(errno)
+               : "sent " + std::to_string(sent) + " of " + std::to_string(frame.size()) + " bytes";
+  try {
+    return ReadResponse(fd.get(), path);
+  } catch (const std::runtime_error&) {
+    Fail(path, "sending the request: " + send_error);
+  }
 }
 
 }  // namespace kvhost::control

@@ -150,6 +150,28 @@ TEST(NfdFeatureFile, RewritesOnlyOnChangeOrWhenHalfTheExpiryWindowIsGone) {
   fs::remove_all(dir);
 }
 
+// A symlink at the path is never read through (its target is whatever root
+// may read), even when the target holds exactly the labels: it is replaced.
+TEST(NfdFeatureFile, ASymlinkAtThePathIsReplacedWithoutReadingItsTarget) {
+  const fs::path dir = TempDir("symlink");
+  const fs::path file = dir / "kvhost-agent", target = dir / "elsewhere";
+  FeatureFileWriter writer({.path = file, .expiry_window = 60s});
+  const auto t0 = Clock::now();
+  const Labels labels = {{"kvhost.cozystack.io/cx1", "true"}};
+  ASSERT_TRUE(writer.Publish(labels, t0));
+  fs::rename(file, target);
+  fs::create_symlink(target, file);
+  const auto read = [](const fs::path& f) {
+    std::ifstream in(f);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::string kept = read(target);
+  EXPECT_TRUE(writer.Publish(labels, t0 + 1s)) << "the link's target was taken for the file";
+  EXPECT_TRUE(fs::is_regular_file(fs::symlink_status(file)));
+  EXPECT_EQ(read(target), kept);
+  fs::remove_all(dir);
+}
+
 TEST(NfdFeatureFile, RefusesNamesAndFilesNfdWouldNotRead) {
   EXPECT_THROW(FeatureFileWriter({.path = "/tmp/.hidden"}), std::invalid_argument);
   const fs::path dir = TempDir("big");

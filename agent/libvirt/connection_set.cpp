@@ -86,9 +86,8 @@ void ConnectionSet::Failed(const std::string& uri, const std::string& why, Retry
   else
     absent_[uri] = socket;
   if (newly_absent) {
-    spdlog::log(retrying_ == Retrying::kOnce ? spdlog::level::warn : spdlog::level::info,
-                "no libvirt daemon at {} (no socket {}): nothing runs through it{}", uri, socket,
-                retrying_ == Retrying::kOnce ? "" : "; connecting when one starts");
+    spdlog::info("no libvirt daemon at {} (no socket {}): nothing runs through it{}", uri, socket,
+                 retrying_ == Retrying::kOnce ? "" : "; connecting when one starts");
   } else if (!socket.empty()) {
     spdlog::debug("still no libvirt daemon at {}", uri);
   } else if (retrying_ == Retrying::kOnce) {

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 #include <optional>
 #include <stdexcept>
@@ -20,6 +21,14 @@ FeatureFileWriter::FeatureFileWriter(FeatureFileOptions options) : options_(std:
 
 bool FeatureFileWriter::UpToDate(const Labels& labels, Clock::time_point now) const {
   std::optional<std::string> text;
+  // A symlink here is not the file this writer wrote: its target (anything
+  // root may read) is never read, and the rename replaces the link.
+  struct stat link {};
+  if (lstat(options_.path.c_str(), &link) == 0 && S_ISLNK(link.st_mode)) {
+    spdlog::error("NFD feature file {} is a symlink, not the file this agent wrote; replacing it",
+                  options_.path.string());
+    return false;
+  }
   try {
     // Guarded as every read of a path an operator controls: a FIFO here froze
     // the event loop in open(), a symlink to /dev/zero read without end.

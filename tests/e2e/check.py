@@ -80,11 +80,11 @@ def check_discovery(c, env, inspect):
     rt = inspect["realtime"]
     want_rt = env["EXPECT_RT"] == "yes"
     verdict = rt["preemptRt"]["verdict"]
-    c.expect("preempt-rt", (verdict == "VERDICT_PASS") == want_rt,
+    c.expect("preempt-rt", (verdict == "VERDICT_OK") == want_rt,
              f"preemptRt {verdict} ({rt['preemptRt'].get('value', '')}); "
              f"schedRtRuntimeUs {rt['schedRtRuntimeUs']['verdict']}")
     if want_rt:
-        c.expect("sched-rt-runtime", rt["schedRtRuntimeUs"]["verdict"] == "VERDICT_PASS",
+        c.expect("sched-rt-runtime", rt["schedRtRuntimeUs"]["verdict"] == "VERDICT_OK",
                  f"schedRtRuntimeUs {rt['schedRtRuntimeUs'].get('value')}")
     failing = [k for k, v in rt.items() if isinstance(v, dict) and v.get("verdict") == "VERDICT_FAIL"]
     print(f"e2e: {c.layout}: readiness facts failing: {', '.join(failing) or 'none'}")

@@ -69,7 +69,7 @@ say "BEGIN $LAYOUT on $(uname -r)"
 # --- install, as an operator would: apt from the local file, offline ---------
 if [ -n "${SYSCTL:-}" ]; then
   echo "$SYSCTL" >/etc/sysctl.d/90-kvhost-e2e.conf
-  sysctl -q --system
+  /lib/systemd/systemd-sysctl  # what the boot does with sysctl.d (procps' sysctl is not here)
 fi
 check install "apt-get install ./kvhost-agent_*.deb" \
   apt-get install -y -q /e2e/kvhost-agent_*.deb

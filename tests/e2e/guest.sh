@@ -153,18 +153,20 @@ if [ -e "$pool" ]; then
 fi
 
 # --- realtime -------------------------------------------------------------------
-daemon_qualified() { journalctl -u kvhost-agent --no-pager -o cat | grep -q '^qualification \(pass\|warn\|fail\|error\)'; }
+daemon_qualified() { journalctl -u kvhost-agent --no-pager -o cat | grep -qi 'qualification \(pass\|warn\|fail\|error\)'; }
 if [ -n "${QUALIFY:-}" ]; then
   # The daemon's scheduled run (qualifyInterval, due at once with no history).
   if timed 60 daemon_qualified; then
-    pass daemon-qualify "$(journalctl -u kvhost-agent --no-pager -o cat | grep -e '^qualification started' -e '^qualification \(pass\|warn\|fail\|error\)' | tr '\n' ';')"
+    line=$(journalctl -u kvhost-agent --no-pager -o cat | grep -i 'qualification \(started\|pass\|warn\|fail\|error\)' | tr '\n' ';')
+    # Under TCG the latencies fail its threshold; an oslat that did not run is an error.
+    if [[ $line == *"qualification ERROR"* ]]; then fail daemon-qualify "$line"; else pass daemon-qualify "$line"; fi
   else
     fail daemon-qualify "no scheduled qualification ended within 60 s"
   fi
   kvhost-agent qualify --cpus auto --duration 5s -o json >/tmp/qualify-strict.json
   echo "exit=$?" >>/tmp/qualify-strict.json
   send qualify-strict </tmp/qualify-strict.json
-  kvhost-agent qualify --cpus auto --duration 5s --threshold-us 10000 -o json >/tmp/qualify-loose.json
+  kvhost-agent qualify --cpus auto --duration 5s --threshold-us 1000000 -o json >/tmp/qualify-loose.json
   echo "exit=$?" >>/tmp/qualify-loose.json
   send qualify-loose </tmp/qualify-loose.json
   kvhost-agent qualify --history -o json | send qualify-history

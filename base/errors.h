@@ -10,7 +10,6 @@
 
 namespace kvhost {
 
-
 // Input bytes quoted in a message, made safe to print: a NUL would cut the
 // message short (what() is a C string) and escape sequences would reach the
 // operator's terminal. Control bytes, DEL and non-ASCII bytes become \xNN.

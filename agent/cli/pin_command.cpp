@@ -14,7 +14,9 @@ namespace kvhost::cli {
 std::vector<const LibvirtConnection*> OpenConnections(ConnectionSet& connections) {
   connections.Refresh(ConnectionSet::Clock::now(), nullptr);
   std::vector<const LibvirtConnection*> open = connections.Open();
-  if (open.empty()) throw std::runtime_error("no libvirt connection could be opened");
+  if (open.empty())
+    throw std::runtime_error("no libvirt connection could be opened (" + connections.NotOpen() +
+                             ")");
   return open;
 }
 

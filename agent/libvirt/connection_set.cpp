@@ -75,6 +75,13 @@ std::optional<std::string> ConnectionSet::Unanswered() const {
   return std::nullopt;
 }
 
+std::string ConnectionSet::NotOpen() const {
+  std::string out;
+  for (const auto& [uri, why] : last_error_)
+    if (!open_.count(uri)) out += (out.empty() ? "" : "; ") + uri + ": " + why;
+  return out;
+}
+
 // Said once per URI and reason: a daemon retrying for hours repeats neither.
 void ConnectionSet::Failed(const std::string& uri, const std::string& why, Retry& retry,
                            Clock::time_point now) {

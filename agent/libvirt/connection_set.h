@@ -59,6 +59,9 @@ class ConnectionSet {
   // A URI whose socket does not exist is not one either: no libvirt daemon
   // runs there, so no VM can have been started or be started through it.
   std::optional<std::string> Unanswered() const;
+  // "URI: why; URI: why" for every wanted URI not open (its socket absent
+  // included): what a one-shot command that needs libvirt says when none opened.
+  std::string NotOpen() const;
 
  private:
   struct Retry {

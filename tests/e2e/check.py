@@ -139,7 +139,8 @@ def main():
     c.expect("ended", any(line.startswith("END ") for line in lines),
              "the guest ran to the end" if lines else "no result at all (see the console log)")
     required = REQUIRED + (["cpu-offline", "cpu-online"] if env.get("HOTPLUG_CPU") else []) + \
-        (["daemon-qualify"] if env.get("QUALIFY") else [])
+        (["daemon-qualify"] if env.get("QUALIFY") else []) + \
+        (["vcpu-add"] if env.get("VCPU_ADD") else [])
     for name in required:
         verdict, detail = steps.get(name, ("FAIL", "not reported"))
         c.expect(name, verdict == "PASS", detail)

@@ -64,6 +64,23 @@ if [ ! -f "$root_tar" ]; then
   log "root made in $((SECONDS - started)) s"
 fi
 
+# answer_requests DIR PID: while QEMU runs, a guest's "REQUEST vcpu-add ARGS"
+# line is answered by a QMP device_add of that vCPU (ARGS: socket core thread node).
+answer_requests() {
+  local dir=$1 pid=$2 done=0
+  while kill -0 "$pid" 2>/dev/null; do
+    if [ "$done" -eq 0 ] && grep -aq '^KVHOST-E2E: REQUEST vcpu-add' "$dir/results" 2>/dev/null; then
+      read -r socket core thread node < <(grep -a '^KVHOST-E2E: REQUEST vcpu-add' "$dir/results" |
+        head -1 | tr -d '\r' | sed 's/.*vcpu-add //')
+      python3 "$here/qmp.py" "$dir/qmp.sock" device_add \
+        "{\"driver\": \"Skylake-Server-x86_64-cpu\", \"id\": \"hotplugged\", \"socket-id\": $socket, \"core-id\": $core, \"thread-id\": $thread, \"node-id\": $node}" \
+        >"$dir/qmp.log" 2>&1 || log "device_add: $(cat "$dir/qmp.log")"
+      done=1
+    fi
+    sleep 1
+  done
+}
+
 # boot LAYOUT: one guest, its results in $e2e/LAYOUT.results, console in LAYOUT.console.
 boot() {
   local layout=$1 env=$here/layouts/$1.env dir=$e2e/$1
@@ -90,7 +107,10 @@ boot() {
     -nic none -kernel "$kernel" -initrd "$dir/initrd" \
     -append "console=ttyS0 rdinit=/lib/systemd/systemd quiet systemd.show_status=0 $CMDLINE" \
     $QEMU_ARGS -serial "file:$dir/console" -serial "file:$dir/results" -monitor none \
-    >"$dir/qemu.log" 2>&1 || log "$layout: qemu exited $? (see $dir/qemu.log, $dir/console)"
+    -qmp "unix:$dir/qmp.sock,server=on,wait=off" >"$dir/qemu.log" 2>&1 &
+  local qemu=$!
+  answer_requests "$dir" "$qemu"
+  wait "$qemu" || log "$layout: qemu exited $? (see $dir/qemu.log, $dir/console)"
   rm -f "$dir/initrd"
   log "$layout: booted, checked and powered off in $((SECONDS - started)) s"
   python3 "$here/check.py" "$layout" "$env" "$dir"

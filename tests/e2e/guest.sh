@@ -139,6 +139,24 @@ if [ -n "${HOTPLUG_CPU:-}" ]; then
     fail cpu-online "cpu$HOTPLUG_CPU back online: $(labels_now | diff <(echo "$before") - | head -5)"
   fi
 fi
+# A vCPU added through QEMU's monitor (device_add, by the host on request).
+vcpu_rediscovered() { journalctl -u kvhost-agent --no-pager | grep -q "online CPUs $VCPU_ONLINE (were "; }
+if [ -n "${VCPU_ADD:-}" ]; then
+  cpu=/sys/devices/system/cpu/cpu$VCPU_ID
+  say "REQUEST vcpu-add $VCPU_ADD"
+  if wait_for 30 test -e "$cpu/online"; then
+    [ "$(cat "$cpu/online")" = 1 ] || echo 1 >"$cpu/online"
+    if timed 3 vcpu_rediscovered && online_is "$VCPU_ONLINE" && labels_follow; then
+      pass vcpu-add "cpu$VCPU_ID added by device_add and onlined: rediscovered, online $VCPU_ONLINE, labels follow, $took ms after"
+    else
+      fail vcpu-add "cpu$VCPU_ID added: online $(cat /sys/devices/system/cpu/online); $(journalctl -u kvhost-agent --no-pager -o cat | tail -3)"
+    fi
+    before=$(labels_now)
+  else
+    fail vcpu-add "no cpu$VCPU_ID 30 s after the request"
+  fi
+fi
+
 # The node whose 2Mi pool is the largest free block: halving it moves the label.
 pool=/sys/devices/system/node/node${POOL_NODE:-0}/hugepages/hugepages-2048kB/nr_hugepages
 if [ -e "$pool" ]; then

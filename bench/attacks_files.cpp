@@ -51,6 +51,17 @@ bool WaitForLargestBlock(AttackTarget& target, const std::string& block,
 // Expected (base/atomic_file.h): a rename replaces the link itself, so the
 // file it pointed to is never written; the temp name is unlinked before an
 // O_EXCL create, so a link planted there is not followed either.
+
+// Every file attack ends so: the pools as at the start, the labels following
+// them again, the memory figures, and the daemon still serving.
+static AttackResult RestorePoolsAndCheck(AttackTarget& target, AttackResult& r) {
+  SetAllFreePages(target, AttackTarget::kPagesPerNode);
+  r.Check(WaitForLargestBlock(target, "1Gi", 5s), "the labels follow the pools again");
+  AddMemory(target, r, "after");
+  CheckStillServing(target, r);
+  return r;
+}
+
 AttackResult AttackSymlinkedOutputs(AttackTarget& target) {
   AttackResult r(8, "symlinked output files");
   const fs::path elsewhere = target.w() / "not-the-daemons";
@@ -91,11 +102,7 @@ AttackResult AttackSymlinkedOutputs(AttackTarget& target) {
   r.Check(!fs::is_symlink(target.state_dir() / "state.pb"), "state.pb is no longer the symlink");
   r.Check(target.LogCount("is a symlink") + target.LogCount("corrupt") > 0,
           "the log names a replaced file");
-  SetAllFreePages(target, AttackTarget::kPagesPerNode);
-  r.Check(WaitForLargestBlock(target, "1Gi", 5s), "the labels follow the pools again");
-  AddMemory(target, r, "after");
-  CheckStillServing(target, r);
-  return r;
+  return RestorePoolsAndCheck(target, r);
 }
 
 namespace {
@@ -167,11 +174,7 @@ AttackResult AttackFullAndReadOnlyFs(AttackTarget& target) {
   ExpectErrorThenRecovery(
       target, r, "readonly", "Read-only file system",
       [&] { r.Check(fs_under_nfd.Remount(false), "remounted read-write"); }, "800Mi");
-  SetAllFreePages(target, AttackTarget::kPagesPerNode);
-  r.Check(WaitForLargestBlock(target, "1Gi", 5s), "the labels follow the pools again");
-  AddMemory(target, r, "after");
-  CheckStillServing(target, r);
-  return r;
+  return RestorePoolsAndCheck(target, r);
 }
 
 namespace {
